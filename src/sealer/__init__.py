@@ -1,0 +1,3 @@
+"""sealer-py: build, share and run cluster images."""
+
+__version__ = "0.1.0"

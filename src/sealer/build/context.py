@@ -1,0 +1,161 @@
+"""The build context: resolving COPY sources safely and hashing their content for the cache.
+
+Rules (sealer's): ``dest`` is a directory in the rootfs (``.``/``./`` = rootfs root, ``/bin`` = ``bin``); each
+source lands in it under its own base name (a directory source keeps its name: ``COPY apollo charts`` gives
+``charts/apollo``); ``COPY . dest`` copies the context's contents. Globs (``*.yaml``) match in the context.
+Nothing may come from outside the context: absolute sources, ``..`` and symlinks that lead out are refused.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from sealer.errors import BuildError
+from sealer.kubefile import Copy
+
+IGNORE_FILE = ".sealerignore"
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    entries: dict[str, str | None]   # archive path in the rootfs -> source path on disk (None: plain dir)
+    content_hash: str                # sha256 over names, types, modes and bytes (not mtimes)
+
+
+def _inside(root: str, path: str) -> bool:
+    return os.path.commonpath([root, path]) == root
+
+
+def normalize_dest(dest: str, loc: str) -> str:
+    parts = [p for p in PurePosixPath(dest.replace("\\", "/")).parts if p not in ("/", ".", "")]
+    if ".." in parts:
+        raise BuildError(f"COPY destination {dest!r} leaves the rootfs ('..' is not allowed)", *_split(loc))
+    return "/".join(parts)
+
+
+def _split(loc: str) -> tuple[str, int | None]:
+    f, _, line = loc.rpartition(":")
+    return (f, int(line)) if line.isdigit() else (loc, None)
+
+
+def _load_ignore(context: str) -> list[str]:
+    p = os.path.join(context, IGNORE_FILE)
+    if not os.path.isfile(p):
+        return []
+    pats = []
+    with open(p, encoding="utf-8") as f:
+        for raw in f:
+            line = raw.strip()
+            if line and not line.startswith("#"):
+                pats.append(line.strip("/"))
+    return pats
+
+
+def _ignored(rel: str, patterns: list[str]) -> bool:
+    from fnmatch import fnmatch
+
+    return any(fnmatch(rel, p) or rel.startswith(p + "/") for p in patterns)
+
+
+def plan_copy(instr: Copy, context: str) -> CopyPlan:
+    """Resolve the sources of a COPY into archive entries; refuse anything that leaves the context."""
+    loc = str(instr.location)
+    file, line = instr.location.file, instr.location.line
+    ctx = os.path.realpath(context)
+    dest = normalize_dest(instr.dest, loc)
+    ignore = _load_ignore(ctx)
+    entries: dict[str, str | None] = {}
+    h = hashlib.sha256()
+    for src in instr.sources:
+        if os.path.isabs(src) or src.startswith("~"):
+            raise BuildError(f"COPY source {src!r} is absolute; sources are relative to the build context", file, line)
+        parts = PurePosixPath(src.replace("\\", "/")).parts
+        if ".." in parts:
+            raise BuildError(f"COPY source {src!r} leaves the build context ('..' is not allowed)", file, line)
+        if glob.has_magic(src):
+            matches = sorted(glob.glob(src, root_dir=ctx, recursive=False))
+            if not matches:
+                raise BuildError(f"COPY source {src!r} matches no file in the build context", file, line)
+        else:
+            matches = [src]
+        for m in matches:
+            full = os.path.join(ctx, m)
+            if not os.path.lexists(full):
+                raise BuildError(f"COPY source {src!r} not found in the build context {ctx}", file, line)
+            real = os.path.realpath(full)
+            if not _inside(ctx, real):
+                raise BuildError(f"COPY source {m!r} resolves to {real}, outside the build context", file, line)
+            base = os.path.basename(os.path.normpath(m))
+            if real == ctx or base in ("", "."):
+                prefix = dest
+            else:
+                prefix = f"{dest}/{base}" if dest else base
+            if os.path.isdir(real):
+                if prefix:
+                    entries[prefix] = real
+                _add_dir(real, prefix, ctx, entries, ignore, instr)
+            else:
+                if not prefix:
+                    raise BuildError(f"COPY of file {m!r} needs a name", file, line)
+                entries[prefix] = real
+    for arc in sorted(entries):
+        src_path = entries[arc]
+        h.update(arc.encode() + b"\0")
+        if src_path is None:
+            h.update(b"d\0")
+            continue
+        st = os.lstat(src_path)
+        h.update(f"{stat.S_IFMT(st.st_mode):o}:{stat.S_IMODE(st.st_mode):o}\0".encode())
+        if stat.S_ISLNK(st.st_mode):
+            h.update(os.readlink(src_path).encode() + b"\0")
+        elif stat.S_ISREG(st.st_mode):
+            h.update(_file_digest(src_path, st).encode() + b"\0")
+    return CopyPlan(entries, h.hexdigest())
+
+
+def _add_dir(real: str, prefix: str, ctx: str, entries: dict[str, str | None], ignore: list[str],
+             instr: Copy) -> None:
+    for dirpath, dirnames, filenames in os.walk(real):
+        dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, real)
+        for name in list(dirnames) + sorted(filenames):
+            full = os.path.join(dirpath, name)
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            ctx_rel = os.path.relpath(full, ctx)
+            if ignore and _ignored(ctx_rel, ignore):
+                if name in dirnames:
+                    dirnames.remove(name)
+                continue
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                target = os.readlink(full)
+                resolved = os.path.realpath(full)
+                if os.path.isabs(target) or not _inside(ctx, resolved):
+                    raise BuildError(
+                        f"COPY {ctx_rel!r} is a symlink to {target!r}, outside the build context",
+                        instr.location.file, instr.location.line)
+            elif not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                raise BuildError(f"COPY {ctx_rel!r}: devices, sockets and fifos cannot be copied",
+                                 instr.location.file, instr.location.line)
+            entries[f"{prefix}/{rel}" if prefix else rel] = full
+
+
+_hash_memo: dict[tuple[int, int, int, int], str] = {}
+
+
+def _file_digest(path: str, st: os.stat_result) -> str:
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    got = _hash_memo.get(key)
+    if got is None:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while b := f.read(1 << 20):
+                h.update(b)
+        got = h.hexdigest()
+        _hash_memo[key] = got
+    return got

@@ -1,0 +1,128 @@
+"""The lite backend's last stage: discover the images the rootfs needs and cache them as layers.
+
+No cluster is started. ``CMD kubectl apply``/``helm install`` stay recorded for delivery.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sealer import imagemeta
+from sealer.build.cache import BuildCache, chain
+from sealer.build.options import BuildOptions
+from sealer.build.rootfs import WorkingRootfs
+from sealer.oci.model import Platform
+from sealer.store import Store, StoredImage
+
+if TYPE_CHECKING:
+    from sealer.build.executor import LayerRecord, Reporter
+
+
+@dataclass
+class StageResult:
+    layers: list[LayerRecord] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    kube_version: str | None = None
+    kube_installer: bool = False
+    cached: bool = False
+
+
+def read_metadata(root: Path) -> dict[str, Any]:
+    p = root / "Metadata"
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: BuildCache, key: str,
+                platforms: list[Platform], kube_version: str | None, rep: Reporter,
+                base: StoredImage | None) -> StageResult:
+    from sealer.build.executor import LayerRecord
+
+    key = chain(key, "CACHE-IMAGES", json.dumps({
+        "deep": opts.deep, "ignore": sorted(opts.ignore_images), "platforms": [str(p) for p in platforms]}))
+    rep.say("STEP: discover and cache container images")
+    hit = None if opts.no_cache else cache.get(key)
+    if hit is not None:
+        rep.say(f"  --> CACHED ({len(hit.extra.get('images') or [])} images)")
+        return StageResult(
+            layers=[LayerRecord(d, i, c, {imagemeta.LAYER_ANNOTATION_IMAGES: a} if (a := _ann(hit.extra, n)) else {})
+                    for n, (d, i, c) in enumerate(hit.layers)],
+            images=list(hit.extra.get("images") or []),
+            kube_version=hit.extra.get("kube_version"),
+            kube_installer=bool(hit.extra.get("kube_installer")),
+            cached=True,
+        )
+    root = rootfs.ensure()
+    meta = read_metadata(root)
+    kv = str(meta.get("version") or "") or kube_version
+    from sealer.discover import discover
+
+    found = discover(root, deep=opts.deep, kube_version=kv, ignore=opts.ignore_images,
+                     parallel=max(1, min(4, opts.max_parallel)))
+    for img in found.images:
+        srcs = ", ".join(str(s) for s in img.sources[:3])
+        rep.say(f"  found {img.reference}  <- {srcs}")
+    for img in found.ignored:
+        rep.say(f"  ignored {img.reference}")
+    result = StageResult(kube_version=kv, kube_installer=_kube_installer(root))
+    reuse = [root / "registry"] if (root / "registry").is_dir() else []
+    archives = _archives(root)
+    if found.images or archives:
+        from sealer.registry.cache import cache_images
+
+        client = None
+        if found.images:
+            from sealer.registry import RegistryClient
+
+            client = RegistryClient(opts.registry_options)
+        cres = cache_images(found.images, store=store, client=client, platforms=platforms,
+                            workdir=rootfs.path.parent, reuse_dirs=reuse, archives=archives,
+                            max_parallel=opts.max_parallel, progress=not opts.quiet)
+        for cl in cres.layers:
+            ann = {imagemeta.LAYER_ANNOTATION_IMAGES: ",".join(cl.images)} if cl.images else {}
+            result.layers.append(LayerRecord(cl.descriptor, cl.diff_id, cl.created_by, ann))
+        result.images = [_image_dict(ci) for ci in cres.images]
+        rep.say(f"  --> cached {len(cres.images)} images in {len(cres.layers)} layers "
+                f"({cres.fetched_bytes} bytes fetched, {cres.reused_bytes} reused)")
+    else:
+        rep.say("  --> no images to cache")
+    cache.put(key, [(r.descriptor, r.diff_id, r.created_by) for r in result.layers],
+              {"images": result.images, "kube_version": kv, "kube_installer": result.kube_installer,
+               "annotations": [r.annotations.get(imagemeta.LAYER_ANNOTATION_IMAGES, "") for r in result.layers]})
+    return result
+
+
+def _ann(extra: dict[str, Any], n: int) -> str:
+    anns = extra.get("annotations") or []
+    return str(anns[n]) if n < len(anns) else ""
+
+
+def _image_dict(ci: Any) -> dict[str, Any]:
+    return {"reference": ci.reference, "digest": str(ci.digest), "mediaType": ci.media_type,
+            "platforms": list(ci.platforms), "size": ci.size, "sources": list(ci.sources)}
+
+
+def _kube_installer(root: Path) -> bool:
+    try:
+        from sealer.interop import is_kube_installer
+
+        return bool(is_kube_installer(root))
+    except ImportError:
+        return (root / "bin" / "kubeadm").exists() or (root / "bin" / "kubelet").exists()
+
+
+def _archives(root: Path) -> list[Path]:
+    try:
+        from sealer.registry.cache import ARCHIVES_DIR
+    except ImportError:
+        return []
+    d = root / ARCHIVES_DIR
+    if not d.is_dir():
+        return []
+    return sorted(p for p in d.iterdir() if p.is_file() and p.suffix in (".tar", ".tgz", ".gz"))

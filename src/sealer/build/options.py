@@ -1,0 +1,31 @@
+"""Build options, as given on the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sealer.oci.model import Platform
+
+BACKENDS = ("cloud", "container", "lite")
+
+
+@dataclass
+class BuildOptions:
+    context: Path
+    tags: list[str]
+    kubefile: Path | None = None          # default: CONTEXT/Kubefile
+    backend: str = "cloud"
+    no_cache: bool = False
+    platforms: list[Platform] = field(default_factory=list)   # default: the host platform
+    deep: bool = False
+    ignore_images: list[str] = field(default_factory=list)
+    max_parallel: int = 8
+    quiet: bool = False
+    registry_options: Any = None          # sealer.registry.RegistryOptions, when given
+    source_date_epoch: int | None = None  # fixed 'created' for reproducible output
+
+    @property
+    def kubefile_path(self) -> Path:
+        return self.kubefile if self.kubefile is not None else self.context / "Kubefile"

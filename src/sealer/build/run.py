@@ -1,0 +1,51 @@
+"""Execute a RUN step with bash in the working rootfs (cwd = rootfs, rootfs/bin first on PATH)."""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sealer.errors import BuildError
+from sealer.kubefile import Run
+
+TAIL_LINES = 20
+
+
+def run_step(step: Run, rootfs: Path, quiet: bool = False, timeout: float | None = None) -> None:
+    env = dict(os.environ)
+    env["PATH"] = f"{rootfs / 'bin'}:{env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
+    env["ROOTFS"] = env["SEALER_ROOTFS"] = str(rootfs)
+    if step.argv is not None:
+        argv = list(step.argv)
+    else:
+        assert step.command is not None
+        argv = ["bash", "-o", "pipefail", "-c", step.command]
+    tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+    try:
+        proc = subprocess.Popen(argv, cwd=rootfs, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=False)
+    except FileNotFoundError:
+        raise BuildError(f"RUN: command not found: {argv[0]} (COPY it into ./bin first, e.g. `COPY {argv[0]} ./bin`)",
+                         step.location.file, step.location.line) from None
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        tail.append(line)
+        if not quiet:
+            sys.stderr.write("  | " + line + "\n")
+    try:
+        rc = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise BuildError(f"RUN timed out after {timeout}s: {step.shell_line}", step.location.file,
+                         step.location.line) from None
+    if rc != 0:
+        text = "\n".join(tail)
+        hint = ""
+        if rc == 127 or "command not found" in text:
+            hint = " (a command is missing on this host: COPY the binary into ./bin before this RUN)"
+        raise BuildError(f"RUN failed with exit code {rc}{hint}: {step.shell_line}\n--- output (last lines) ---\n{text}",
+                         step.location.file, step.location.line)

@@ -1,0 +1,359 @@
+"""Clusterfile (sealer v2 shape): the ``Cluster`` document plus kubeadm override documents.
+
+```yaml
+apiVersion: sealer.io/v2
+kind: Cluster
+metadata: {name: my-cluster}
+spec:
+  image: my-cluster:v1
+  env: [PodCIDR=10.244.0.0/16]
+  ssh: {user: root, passwd: ..., pk: /root/.ssh/id_rsa, pkPasswd: ..., port: 22}
+  containerRuntime: {type: docker}          # docker | containerd
+  registry: {domain: sea.hub, port: 5000}
+  hosts:
+    - ips: [192.168.0.2, 192.168.0.3]
+      roles: [master]
+      ssh: {port: 2222}                     # per-host override
+      env: [CgroupDriver=systemd]
+---
+apiVersion: kubeadm.k8s.io/v1beta2
+kind: ClusterConfiguration                  # overrides fields of the rendered templates
+networking: {podSubnet: 10.244.0.0/16}
+```
+Every validation error names the field path and line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sealer import reference
+from sealer.cluster.versions import RUNTIMES, Runtime
+from sealer.cluster.yamlsrc import Document, iter_documents, join_path
+from sealer.errors import ClusterConfigError
+
+API_VERSION = "sealer.io/v2"
+KUBEADM_KINDS: tuple[str, ...] = (
+    "InitConfiguration",
+    "ClusterConfiguration",
+    "JoinConfiguration",
+    "KubeletConfiguration",
+    "KubeProxyConfiguration",
+)
+ROLES = ("master", "node")
+DEFAULT_REGISTRY_DOMAIN = "sea.hub"
+DEFAULT_REGISTRY_PORT = 5000
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# sealer fields we accept and do not use (infra providers, app selection).
+_IGNORED_SPEC = {"provider", "cmd_args", "cmdArgs", "appNames", "appnames", "cmd"}
+
+
+@dataclass(frozen=True)
+class SSH:
+    """SSH access; secrets are hidden from ``repr``."""
+
+    user: str | None = None
+    passwd: str | None = field(default=None, repr=False)
+    pk: str | None = None
+    pk_passwd: str | None = field(default=None, repr=False)
+    port: int | None = None
+
+    def merged(self, override: SSH | None) -> SSH:
+        """This SSH config with the fields set in ``override`` replaced."""
+        if override is None:
+            return self
+        return SSH(
+            user=override.user if override.user is not None else self.user,
+            passwd=override.passwd if override.passwd is not None else self.passwd,
+            pk=override.pk if override.pk is not None else self.pk,
+            pk_passwd=override.pk_passwd if override.pk_passwd is not None else self.pk_passwd,
+            port=override.port if override.port is not None else self.port,
+        )
+
+    def redacted(self) -> dict[str, Any]:
+        return {
+            "user": self.user or "root",
+            "passwd": "<redacted>" if self.passwd else None,
+            "pk": self.pk,
+            "pkPasswd": "<redacted>" if self.pk_passwd else None,
+            "port": self.port or 22,
+        }
+
+
+@dataclass(frozen=True)
+class HostGroup:
+    ips: tuple[str, ...]
+    roles: tuple[str, ...]
+    ssh: SSH | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_master(self) -> bool:
+        return "master" in self.roles
+
+
+@dataclass(frozen=True)
+class KubeadmDocument:
+    """A kubeadm-kind document of the Clusterfile, with its location."""
+
+    kind: str
+    data: Mapping[str, Any]
+    file: str
+    line: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    image: str | None
+    env: Mapping[str, str]
+    hosts: tuple[HostGroup, ...]
+    ssh: SSH
+    runtime: Runtime
+    registry_domain: str
+    registry_port: int
+    kubeadm_documents: tuple[KubeadmDocument, ...]
+    file: str
+
+    @property
+    def masters(self) -> list[str]:
+        return [ip for h in self.hosts if h.is_master for ip in h.ips]
+
+    @property
+    def nodes(self) -> list[str]:
+        return [ip for h in self.hosts if not h.is_master for ip in h.ips]
+
+    @property
+    def registry(self) -> str:
+        return f"{self.registry_domain}:{self.registry_port}"
+
+    def host(self, ip: str) -> HostGroup:
+        for h in self.hosts:
+            if ip in h.ips:
+                return h
+        known = ", ".join(self.masters + self.nodes)
+        raise ClusterConfigError(f"host {ip} is not in spec.hosts (hosts: {known})", self.file)
+
+    def host_env(self, ip: str) -> dict[str, str]:
+        """Cluster env overlaid with the host group's env."""
+        return {**self.env, **self.host(ip).env}
+
+    def ssh_for(self, ip: str) -> SSH:
+        return self.ssh.merged(self.host(ip).ssh)
+
+    def kubeadm_document(self, kind: str) -> KubeadmDocument | None:
+        for d in self.kubeadm_documents:
+            if d.kind == kind:
+                return d
+        return None
+
+
+# --- validation helpers ---------------------------------------------------------------------------
+
+
+def _expect_map(doc: Document, value: Any, path: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise doc.error(path, f"expected a mapping, got {_typename(value)}")
+    for k in value:
+        if not isinstance(k, str):
+            raise doc.error(path, f"keys must be strings, got {k!r}")
+    return value
+
+
+def _expect_list(doc: Document, value: Any, path: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise doc.error(path, f"expected a list, got {_typename(value)}")
+    return value
+
+
+def _expect_str(doc: Document, value: Any, path: str, *, required: bool = False) -> str | None:
+    if value is None:
+        if required:
+            raise doc.error(path, "required")
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise doc.error(path, f"expected a non-empty string, got {_typename(value)}")
+    return value
+
+
+def _typename(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def _check_keys(doc: Document, mapping: Mapping[str, Any], path: str, known: set[str],
+                ignored: set[str] | frozenset[str] = frozenset()) -> None:
+    for k in mapping:
+        if k in known or k in ignored:
+            continue
+        close = difflib.get_close_matches(k, sorted(known), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(known))})"
+        raise doc.error(join_path(path, k), f"unknown field{hint}")
+
+
+def _parse_env(doc: Document, value: Any, path: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, item in enumerate(_expect_list(doc, value, path)):
+        p = join_path(path, i)
+        if not isinstance(item, str) or "=" not in item:
+            raise doc.error(p, f"expected KEY=VALUE, got {item!r}")
+        key, _, val = item.partition("=")
+        if not _ENV_KEY.match(key):
+            raise doc.error(p, f"invalid variable name {key!r}")
+        out[key] = val
+    return out
+
+
+def _parse_ssh(doc: Document, value: Any, path: str) -> SSH:
+    m = _expect_map(doc, value, path)
+    _check_keys(doc, m, path, {"user", "passwd", "pk", "pkPasswd", "port"})
+    port = m.get("port")
+    if port is not None:
+        if isinstance(port, str) and port.isdigit():
+            port = int(port)
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+            raise doc.error(join_path(path, "port"), f"expected a port number 1-65535, got {port!r}")
+    return SSH(
+        user=_expect_str(doc, m.get("user"), join_path(path, "user")),
+        passwd=_expect_str(doc, _scalar_str(m.get("passwd")), join_path(path, "passwd")),
+        pk=_expect_str(doc, m.get("pk"), join_path(path, "pk")),
+        pk_passwd=_expect_str(doc, _scalar_str(m.get("pkPasswd")), join_path(path, "pkPasswd")),
+        port=port,
+    )
+
+
+def _scalar_str(value: Any) -> Any:
+    """Passwords such as ``123456`` parse as numbers; keep them as text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _parse_hosts(doc: Document, value: Any, path: str) -> tuple[HostGroup, ...]:
+    items = _expect_list(doc, value, path)
+    if not items:
+        raise doc.error(path, "at least one host group is required")
+    seen: dict[str, str] = {}
+    groups: list[HostGroup] = []
+    for i, item in enumerate(items):
+        hp = join_path(path, i)
+        m = _expect_map(doc, item, hp)
+        _check_keys(doc, m, hp, {"ips", "roles", "ssh", "env"}, {"labels", "taints"})
+        ips: list[str] = []
+        raw_ips = _expect_list(doc, m.get("ips"), join_path(hp, "ips"))
+        if not raw_ips:
+            raise doc.error(join_path(hp, "ips"), "at least one IP address is required")
+        for j, ip in enumerate(raw_ips):
+            ip_path = join_path(join_path(hp, "ips"), j)
+            try:
+                addr = str(ipaddress.ip_address(str(ip)))
+            except ValueError:
+                raise doc.error(ip_path, f"not an IP address: {ip!r}") from None
+            if addr in seen:
+                raise doc.error(ip_path, f"{addr} is listed twice (first at {seen[addr]})")
+            seen[addr] = ip_path
+            ips.append(addr)
+        roles = _expect_list(doc, m.get("roles"), join_path(hp, "roles"))
+        if not roles:
+            raise doc.error(join_path(hp, "roles"), "required: [master] or [node]")
+        for j, role in enumerate(roles):
+            if role not in ROLES:
+                raise doc.error(join_path(join_path(hp, "roles"), j), f"unknown role {role!r} (roles: master, node)")
+        ssh = _parse_ssh(doc, m["ssh"], join_path(hp, "ssh")) if m.get("ssh") is not None else None
+        groups.append(HostGroup(tuple(ips), tuple(roles), ssh, _parse_env(doc, m.get("env"), join_path(hp, "env"))))
+    if not any(g.is_master for g in groups):
+        raise doc.error(path, "no host has role master; at least one master is required")
+    return tuple(groups)
+
+
+def _parse_cluster(doc: Document, kubeadm_docs: tuple[KubeadmDocument, ...]) -> Cluster:
+    data = doc.data
+    if data.get("apiVersion") != API_VERSION:
+        raise doc.error("apiVersion", f"expected {API_VERSION}, got {data.get('apiVersion')!r}")
+    _check_keys(doc, data, "", {"apiVersion", "kind", "metadata", "spec"})
+    meta = _expect_map(doc, data.get("metadata"), "metadata")
+    name = _expect_str(doc, meta.get("name"), "metadata.name", required=True)
+    assert name is not None
+    if not _NAME.match(name):
+        raise doc.error("metadata.name", f"{name!r} is not a valid name (lowercase letters, digits, '-', '.')")
+    spec = _expect_map(doc, data.get("spec"), "spec")
+    _check_keys(doc, spec, "spec", {"image", "env", "hosts", "ssh", "containerRuntime", "registry"}, _IGNORED_SPEC)
+    image = _expect_str(doc, spec.get("image"), "spec.image")
+    if image is not None and not reference.is_valid(image):
+        raise doc.error("spec.image", f"not a valid image reference: {image!r}")
+    runtime_map = _expect_map(doc, spec.get("containerRuntime"), "spec.containerRuntime")
+    _check_keys(doc, runtime_map, "spec.containerRuntime", {"type"})
+    runtime = runtime_map.get("type", "docker")
+    if runtime not in RUNTIMES:
+        raise doc.error("spec.containerRuntime.type", f"unknown runtime {runtime!r} (docker, containerd)")
+    reg = _expect_map(doc, spec.get("registry"), "spec.registry")
+    _check_keys(doc, reg, "spec.registry", {"domain", "port"})
+    domain = _expect_str(doc, reg.get("domain"), "spec.registry.domain") or DEFAULT_REGISTRY_DOMAIN
+    port = reg.get("port", DEFAULT_REGISTRY_PORT)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise doc.error("spec.registry.port", f"expected a port number 1-65535, got {port!r}")
+    return Cluster(
+        name=name,
+        image=image,
+        env=_parse_env(doc, spec.get("env"), "spec.env"),
+        hosts=_parse_hosts(doc, spec.get("hosts"), "spec.hosts"),
+        ssh=_parse_ssh(doc, spec.get("ssh"), "spec.ssh"),
+        runtime=runtime,
+        registry_domain=domain,
+        registry_port=port,
+        kubeadm_documents=kubeadm_docs,
+        file=doc.file,
+    )
+
+
+def parse_clusterfile(text: str, file: str = "Clusterfile") -> Cluster:
+    """Parse and validate a Clusterfile's text."""
+    cluster_docs: list[Document] = []
+    kubeadm: list[KubeadmDocument] = []
+    seen_kinds: dict[str, int] = {}
+    for doc in iter_documents(text, file):
+        if not isinstance(doc.data, dict):
+            raise ClusterConfigError(f"expected a mapping document, got {_typename(doc.data)}", file, doc.start_line)
+        kind = doc.data.get("kind")
+        if not isinstance(kind, str):
+            raise doc.error("kind", "required")
+        if kind == "Cluster":
+            cluster_docs.append(doc)
+        elif kind in KUBEADM_KINDS:
+            if not isinstance(doc.data.get("apiVersion"), str):
+                raise doc.error("apiVersion", f"required for {kind}")
+            if kind in seen_kinds:
+                raise doc.error("kind", f"a second {kind} document (the first is at line {seen_kinds[kind]})")
+            seen_kinds[kind] = doc.start_line
+            kubeadm.append(KubeadmDocument(kind, doc.data, file, doc.start_line))
+        # other sealer kinds (Config, Plugin, ...) belong to other features: skipped here
+    if not cluster_docs:
+        raise ClusterConfigError("no document of kind Cluster", file)
+    if len(cluster_docs) > 1:
+        second = cluster_docs[1]
+        raise ClusterConfigError("more than one document of kind Cluster", file, second.start_line)
+    return _parse_cluster(cluster_docs[0], tuple(kubeadm))
+
+
+def load_clusterfile(path: Path) -> Cluster:
+    """Read and validate the Clusterfile at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ClusterConfigError(f"read Clusterfile: {e}", str(path)) from None
+    return parse_clusterfile(text, str(path))

@@ -1,0 +1,170 @@
+"""Safe, streaming YAML reading as *nodes* (never constructed objects).
+
+- libyaml's C loader when available (``CSafeLoader``), else the pure-Python ``SafeLoader``;
+- one document at a time, so a 100 MB multi-document file needs the memory of its largest document;
+- walking a document is bounded: aliases are shared nodes, so a "billion laughs" document is small
+  once composed but explodes when walked; :class:`Budget` counts every node visit and refuses the
+  document once the visits exceed a multiple of its size;
+- errors become :class:`~sealer.errors.DiscoveryError` with the file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from sealer.errors import DiscoveryError
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - libyaml is present in our environments
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+STR_TAG = "tag:yaml.org,2002:str"
+MAX_DEPTH = 300
+MIN_VISITS = 200_000
+VISITS_PER_CHAR = 20
+
+
+class Budget:
+    """Counts node visits while walking one document; raises when the walk is out of proportion."""
+
+    def __init__(self, origin: str, document: int, size: int) -> None:
+        self.origin = origin
+        self.document = document
+        self.limit = max(MIN_VISITS, VISITS_PER_CHAR * size)
+        self.visits = 0
+
+    def tick(self, node: Node) -> None:
+        self.visits += 1
+        if self.visits > self.limit:
+            raise DiscoveryError(
+                f"read YAML document {self.document}: refused, alias expansion exceeds "
+                f"{self.limit} nodes (YAML bomb?)", self.origin, line_of(node))
+
+    def depth(self, depth: int, node: Node) -> None:
+        if depth > MAX_DEPTH:
+            raise DiscoveryError(
+                f"read YAML document {self.document}: nesting deeper than {MAX_DEPTH}",
+                self.origin, line_of(node))
+
+
+def line_of(node: Node) -> int | None:
+    mark = getattr(node, "start_mark", None)
+    return None if mark is None else int(mark.line) + 1
+
+
+def node_size(node: Node) -> int:
+    start, end = getattr(node, "start_mark", None), getattr(node, "end_mark", None)
+    if start is None or end is None:
+        return 0
+    return max(0, int(end.index) - int(start.index))
+
+
+def iter_documents(stream: IO[bytes] | IO[str] | str, origin: str) -> Iterator[tuple[int, Node]]:
+    """Yield ``(document number from 1, root node)``; empty documents are skipped but counted."""
+    loader = _Loader(stream)
+    number = 0
+    try:
+        while True:
+            try:
+                if not loader.check_node():
+                    return
+                node = loader.get_node()
+            except yaml.MarkedYAMLError as e:
+                mark = e.problem_mark or e.context_mark
+                line = None if mark is None else int(mark.line) + 1
+                problem = e.problem or e.context or "invalid YAML"
+                raise DiscoveryError(f"parse YAML: {problem}", origin, line) from None
+            except yaml.YAMLError as e:
+                raise DiscoveryError(f"parse YAML: {e}", origin) from None
+            except UnicodeDecodeError as e:
+                raise DiscoveryError(f"parse YAML: not UTF-8 text ({e.reason})", origin) from None
+            number += 1
+            if node is not None:
+                yield number, node
+    finally:
+        loader.dispose()
+
+
+def scalar_str(node: Node | None) -> str | None:
+    """The value of a plain/quoted *string* scalar, else None (ints, bools, nulls are not strings)."""
+    if isinstance(node, ScalarNode) and node.tag == STR_TAG:
+        value = node.value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def mapping_items(node: Node) -> list[tuple[Node, Node]]:
+    """Pairs of a mapping with YAML merge keys (``<<``) flattened; explicit keys win."""
+    if not isinstance(node, MappingNode):
+        return []
+    items: list[tuple[Node, Node]] = []
+    merged: list[tuple[Node, Node]] = []
+    for k, v in node.value:
+        if isinstance(k, ScalarNode) and k.tag == "tag:yaml.org,2002:merge":
+            sources = v.value if isinstance(v, SequenceNode) else [v]
+            for src in sources:
+                if isinstance(src, MappingNode):
+                    merged.extend(mapping_items(src))
+        else:
+            items.append((k, v))
+    if merged:
+        seen = {k.value for k, _ in items if isinstance(k, ScalarNode)}
+        items.extend((k, v) for k, v in merged if not (isinstance(k, ScalarNode) and k.value in seen))
+    return items
+
+
+def get(node: Node, key: str) -> Node | None:
+    """The value node of ``key`` in a mapping node, else None."""
+    for k, v in mapping_items(node):
+        if isinstance(k, ScalarNode) and k.value == key:
+            return v
+    return None
+
+
+def get_str(node: Node, *path: str) -> str | None:
+    cur: Node | None = node
+    for key in path:
+        if cur is None:
+            return None
+        cur = get(cur, key)
+    return scalar_str(cur)
+
+
+def load_plain(text: str | IO[bytes], origin: str, *, max_size: int = 16 << 20) -> object:
+    """Construct a small trusted-shape document (values overrides, images.lock, settings) safely.
+
+    The node walk bounds alias expansion before construction, so a bomb is refused here too.
+    """
+    docs = list(iter_documents(text, origin))
+    if not docs:
+        return None
+    if len(docs) > 1:
+        raise DiscoveryError("read YAML: expected one document", origin, line_of(docs[1][1]))
+    number, node = docs[0]
+    budget = Budget(origin, number, min(node_size(node), max_size))
+    return _construct(node, budget, 0)
+
+
+def _construct(node: Node, budget: Budget, depth: int) -> object:
+    budget.tick(node)
+    budget.depth(depth, node)
+    if isinstance(node, MappingNode):
+        out: dict[object, object] = {}
+        for k, v in mapping_items(node):
+            key = _construct(k, budget, depth + 1)
+            if isinstance(key, (dict, list)):
+                raise DiscoveryError("read YAML: unhashable mapping key", budget.origin, line_of(k))
+            out[key] = _construct(v, budget, depth + 1)
+        return out
+    if isinstance(node, SequenceNode):
+        return [_construct(v, budget, depth + 1) for v in node.value]
+    try:
+        return SafeConstructor().construct_object(node, deep=True)
+    except yaml.YAMLError as e:
+        raise DiscoveryError(f"read YAML: {e}", budget.origin, line_of(node)) from None

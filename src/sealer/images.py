@@ -1,0 +1,141 @@
+"""Image commands as library functions: list, inspect, tag, remove. The CLI renders what these return."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from sealer import imagemeta
+from sealer.errors import ImageNotFound, SealerError
+from sealer.oci.model import Index, Manifest, Platform, parse_any, parse_config
+from sealer.reference import parse as parse_ref
+from sealer.store import Store, StoredRef
+
+
+@dataclass(frozen=True)
+class ImageSummary:
+    name: str
+    repository: str
+    tag: str
+    digest: str
+    image_id: str
+    created: str
+    size: int
+    platforms: list[str]
+    build_type: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _manifests(store: Store, r: StoredRef) -> list[tuple[Manifest, Platform | None]]:
+    doc = parse_any(store.read_blob(r.descriptor.digest), r.descriptor.media_type)
+    if isinstance(doc, Index):
+        return [(Manifest.parse(store.read_blob(d.digest), d.media_type), d.platform) for d in doc.manifests]
+    return [(doc, None)]
+
+
+def list_images(store: Store) -> list[ImageSummary]:
+    out = []
+    for r in sorted(store.refs(), key=lambda x: x.name):
+        ref = parse_ref(r.name)
+        try:
+            mans = _manifests(store, r)
+            m0 = mans[0][0]
+            cfg = parse_config(store.read_blob(m0.config.digest))
+        except SealerError:
+            continue
+        plats = [str(p) if p else f"{cfg.get('os', 'linux')}/{cfg.get('architecture', '?')}" for _, p in mans]
+        size = sum({layer.digest: layer.size for m, _ in mans for layer in m.layers}.values())
+        out.append(ImageSummary(
+            name=r.name, repository=ref.repository, tag=ref.tag or "<none>", digest=str(r.descriptor.digest),
+            image_id=m0.config.digest.hex[:12], created=str(cfg.get("created", "")), size=size,
+            platforms=plats, build_type=imagemeta.labels(cfg).get(imagemeta.LABEL_BUILD_TYPE, ""),
+        ))
+    return out
+
+
+def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> dict[str, Any]:
+    r = store.resolve(ref)
+    img = store.image(r, platform)
+    cfg = img.config
+    labels = imagemeta.labels(cfg)
+    history = [h for h in cfg.get("history") or [] if not h.get("empty_layer")]
+    layers = []
+    for i, layer in enumerate(img.manifest.layers):
+        by = history[i].get("created_by", "") if i < len(history) and len(history) == len(img.manifest.layers) else ""
+        entry: dict[str, Any] = {"digest": str(layer.digest), "size": layer.size, "mediaType": layer.media_type,
+                                 "instruction": by}
+        if layer.annotations:
+            entry["annotations"] = dict(layer.annotations)
+        layers.append(entry)
+    fmt = "sealer-py"
+    info_extra: dict[str, Any] = {}
+    with contextlib.suppress(ImportError):
+        from sealer.interop import detect
+
+        info = detect(img.manifest, cfg)
+        fmt = str(info.format)
+        if info.clusterfile:
+            info_extra["clusterfile"] = info.clusterfile
+    cmds = imagemeta.cmds(cfg)
+    if not cmds:
+        with contextlib.suppress(ImportError):
+            from sealer.interop import detect as _d
+
+            cmds = list(_d(img.manifest, cfg).cmds)
+    doc: dict[str, Any] = {
+        "name": r.name,
+        "digest": str(r.descriptor.digest),
+        "mediaType": r.descriptor.media_type,
+        "imageId": str(img.manifest.config.digest),
+        "format": fmt,
+        "platform": f"{cfg.get('os', 'linux')}/{cfg.get('architecture', '?')}"
+        + (f"/{cfg['variant']}" if cfg.get("variant") else ""),
+        "created": cfg.get("created"),
+        "buildType": labels.get(imagemeta.LABEL_BUILD_TYPE, ""),
+        "kubernetesVersion": labels.get(imagemeta.LABEL_KUBE_VERSION),
+        "cmds": cmds,
+        "layers": layers,
+        "cachedImages": imagemeta.cached_images(cfg),
+        "kubefile": labels.get(imagemeta.LABEL_KUBEFILE, ""),
+        "labels": {k: v for k, v in labels.items() if k not in (imagemeta.LABEL_KUBEFILE, imagemeta.LABEL_IMAGES)},
+        "annotations": dict(img.manifest.annotations or {}),
+        "history": cfg.get("history") or [],
+        "manifest": img.manifest.to_json(),
+        **info_extra,
+    }
+    if img.index_descriptor is not None:
+        idx = parse_any(store.read_blob(img.index_descriptor.digest), img.index_descriptor.media_type)
+        assert isinstance(idx, Index)
+        doc["platforms"] = [str(d.platform) for d in idx.manifests if d.platform]
+    return doc
+
+
+def tag(store: Store, src: str, dst: str) -> str:
+    r = store.resolve(src)
+    store.set_ref(dst, r.descriptor)
+    return Store.normalize(dst)
+
+
+def remove(store: Store, refs: list[str], prune: bool = False) -> tuple[list[str], int, int]:
+    """Untag each ref, then free blobs nothing references. Returns (removed names, blobs freed, bytes)."""
+    removed = []
+    for ref in refs:
+        try:
+            r = store.resolve(ref)
+        except ImageNotFound:
+            raise
+        store.remove_ref(r.name)
+        removed.append(r.name)
+    n, freed = store.gc()
+    if prune:
+        import shutil
+
+        shutil.rmtree(store.root / "cache" / "build", ignore_errors=True)
+        (store.root / "cache" / "build").mkdir(parents=True, exist_ok=True)
+    return removed, n, freed
+
+
+__all__ = ["ImageSummary", "inspect_image", "list_images", "remove", "tag"]

@@ -1,0 +1,141 @@
+"""What a cluster image's rootfs says about itself: Kubernetes binaries, the ``Metadata`` file, and the
+images already cached under ``registry/`` (docker-distribution layout)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sealer.errors import SealerError
+from sealer.interop import keys
+from sealer.oci.model import Platform
+
+# Binaries that make an image install Kubernetes itself (sealer's "kube-installer" type):
+# kubeadm/kubelet for k8s, and the single-binary distributions sealer also ships (ClusterRuntime k3s, k0s).
+KUBE_BINARIES = ("kubeadm", "kubelet", "k3s", "k0s")
+
+_MAX_METADATA = 1 << 20
+
+
+class RootfsMetadataError(SealerError):
+    """The rootfs ``Metadata`` file exists but is not the JSON object sealer writes."""
+
+
+def is_kube_installer(rootfs: Path) -> bool:
+    """True when ``rootfs/bin`` holds Kubernetes node binaries (kubeadm, kubelet, k3s or k0s)."""
+    bindir = rootfs / "bin"
+    for name in KUBE_BINARIES:
+        p = bindir / name
+        if p.is_file() or p.is_symlink():
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class RootfsMetadata:
+    """sealer's ``Metadata`` file (pkg/runtime Metadata struct)::
+
+        {"version": "v1.19.8", "arch": "amd64", "variant": "", "kubeVersion": "", "NydusFlag": false,
+         "ClusterRuntime": "k8s"}
+    """
+
+    version: str | None            # Kubernetes version the rootfs installs
+    arch: str | None
+    variant: str | None
+    kube_version: str | None       # SemVer constraint on the Kubernetes version (app images)
+    cluster_runtime: str | None
+    raw: Mapping[str, Any]
+
+    @property
+    def platform(self) -> Platform | None:
+        if not self.arch:
+            return None
+        return Platform.from_json({"os": "linux", "architecture": self.arch, "variant": self.variant})
+
+    @classmethod
+    def parse(cls, data: bytes, source: str = keys.METADATA_FILE) -> RootfsMetadata:
+        try:
+            doc = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise RootfsMetadataError(f"read {source}: not JSON: {e}") from None
+        if not isinstance(doc, dict):
+            raise RootfsMetadataError(f"read {source}: not a JSON object")
+
+        def s(*names: str) -> str | None:
+            for n in names:
+                v = doc.get(n)
+                if isinstance(v, str) and v:
+                    return v
+            return None
+
+        return cls(version=s("version"), arch=s("arch"), variant=s("variant"),
+                   kube_version=s("kubeVersion"), cluster_runtime=s("ClusterRuntime", "cluster_runtime"),
+                   raw=doc)
+
+
+def read_metadata(rootfs: Path) -> RootfsMetadata | None:
+    """``rootfs/Metadata``, or None when the rootfs has none."""
+    path = rootfs / keys.METADATA_FILE
+    if not path.is_file():
+        return None
+    with open(path, "rb") as f:
+        data = f.read(_MAX_METADATA + 1)
+    if len(data) > _MAX_METADATA:
+        raise RootfsMetadataError(f"read {path}: larger than {_MAX_METADATA} bytes")
+    return RootfsMetadata.parse(data, str(path))
+
+
+@dataclass(frozen=True)
+class CachedImage:
+    """A tag present in the rootfs's ``registry/`` (what the delivery registry will serve)."""
+
+    repository: str        # path in the registry, e.g. library/nginx
+    tag: str
+    digest: str            # sha256:... of the tagged manifest
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag}@{self.digest}"
+
+
+def _read_link(path: Path) -> str | None:
+    try:
+        text = path.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if text.startswith("sha256:") and len(text) == 71 else None
+
+
+def cached_images(rootfs: Path) -> list[CachedImage]:
+    """Every tag in ``rootfs/registry/docker/registry/v2/repositories`` whose manifest blob is present,
+    sorted by repository and tag. Repositories nest (``a/b/c``), so the tree is walked down to each
+    ``_manifests`` directory."""
+    v2 = rootfs / keys.REGISTRY_DIR / "docker" / "registry" / "v2"
+    repos = v2 / "repositories"
+    if not repos.is_dir():
+        return []
+    out: list[CachedImage] = []
+    for repo_dir in _repository_dirs(repos):
+        name = repo_dir.relative_to(repos).as_posix()
+        tags = repo_dir / "_manifests" / "tags"
+        if not tags.is_dir():
+            continue
+        for tag_dir in sorted(tags.iterdir()):
+            digest = _read_link(tag_dir / "current" / "link")
+            if digest is None:
+                continue
+            blob = v2 / "blobs" / "sha256" / digest[7:9] / digest[7:] / "data"
+            if blob.exists():
+                out.append(CachedImage(name, tag_dir.name, digest))
+    return sorted(out, key=lambda c: (c.repository, c.tag))
+
+
+def _repository_dirs(repos: Path) -> Iterator[Path]:
+    for dirpath, dirnames, _ in os.walk(repos):
+        if "_manifests" in dirnames:
+            yield Path(dirpath)
+        # never descend into the registry's own bookkeeping directories
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("_"))

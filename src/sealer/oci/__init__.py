@@ -1,0 +1,1 @@
+"""Pure OCI model: media types, descriptors, manifests, indexes, image configs; tar helpers."""

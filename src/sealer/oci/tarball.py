@@ -1,0 +1,282 @@
+"""Deterministic layer tar writing, and safe extraction with OCI whiteouts.
+
+Extraction never writes outside ``dest``: absolute names, ``..``, links pointing outside, writes through a
+symlinked parent, and device nodes are refused with ArchiveError. Size and entry-count limits stop tar bombs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from sealer.errors import ArchiveError
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_WHITEOUT = ".wh..wh..opq"
+DEFAULT_MTIME = 0
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    max_entries: int = 2_000_000
+    max_bytes: int = 1 << 42          # 4 TiB of content
+    max_name: int = 4096
+    allow_devices: bool = False
+
+
+def clean_member_name(name: str) -> str:
+    """Normalise a tar member name to a relative POSIX path; refuse escapes."""
+    if "\x00" in name:
+        raise ArchiveError(f"extract {name!r}: NUL in entry name")
+    p = name.replace("\\", "/")
+    if p.startswith("/"):
+        raise ArchiveError(f"extract {name!r}: absolute path in archive")
+    parts = [x for x in PurePosixPath(p).parts if x not in ("", ".")]
+    if any(x == ".." for x in parts):
+        raise ArchiveError(f"extract {name!r}: '..' in archive path")
+    return "/".join(parts)
+
+
+def _inside(dest: str, path: str) -> bool:
+    return os.path.commonpath([dest, path]) == dest
+
+
+def _safe_parent(dest: str, rel: str) -> str:
+    """Create the parent directories of ``rel`` under ``dest``; refuse when any of them is a symlink
+    or not a directory (writing through a symlink could escape)."""
+    cur = dest
+    parts = rel.split("/")[:-1]
+    for part in parts:
+        cur = os.path.join(cur, part)
+        try:
+            st = os.lstat(cur)
+        except FileNotFoundError:
+            os.mkdir(cur, 0o755)
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            target = os.path.realpath(cur)
+            if not _inside(dest, target):
+                raise ArchiveError(f"extract {rel!r}: parent {part!r} is a symlink leading outside")
+            raise ArchiveError(f"extract {rel!r}: parent {part!r} is a symlink; refusing to write through it")
+        if not stat.S_ISDIR(st.st_mode):
+            os.unlink(cur)
+            os.mkdir(cur, 0o755)
+    return os.path.join(dest, rel)
+
+
+def _remove(path: str) -> None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts: bool = True,
+                  limits: ExtractLimits = ExtractLimits(), preserve_owner: bool = False) -> int:
+    """Apply one (uncompressed) layer stream onto ``dest``. Returns the number of entries applied."""
+    root = os.path.realpath(dest)
+    os.makedirs(root, exist_ok=True)
+    count = 0
+    total = 0
+    seen: set[str] = set()
+    dir_modes: list[tuple[str, int, int]] = []
+    try:
+        tf = tarfile.open(fileobj=fileobj, mode="r|")
+    except tarfile.TarError as e:
+        raise ArchiveError(f"extract layer: not a tar stream: {e}") from None
+    try:
+        for m in tf:
+            count += 1
+            if count > limits.max_entries:
+                raise ArchiveError(f"extract layer: more than {limits.max_entries} entries")
+            if len(m.name) > limits.max_name:
+                raise ArchiveError("extract layer: entry name too long")
+            rel = clean_member_name(m.name)
+            if not rel:
+                continue
+            base = rel.rsplit("/", 1)[-1]
+            if whiteouts and base.startswith(WHITEOUT_PREFIX):
+                parent_rel = rel.rsplit("/", 1)[0] if "/" in rel else ""
+                parent = _safe_parent(root, rel).rsplit("/", 1)[0] if parent_rel else root
+                if base == OPAQUE_WHITEOUT:
+                    if os.path.isdir(parent) and not os.path.islink(parent):
+                        for child in os.listdir(parent):
+                            if os.path.join(parent_rel, child).lstrip("/") not in seen:
+                                _remove(os.path.join(parent, child))
+                else:
+                    _remove(os.path.join(parent, base[len(WHITEOUT_PREFIX):]))
+                continue
+            if rel in seen and not m.isdir():
+                # a duplicate entry replaces the earlier one; never follow what the earlier one made
+                pass
+            seen.add(rel)
+            target = _safe_parent(root, rel)
+            if m.isdir():
+                try:
+                    st = os.lstat(target)
+                    if not stat.S_ISDIR(st.st_mode):
+                        _remove(target)
+                        os.mkdir(target, 0o755)
+                except FileNotFoundError:
+                    os.mkdir(target, 0o755)
+                dir_modes.append((target, m.mode & 0o7777, int(m.mtime)))
+                continue
+            _remove(target)
+            if m.isreg():
+                total += m.size
+                if total > limits.max_bytes:
+                    raise ArchiveError(f"extract layer: more than {limits.max_bytes} bytes of content")
+                src = tf.extractfile(m)
+                assert src is not None
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                os.chmod(target, m.mode & 0o7777)
+                os.utime(target, (m.mtime, m.mtime))
+            elif m.issym():
+                link = m.linkname
+                resolved = os.path.normpath(os.path.join(os.path.dirname(target), link)) \
+                    if not link.startswith("/") else os.path.normpath(os.path.join(root, link.lstrip("/")))
+                if not _inside(root, resolved):
+                    raise ArchiveError(f"extract {m.name!r}: symlink to {link!r} leads outside")
+                os.symlink(link, target)
+            elif m.islnk():
+                src_rel = clean_member_name(m.linkname)
+                src_path = os.path.join(root, src_rel)
+                if not _inside(root, os.path.realpath(src_path)) or os.path.islink(src_path):
+                    raise ArchiveError(f"extract {m.name!r}: hard link to {m.linkname!r} leads outside")
+                os.link(src_path, target)
+            elif m.isfifo():
+                os.mkfifo(target, m.mode & 0o7777)
+            elif m.ischr() or m.isblk():
+                if not limits.allow_devices:
+                    raise ArchiveError(f"extract {m.name!r}: device node refused")
+                kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK
+                os.mknod(target, kind | (m.mode & 0o7777), os.makedev(m.devmajor, m.devminor))
+            else:
+                raise ArchiveError(f"extract {m.name!r}: unsupported entry type {m.type!r}")
+            if preserve_owner and os.geteuid() == 0:
+                os.lchown(target, m.uid, m.gid)
+    except tarfile.TarError as e:
+        raise ArchiveError(f"extract layer: corrupt or truncated archive: {e}") from None
+    except EOFError as e:
+        raise ArchiveError(f"extract layer: truncated archive: {e}") from None
+    finally:
+        tf.close()
+    for path, mode, mtime in reversed(dir_modes):
+        os.chmod(path, mode | 0o700)
+        os.utime(path, (mtime, mtime))
+    return count
+
+
+def _tarinfo(src: str, rel: str, st: os.stat_result, mtime: int) -> tarfile.TarInfo:
+    ti = tarfile.TarInfo(rel)
+    ti.mode = stat.S_IMODE(st.st_mode)
+    ti.mtime = mtime
+    ti.uid = ti.gid = 0
+    ti.uname = ti.gname = ""
+    if stat.S_ISDIR(st.st_mode):
+        ti.type = tarfile.DIRTYPE
+    elif stat.S_ISLNK(st.st_mode):
+        ti.type = tarfile.SYMTYPE
+        ti.linkname = os.readlink(src)
+    elif stat.S_ISREG(st.st_mode):
+        ti.type = tarfile.REGTYPE
+        ti.size = st.st_size
+    elif stat.S_ISFIFO(st.st_mode):
+        ti.type = tarfile.FIFOTYPE
+    else:
+        raise ArchiveError(f"write layer: {rel!r} is a device or socket; not supported in a layer")
+    return ti
+
+
+def write_tree(out: Any, root: str | os.PathLike[str], paths: Iterable[str] | None = None,
+               whiteouts: Iterable[str] = (), mtime: int | None = DEFAULT_MTIME,
+               opaque_dirs: Iterable[str] = ()) -> None:
+    """Write a deterministic tar stream of ``paths`` (relative, POSIX) under ``root``.
+
+    ``paths=None`` means the whole tree. Entries are sorted, owners 0/0, mtimes fixed (or kept when
+    ``mtime`` is None). ``whiteouts`` are relative paths deleted in this layer.
+    """
+    root_s = os.fspath(root)
+    if paths is None:
+        paths = walk_relative(root_s)
+    write_entries(out, {rel: os.path.join(root_s, rel) for rel in paths}, whiteouts, mtime, opaque_dirs)
+
+
+def write_entries(out: Any, entries: dict[str, str | None],
+                  whiteouts: Iterable[str] = (), mtime: int | None = DEFAULT_MTIME,
+                  opaque_dirs: Iterable[str] = ()) -> None:
+    """Write a deterministic tar of ``entries`` (archive name -> source path on disk, or None for a
+    plain 0755 directory). Missing parent directories are added as plain directories."""
+    items: dict[str, tuple[str, str | None]] = {}
+    for arc, src in entries.items():
+        items[arc] = ("f", src)
+        parent = arc
+        while "/" in parent:
+            parent = parent.rsplit("/", 1)[0]
+            items.setdefault(parent, ("d", None))
+    for rel in whiteouts:
+        head, _, tail = rel.rpartition("/")
+        items[(head + "/" if head else "") + WHITEOUT_PREFIX + tail] = ("w", None)
+        while head:
+            items.setdefault(head, ("d", None))
+            head = head.rpartition("/")[0]
+    for rel in opaque_dirs:
+        items[rel + "/" + OPAQUE_WHITEOUT] = ("w", None)
+        items.setdefault(rel, ("d", None))
+    tf = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)
+    try:
+        for arc in sorted(items):
+            kind, src = items[arc]
+            if kind == "w" or src is None:
+                ti = tarfile.TarInfo(arc)
+                ti.mtime = mtime or 0
+                if kind == "w":
+                    ti.mode = 0o644
+                else:
+                    ti.type = tarfile.DIRTYPE
+                    ti.mode = 0o755
+                tf.addfile(ti, io.BytesIO(b"") if kind == "w" else None)
+                continue
+            st = os.lstat(src)
+            ti = _tarinfo(src, arc, st, int(st.st_mtime) if mtime is None else mtime)
+            if ti.type == tarfile.REGTYPE:
+                with open(src, "rb") as fp:
+                    tf.addfile(ti, fp)
+            else:
+                tf.addfile(ti)
+    finally:
+        tf.close()
+
+
+def walk_relative(root: str) -> Iterable[str]:
+    """Every path below root (relative, POSIX), directories included, symlinks not followed."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in sorted(dirnames) + sorted(filenames):
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            yield rel.replace(os.sep, "/")
+        # os.walk does not descend into symlinked dirs by default
+        dirnames.sort()
+
+
+def safe_join(root: str | os.PathLike[str], rel: str) -> Path:
+    """Join a relative path under root; refuse escapes (lexically and through symlinks)."""
+    root_s = os.path.realpath(root)
+    clean = clean_member_name(rel)
+    full = os.path.realpath(os.path.join(root_s, clean))
+    if not _inside(root_s, full):
+        raise ArchiveError(f"resolve {rel!r}: leads outside {root_s}")
+    return Path(full)

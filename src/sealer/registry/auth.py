@@ -1,0 +1,175 @@
+"""Registry authentication as an httpx auth flow: anonymous, Basic, and Bearer tokens
+(https://distribution.github.io/distribution/spec/auth/token/).
+
+The flow adds what it already knows (a cached token for the scope, or Basic for a host that asked for it),
+sends the request, and on a 401 reads ``WWW-Authenticate``, fetches a token for the needed scopes (or adds
+Basic) and sends it once more. Tokens are cached per (realm, service, scopes) until shortly before expiry.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+
+import httpx
+
+from sealer.registry.credentials import Credential
+
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_PARAM_RE = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+_SCHEME_RE = re.compile(rf"\s*({_TOKEN})(?:\s+|$)")
+EXPIRY_MARGIN = 10.0
+
+
+@dataclass(frozen=True)
+class Challenge:
+    scheme: str                               # lowercase: "basic" or "bearer"
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def realm(self) -> str | None:
+        return self.params.get("realm")
+
+    @property
+    def service(self) -> str | None:
+        return self.params.get("service")
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        s = self.params.get("scope")
+        return tuple(s.split()) if s else ()
+
+
+def parse_www_authenticate(value: str) -> list[Challenge]:
+    """Parse one ``WWW-Authenticate`` header value (possibly several challenges)."""
+    out: list[Challenge] = []
+    pos = 0
+    while pos < len(value):
+        while pos < len(value) and value[pos] in ", ":
+            pos += 1
+        m = _SCHEME_RE.match(value, pos)
+        if not m:
+            break
+        scheme = m.group(1).lower()
+        pos = m.end()
+        params: dict[str, str] = {}
+        while pos < len(value):
+            pm = _PARAM_RE.match(value, pos)
+            if not pm:
+                break
+            # a bare token followed by '=' belongs to this challenge; a token without '=' starts the next one
+            key, raw = pm.group(1).lower(), pm.group(2)
+            if raw.startswith('"'):
+                raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
+            params[key] = raw
+            pos = pm.end()
+        out.append(Challenge(scheme, params))
+    return out
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float
+
+
+TokenFetcher = Callable[[Challenge, tuple[str, ...], Credential | None], tuple[str, float]]
+CredentialLookup = Callable[[str], Credential | None]
+
+
+class AuthState:
+    """What one client learned about each host: its challenge, and the tokens it was given (thread-safe)."""
+
+    def __init__(self, credentials: CredentialLookup, fetch_token: TokenFetcher) -> None:
+        self._credentials = credentials
+        self._fetch_token = fetch_token
+        self._challenges: dict[str, Challenge] = {}
+        self._tokens: dict[tuple[str, str, tuple[str, ...]], _Token] = {}
+        self._lock = threading.Lock()
+        self.token_fetches = 0
+
+    def challenge(self, host: str) -> Challenge | None:
+        with self._lock:
+            return self._challenges.get(host)
+
+    def set_challenge(self, host: str, ch: Challenge) -> None:
+        with self._lock:
+            self._challenges[host] = Challenge(ch.scheme, {k: v for k, v in ch.params.items() if k != "scope"})
+
+    def credential(self, host: str) -> Credential | None:
+        return self._credentials(host)
+
+    def cached_token(self, ch: Challenge, scopes: tuple[str, ...]) -> str | None:
+        key = (ch.realm or "", ch.service or "", scopes)
+        with self._lock:
+            tok = self._tokens.get(key)
+            if tok is not None and tok.expires_at - EXPIRY_MARGIN > time.monotonic():
+                return tok.value
+        return None
+
+    def new_token(self, host: str, ch: Challenge, scopes: tuple[str, ...]) -> str:
+        value, expires_in = self._fetch_token(ch, scopes, self.credential(host))
+        with self._lock:
+            self.token_fetches += 1
+            self._tokens[(ch.realm or "", ch.service or "", scopes)] = _Token(value, time.monotonic() + expires_in)
+        return value
+
+    def forget_token(self, ch: Challenge, scopes: tuple[str, ...]) -> None:
+        with self._lock:
+            self._tokens.pop((ch.realm or "", ch.service or "", scopes), None)
+
+
+class RegistryAuth(httpx.Auth):
+    """Auth for requests to one registry ``host`` needing ``scopes`` (e.g. ``repository:ns/app:pull``)."""
+
+    def __init__(self, state: AuthState, host: str, scopes: tuple[str, ...]) -> None:
+        self.state = state
+        self.host = host
+        self.scopes = tuple(sorted(set(scopes)))
+
+    def _apply_known(self, request: httpx.Request) -> Challenge | None:
+        ch = self.state.challenge(self.host)
+        if ch is None:
+            return None
+        if ch.scheme == "bearer":
+            tok = self.state.cached_token(ch, self.scopes)
+            if tok is None:
+                tok = self.state.new_token(self.host, ch, self.scopes)
+            request.headers["Authorization"] = f"Bearer {tok}"
+        elif ch.scheme == "basic":
+            cred = self.state.credential(self.host)
+            if cred is not None:
+                request.headers["Authorization"] = cred.basic_header()
+        return ch
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if request.url.netloc.decode() != self.host:  # never hand credentials to another host
+            yield request
+            return
+        known = self._apply_known(request)
+        response = yield request
+        if response.status_code != 401:
+            return
+        header = response.headers.get("WWW-Authenticate", "")
+        challenges = [c for c in parse_www_authenticate(header) if c.scheme in ("bearer", "basic")]
+        if not challenges:
+            return
+        ch = next((c for c in challenges if c.scheme == "bearer"), challenges[0])
+        self.state.set_challenge(self.host, ch)
+        if ch.scheme == "bearer":
+            scopes = tuple(sorted(set(self.scopes) | set(ch.scopes)))
+            if known is not None and known.scheme == "bearer":
+                self.state.forget_token(known, self.scopes)
+            tok = self.state.new_token(self.host, ch, scopes)
+            request.headers["Authorization"] = f"Bearer {tok}"
+        else:
+            if known is not None and known.scheme == "basic" and "Authorization" in request.headers:
+                return  # the stored credentials were refused: let the 401 through
+            cred = self.state.credential(self.host)
+            if cred is None:
+                return
+            request.headers["Authorization"] = cred.basic_header()
+        yield request

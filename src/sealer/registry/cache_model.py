@@ -1,0 +1,94 @@
+"""Value types of image caching and the ``io.sealer.images`` config label."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sealer.digest import Digest
+from sealer.errors import SealerError
+from sealer.oci.model import Descriptor
+
+IMAGES_LABEL = "io.sealer.images"   # image config label: JSON list of {reference, digest, platforms}
+
+
+@dataclass
+class CachedImage:
+    """One image served by the cached registry.
+
+    ``reference`` is the fully normalised reference as discovered; ``digest`` is what the cached registry serves
+    for it (equal to the upstream digest unless the index was trimmed to the cached platforms: see
+    ``source_digest``); ``repository``/``tag`` are where it sits in the registry layout.
+    """
+
+    reference: str
+    digest: Digest
+    media_type: str
+    platforms: list[str]
+    size: int
+    sources: list[str]
+    repository: str = ""
+    tag: str | None = None
+    source_digest: Digest | None = None
+    origin: str = "registry"            # registry | archive:<file> | base
+
+    def to_label(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"reference": self.reference, "digest": str(self.digest),
+                             "platforms": list(self.platforms)}
+        if self.source_digest and self.source_digest != self.digest:
+            d["sourceDigest"] = str(self.source_digest)
+        return d
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reference": self.reference, "digest": str(self.digest), "mediaType": self.media_type,
+                "platforms": list(self.platforms), "size": self.size, "sources": list(self.sources),
+                "repository": self.repository, "tag": self.tag,
+                "sourceDigest": str(self.source_digest) if self.source_digest else None, "origin": self.origin}
+
+
+@dataclass
+class CachedLayer:
+    """A layer of the cluster image holding cached images (plain tar; already a blob in the store)."""
+
+    descriptor: Descriptor
+    diff_id: Digest
+    created_by: str
+    images: list[str]
+
+
+@dataclass
+class CacheResult:
+    layers: list[CachedLayer]
+    images: list[CachedImage]
+    fetched_bytes: int
+    reused_bytes: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RecordedImage:
+    """An entry of the ``io.sealer.images`` label."""
+
+    reference: str
+    digest: Digest
+    platforms: tuple[str, ...]
+
+
+class CacheError(SealerError):
+    """An image could not be cached (the message names it and where it was discovered)."""
+
+
+def images_label(images: list[CachedImage]) -> str:
+    """The value of the ``io.sealer.images`` label (compact, deterministic JSON)."""
+    return json.dumps([i.to_label() for i in sorted(images, key=lambda i: i.reference)],
+                      separators=(",", ":"), sort_keys=True)
+
+
+def parse_images_label(text: str) -> list[RecordedImage]:
+    try:
+        items = json.loads(text)
+        return [RecordedImage(str(x["reference"]), Digest(str(x["digest"])), tuple(x.get("platforms") or ()))
+                for x in items]
+    except (ValueError, KeyError, TypeError) as e:
+        raise CacheError(f"read label {IMAGES_LABEL}: {e}") from None

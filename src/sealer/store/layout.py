@@ -1,0 +1,436 @@
+"""OCI image layout at the store root.
+
+Layout::
+
+    ROOT/oci-layout            {"imageLayoutVersion": "1.0.0"}
+    ROOT/index.json            refs: manifests annotated with org.opencontainers.image.ref.name
+    ROOT/blobs/sha256/<hex>    content-addressed blobs
+    ROOT/ingest/               temp files of blobs being written (resumable partial downloads)
+    ROOT/leases/               one file per running operation naming blobs gc must keep
+    ROOT/cache/                build cache records
+    ROOT/index.lock            file lock taken for every index.json change and for gc
+
+Visibility rule: blobs first, ``index.json`` last (atomically, under the lock). A crash at any point leaves
+the store valid: unreferenced blobs and ingest files are garbage, never corruption.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from filelock import FileLock
+
+from sealer import reference
+from sealer.digest import CHUNK, Digest
+from sealer.errors import DigestError, ImageNotFound, ReferenceError_, StoreError
+from sealer.oci import mediatypes as mt
+from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, Platform, parse_any, parse_config
+from sealer.store.fsutil import atomic_write, fsync_dir
+
+MAX_DOC = 16 << 20  # manifests and configs larger than this are refused
+
+
+@dataclass(frozen=True)
+class StoredRef:
+    name: str               # fully normalised reference, e.g. docker.io/library/my-cluster:v1
+    descriptor: Descriptor  # of the manifest or index
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    name: str | None
+    descriptor: Descriptor       # of the manifest chosen (after platform selection)
+    manifest: Manifest
+    config: dict[str, Any]
+    index_descriptor: Descriptor | None = None
+
+
+class BlobWriter:
+    """Streams one blob into ``ingest/``, hashing as it goes; ``commit`` verifies, fsyncs and renames."""
+
+    def __init__(self, store: Store, name: str, resume: bool = False) -> None:
+        import hashlib
+
+        self._store = store
+        self.path = store.root / "ingest" / name
+        self._h = hashlib.sha256()
+        self.size = 0
+        mode = "r+b" if resume and self.path.exists() else "wb"
+        self._fp: IO[bytes] = open(self.path, mode)  # noqa: SIM115 - closed in commit/abort
+        if mode == "r+b":
+            while True:
+                b = self._fp.read(CHUNK)
+                if not b:
+                    break
+                self._h.update(b)
+                self.size += len(b)
+        self._done = False
+
+    def write(self, data: bytes) -> int:
+        self._h.update(data)
+        self._fp.write(data)
+        self.size += len(data)
+        return len(data)
+
+    @property
+    def digest(self) -> Digest:
+        return Digest.from_hex(self._h.copy().hexdigest())
+
+    def commit(self, expected: Digest | None = None, size: int | None = None) -> Digest:
+        got = self.digest
+        self._fp.flush()
+        os.fsync(self._fp.fileno())
+        self._fp.close()
+        if size is not None and self.size != size:
+            self.abort()
+            raise DigestError(f"write blob {expected or got}: got {self.size} bytes, want {size}")
+        if expected is not None and got != expected:
+            self.abort()
+            raise DigestError(f"write blob: digest is {got}, want {expected}")
+        dst = self._store.blob_path(got)
+        if dst.exists():
+            os.unlink(self.path)
+        else:
+            os.replace(self.path, dst)
+            fsync_dir(dst.parent)
+        self._done = True
+        return got
+
+    def abort(self, keep: bool = False) -> None:
+        if not self._fp.closed:
+            self._fp.close()
+        if not keep:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+        self._done = True
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._done:
+            self.abort()
+
+
+class Lease:
+    """Blobs an in-flight operation relies on; gc keeps them while the owning process lives."""
+
+    def __init__(self, store: Store) -> None:
+        self.path = store.root / "leases" / f"{os.getpid()}-{uuid.uuid4().hex}.lease"
+        self._fp = open(self.path, "a")  # noqa: SIM115 - closed in release
+
+    def add(self, digest: Digest) -> None:
+        self._fp.write(str(digest) + "\n")
+        self._fp.flush()
+
+    def release(self) -> None:
+        self._fp.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+class Store:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self._lock = FileLock(str(self.root / "index.lock"), timeout=600)
+        self._init()
+
+    # ---- layout -------------------------------------------------------------------------------------
+    def _init(self) -> None:
+        for d in ("blobs/sha256", "ingest", "leases", "cache"):
+            (self.root / d).mkdir(parents=True, exist_ok=True)
+        layout = self.root / "oci-layout"
+        if not layout.exists():
+            atomic_write(layout, json.dumps({"imageLayoutVersion": mt.OCI_LAYOUT_VERSION}).encode())
+        if not (self.root / "index.json").exists():
+            with self._lock:
+                if not (self.root / "index.json").exists():
+                    self._write_index([])
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    # ---- blobs --------------------------------------------------------------------------------------
+    def blob_path(self, digest: Digest) -> Path:
+        return self.root / "blobs" / "sha256" / digest.hex
+
+    def has_blob(self, digest: Digest) -> bool:
+        return self.blob_path(digest).is_file()
+
+    def blob_size(self, digest: Digest) -> int:
+        try:
+            return self.blob_path(digest).stat().st_size
+        except FileNotFoundError:
+            raise StoreError(f"read blob {digest}: not in the store") from None
+
+    def open_blob(self, digest: Digest) -> IO[bytes]:
+        try:
+            return open(self.blob_path(digest), "rb")
+        except FileNotFoundError:
+            raise StoreError(f"read blob {digest}: not in the store") from None
+
+    def read_blob(self, digest: Digest, limit: int = MAX_DOC) -> bytes:
+        with self.open_blob(digest) as fp:
+            data = fp.read(limit + 1)
+        if len(data) > limit:
+            raise StoreError(f"read blob {digest}: larger than {limit} bytes")
+        if Digest.of_bytes(data) != digest:
+            raise DigestError(f"read blob {digest}: content does not match its digest (store corrupt; run fsck)")
+        return data
+
+    def writer(self, key: str | None = None, resume: bool = False) -> BlobWriter:
+        """A BlobWriter in ingest/. ``key`` names a resumable ingest (e.g. the expected digest hex)."""
+        name = key or f"w-{os.getpid()}-{uuid.uuid4().hex}"
+        return BlobWriter(self, name, resume=resume)
+
+    def put_blob(self, chunks: Iterable[bytes], expected: Digest | None = None,
+                 size: int | None = None) -> tuple[Digest, int]:
+        if expected is not None and self.has_blob(expected):
+            for _ in chunks:
+                pass
+            return expected, self.blob_size(expected)
+        with self.writer() as w:
+            for c in chunks:
+                w.write(c)
+            n = w.size
+            return w.commit(expected, size), n
+
+    def put_bytes(self, data: bytes, expected: Digest | None = None) -> Digest:
+        d = Digest.of_bytes(data)
+        if expected is not None and d != expected:
+            raise DigestError(f"write blob: digest is {d}, want {expected}")
+        if not self.has_blob(d):
+            self.put_blob([data], d, len(data))
+        return d
+
+    def put_file(self, path: str | os.PathLike[str], expected: Digest | None = None) -> tuple[Digest, int]:
+        def chunks() -> Iterator[bytes]:
+            with open(path, "rb") as fp:
+                while b := fp.read(CHUNK):
+                    yield b
+        return self.put_blob(chunks(), expected)
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[Lease]:
+        lease = Lease(self)
+        try:
+            yield lease
+        finally:
+            lease.release()
+
+    # ---- refs ---------------------------------------------------------------------------------------
+    def _read_index(self) -> Index:
+        raw = (self.root / "index.json").read_bytes()
+        try:
+            return Index.parse(raw, mt.OCI_INDEX)
+        except ManifestError as e:
+            raise StoreError(f"read {self.root / 'index.json'}: {e}") from None
+
+    def _write_index(self, manifests: list[Descriptor]) -> None:
+        doc = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [d.to_json() for d in manifests]}
+        atomic_write(self.root / "index.json", json.dumps(doc, indent=2).encode() + b"\n")
+
+    def refs(self) -> list[StoredRef]:
+        out = []
+        for d in self._read_index().manifests:
+            name = (d.annotations or {}).get(mt.ANNOTATION_REF_NAME)
+            if name:
+                out.append(StoredRef(name, d))
+        return out
+
+    @staticmethod
+    def normalize(ref: str) -> str:
+        return str(reference.parse(ref))
+
+    def set_ref(self, ref: str, desc: Descriptor) -> None:
+        """Point ``ref`` at ``desc`` (which must already be stored); atomic, under the lock."""
+        name = self.normalize(ref)
+        if not self.has_blob(desc.digest):
+            raise StoreError(f"tag {name}: manifest {desc.digest} is not in the store")
+        with self._lock:
+            kept = [d for d in self._read_index().manifests
+                    if (d.annotations or {}).get(mt.ANNOTATION_REF_NAME) != name]
+            ann = dict(desc.annotations or {})
+            ann[mt.ANNOTATION_REF_NAME] = name
+            kept.append(Descriptor(desc.media_type, desc.digest, desc.size, ann, desc.platform))
+            self._write_index(kept)
+
+    def remove_ref(self, ref: str) -> Descriptor:
+        name = self.normalize(ref)
+        with self._lock:
+            manifests = list(self._read_index().manifests)
+            hit = [d for d in manifests if (d.annotations or {}).get(mt.ANNOTATION_REF_NAME) == name]
+            if not hit:
+                raise ImageNotFound(f"remove {ref}: no such image in {self.root}")
+            self._write_index([d for d in manifests if d not in hit])
+            return hit[0]
+
+    def resolve(self, ref: str) -> StoredRef:
+        """Find a stored image by name, by full digest or by an image-id prefix (≥ 4 hex)."""
+        refs = self.refs()
+        try:
+            name = self.normalize(ref)
+        except ReferenceError_:
+            name = None
+        if name:
+            for r in refs:
+                if r.name == name:
+                    return r
+        key = ref.removeprefix("sha256:")
+        if len(key) >= 4 and all(c in "0123456789abcdef" for c in key):
+            hits = {r.descriptor.digest: r for r in refs if r.descriptor.digest.hex.startswith(key)}
+            for r in refs:
+                with contextlib.suppress(StoreError, ManifestError):
+                    if self.image_id(r.descriptor).hex.startswith(key):
+                        hits.setdefault(r.descriptor.digest, r)
+            if len(hits) == 1:
+                return next(iter(hits.values()))
+            if len(hits) > 1:
+                raise StoreError(f"resolve {ref}: ambiguous image id prefix")
+        raise ImageNotFound(f"resolve {ref}: no such image in {self.root} (see `sealer images`)")
+
+    def image_id(self, desc: Descriptor) -> Digest:
+        """Docker-style image id: the config digest (of the first manifest for an index)."""
+        doc = parse_any(self.read_blob(desc.digest), desc.media_type)
+        if isinstance(doc, Index):
+            if not doc.manifests:
+                return desc.digest
+            doc = Manifest.parse(self.read_blob(doc.manifests[0].digest))
+        return doc.config.digest
+
+    def image(self, ref: str | StoredRef, platform: Platform | None = None) -> StoredImage:
+        r = ref if isinstance(ref, StoredRef) else self.resolve(ref)
+        return self.image_at(r.descriptor, r.name, platform)
+
+    def image_at(self, desc: Descriptor, name: str | None = None, platform: Platform | None = None) -> StoredImage:
+        doc = parse_any(self.read_blob(desc.digest), desc.media_type)
+        index_desc = None
+        if isinstance(doc, Index):
+            index_desc = desc
+            if platform is None:
+                from sealer.oci.model import host_platform
+                platform = host_platform()
+            try:
+                child = doc.select(platform)
+            except ManifestError:
+                if len(doc.manifests) == 1:
+                    child = doc.manifests[0]
+                else:
+                    raise
+            desc = child
+            doc = Manifest.parse(self.read_blob(child.digest), child.media_type)
+        config = parse_config(self.read_blob(doc.config.digest))
+        return StoredImage(name, desc, doc, config, index_desc)
+
+    def export_rootfs(self, ref: str, dest: str | os.PathLike[str], platform: Platform | None = None,
+                      include: Iterable[str] | None = None) -> StoredImage:
+        """Apply the image's layers in order (whiteouts honoured, extraction contained) into ``dest``."""
+        from sealer.compression import decompressed
+        from sealer.oci.tarball import extract_layer
+
+        img = self.image(ref, platform)
+        Path(dest).mkdir(parents=True, exist_ok=True)
+        for layer in img.manifest.layers:
+            with decompressed(self.open_blob(layer.digest), layer.media_type) as fp:
+                extract_layer(fp, dest)
+        return img
+
+    # ---- reachability / gc --------------------------------------------------------------------------
+    def referenced_blobs(self, roots: Iterable[Descriptor] | None = None) -> set[Digest]:
+        seen: set[Digest] = set()
+        stack = list(roots if roots is not None else self._read_index().manifests)
+        while stack:
+            d = stack.pop()
+            if d.digest in seen:
+                continue
+            seen.add(d.digest)
+            if not (mt.is_index(d.media_type) or mt.is_manifest(d.media_type)):
+                continue
+            if not self.has_blob(d.digest):
+                continue
+            try:
+                doc = parse_any(self.read_blob(d.digest), d.media_type)
+            except (ManifestError, StoreError):
+                continue
+            if isinstance(doc, Index):
+                stack.extend(doc.manifests)
+            else:
+                seen.add(doc.config.digest)
+                stack.extend(doc.layers)
+        return seen
+
+    def _leased(self) -> set[Digest]:
+        keep: set[Digest] = set()
+        for f in (self.root / "leases").glob("*.lease"):
+            pid = int(f.name.split("-", 1)[0]) if f.name.split("-", 1)[0].isdigit() else -1
+            if pid > 0 and _pid_alive(pid):
+                for line in f.read_text().splitlines():
+                    with contextlib.suppress(Exception):
+                        keep.add(Digest(line.strip()))
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    f.unlink()
+        return keep
+
+    def gc(self, ingest_grace: float = 3600.0) -> tuple[int, int]:
+        """Remove blobs no ref (nor a live lease) reaches, and stale ingest files.
+        Returns (blobs removed, bytes freed)."""
+        removed = freed = 0
+        with self._lock:
+            keep = self.referenced_blobs() | self._leased()
+            keep |= self._cache_blobs()
+            for p in (self.root / "blobs" / "sha256").iterdir():
+                try:
+                    d = Digest.from_hex(p.name)
+                except Exception:  # noqa: BLE001 - foreign file
+                    continue
+                if d not in keep:
+                    freed += p.stat().st_size
+                    p.unlink()
+                    removed += 1
+            now = time.time()
+            for p in (self.root / "ingest").iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    if now - p.stat().st_mtime > ingest_grace and not _owner_alive(p.name):
+                        p.unlink()
+        return removed, freed
+
+    def _cache_blobs(self) -> set[Digest]:
+        """Layers named by build-cache records are kept only while an image still references them;
+        the cache itself never pins blobs (rmi frees space). Records pointing at missing blobs are ignored."""
+        return set()
+
+    def disk_usage(self) -> int:
+        return sum(p.stat().st_size for p in (self.root / "blobs" / "sha256").iterdir())
+
+    def clear_dir(self, sub: str) -> None:
+        shutil.rmtree(self.root / sub, ignore_errors=True)
+        (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _owner_alive(name: str) -> bool:
+    parts = name.split("-")
+    if len(parts) >= 2 and parts[0] == "w" and parts[1].isdigit():
+        return _pid_alive(int(parts[1]))
+    return False
