@@ -68,7 +68,8 @@ BAD: list[tuple[str, str | bytes, int | None, str]] = [
     ("invalid UTF-8", b"FROM scratch\nRUN ok\nRUN echo \xff\xfe\n", 3, "invalid UTF-8 (byte 0xff at column 10)"),
     ("truncated UTF-8", b"FROM scratch\nRUN \xe2\x82", 2, "invalid UTF-8"),
     ("encoded surrogate", b"FROM scratch\nCMD \xed\xa0\x80\n", 2, "invalid UTF-8"),
-    ("lone surrogate in str", "FROM scratch\n\nCMD \ud800\n", 3, "invalid UTF-8"),
+    ("lone surrogate in str", "FROM scratch\n\nCMD \ud800\n", 3, "unpaired surrogate U+D800"),
+    ("surrogate pair as two str chars", "FROM scratch\nCMD \ud83d\ude00\n", 2, "unpaired surrogate U+D83D"),
     ("BOM in the middle", "FROM scratch\n\ufeffRUN x\n", 2, "unknown instruction"),
 ]
 

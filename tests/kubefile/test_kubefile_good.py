@@ -155,7 +155,8 @@ def test_run_and_cmd_shapes() -> None:
     assert exec_.is_exec
     assert shlex.split(exec_.shell_line) == ["sh", "-c", "echo $HOME", "it's"]
     assert cmd.keyword == "CMD" and cmd.argv == ("x",)
-    assert Run(command="x", argv=None, location=shell.location) != Cmd(command="x", argv=None, location=shell.location)
+    as_run: object = Run(command="x", argv=None, location=shell.location)
+    assert as_run != Cmd(command="x", argv=None, location=shell.location)
 
 
 def test_copy_json_sources_kept_raw() -> None:

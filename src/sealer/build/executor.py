@@ -116,7 +116,7 @@ def build(opts: BuildOptions, store: Store) -> BuildResult:
     kubefile_text = kf_path.read_bytes()
     platforms = opts.platforms or [host_platform()]
     cache = BuildCache(store)
-    workdir = Path(tempfile.mkdtemp(prefix="build-", dir=store.root / "ingest"))
+    workdir = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=store.root / "ingest"))
     rootfs = WorkingRootfs(store, workdir / "rootfs")
     try:
         with store.lease() as lease:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sealer.discover.safeyaml import Budget, get, get_str, line_of, mapping_items, scalar_str
 
@@ -78,14 +78,16 @@ def pod_spec_images(obj: K8sObject, budget: Budget) -> list[Hit]:
     stack: list[tuple[Node, int]] = [(obj.node, 0)]
     while stack:
         node, depth = stack.pop()
-        budget.tick(node)
         budget.depth(depth, node)
         if isinstance(node, MappingNode):
+            items = mapping_items(node)
+            budget.tick(node, 1 + len(items))
             if _is_pod_spec(node):
                 hits.extend(_pod_spec_hits(node, obj, budget))
-            stack.extend((v, depth + 1) for _, v in reversed(mapping_items(node)))
+            stack.extend((v, depth + 1) for _, v in reversed(items) if not isinstance(v, ScalarNode))
         elif isinstance(node, SequenceNode):
-            stack.extend((v, depth + 1) for v in reversed(node.value))
+            budget.tick(node, 1 + len(node.value))
+            stack.extend((v, depth + 1) for v in reversed(node.value) if not isinstance(v, ScalarNode))
     return hits
 
 

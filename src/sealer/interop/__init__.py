@@ -2,7 +2,7 @@
 metadata sealer reads. Pure functions over the OCI model, plus small rootfs readers.
 Formats and sources: docs/sealer-formats.md."""
 
-from sealer.interop.detect import SealerImageInfo, config_labels, detect, history_layer_kinds
+from sealer.interop.detect import SealerImageInfo, config_labels, detect, history_layer_kinds, with_rootfs
 from sealer.interop.extension import (
     ContainerImage,
     ImageExtension,
@@ -26,4 +26,5 @@ __all__ = [
     "RootfsMetadataError", "SealerImageInfo", "cached_images", "config_labels", "detect",
     "history_layer_kinds", "is_kube_installer", "is_legacy_config", "marshal_container_images",
     "parse_container_images", "parse_legacy", "read_metadata", "sealer_annotations", "sealer_labels",
+    "with_rootfs",
 ]

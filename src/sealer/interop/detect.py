@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from sealer.interop import keys
 from sealer.interop.extension import ImageExtension, parse_container_images
 from sealer.interop.legacy import is_legacy_config, parse_legacy
-from sealer.interop.rootfs import RootfsMetadata
+from sealer.interop.rootfs import RootfsMetadata, cached_images, read_metadata
 from sealer.oci.model import Manifest, ManifestError, Platform
 
 
@@ -193,3 +194,12 @@ def detect(manifest: Manifest, config: Mapping[str, Any], *,
         labels=labels,
     )
     return info.with_metadata(metadata)
+
+
+def with_rootfs(info: SealerImageInfo, rootfs: Path) -> SealerImageInfo:
+    """``info`` completed from an unpacked rootfs: Kubernetes version and arch from ``Metadata``, and,
+    when the image metadata lists no container images (v0.8), the tags cached under ``registry/``."""
+    info = info.with_metadata(read_metadata(rootfs))
+    if not info.container_images:
+        info = replace(info, container_images=[f"{c.repository}:{c.tag}" for c in cached_images(rootfs)])
+    return info

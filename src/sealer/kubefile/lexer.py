@@ -66,8 +66,11 @@ def decode(data: str | bytes, filename: str) -> list[str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         column = e.start - raw.rfind(b"\n", 0, e.start)
-        raise KubefileError(f"invalid UTF-8 (byte 0x{raw[e.start]:02x} at column {column})",
-                            filename, _line_of(raw, e.start)) from None
+        what = f"invalid UTF-8 (byte 0x{raw[e.start]:02x} at column {column})"
+        if isinstance(data, str):  # only lone surrogates fail here; report the character, not bytes
+            point = ord(raw[e.start:e.start + 3].decode("utf-8", "surrogatepass")[:1] or "?")
+            what = f"unpaired surrogate U+{point:04X} (not encodable as UTF-8) at column {column}"
+        raise KubefileError(what, filename, _line_of(raw, e.start)) from None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

@@ -135,20 +135,17 @@ def write_layer_tar(out: IO[bytes], entries: Iterable[Entry], prefix: str = LAYE
         while "/" in parent:
             parent = parent.rsplit("/", 1)[0]
             names.setdefault(parent, None)
-    tf = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)
-    try:
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
         for name in sorted(names):
-            e = names[name]
-            if e is None:
+            ent = names[name]
+            if ent is None:
                 tf.addfile(_info(name, is_dir=True))
-            elif e.data is not None:
-                tf.addfile(_info(name, is_dir=False, size=len(e.data)), io.BytesIO(e.data))
+            elif ent.data is not None:
+                tf.addfile(_info(name, is_dir=False, size=len(ent.data)), io.BytesIO(ent.data))
             else:
-                assert e.source is not None
-                with open(e.source, "rb") as fp:
-                    tf.addfile(_info(name, is_dir=False, size=e.size), fp)
-    finally:
-        tf.close()
+                assert ent.source is not None
+                with open(ent.source, "rb") as fp:
+                    tf.addfile(_info(name, is_dir=False, size=ent.size), fp)
 
 
 # ---- directory writer --------------------------------------------------------------------------------------

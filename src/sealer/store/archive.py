@@ -65,7 +65,7 @@ def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def load(store: Store, src: IO[bytes]) -> list[str]:
     """Load every image of an OCI-layout tar into the store. Returns the names loaded."""
-    tmp = Path(tempfile.mkdtemp(prefix="load-", dir=store.root / "ingest"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"load-{os.getpid()}-", dir=store.root / "ingest"))
     try:
         index_raw, blobs = _unpack(src, tmp)
         try:

@@ -403,7 +403,10 @@ class Store:
             for p in (self.root / "ingest").iterdir():
                 with contextlib.suppress(FileNotFoundError):
                     if now - p.stat().st_mtime > ingest_grace and not _owner_alive(p.name):
-                        p.unlink()
+                        if p.is_dir() and not p.is_symlink():
+                            _force_rmtree(p)
+                        else:
+                            p.unlink()
         return removed, freed
 
     def _cache_blobs(self) -> set[Digest]:
@@ -430,7 +433,18 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _owner_alive(name: str) -> bool:
+    """Ingest entries are named KIND-PID-...; an entry whose process is gone is garbage."""
     parts = name.split("-")
-    if len(parts) >= 2 and parts[0] == "w" and parts[1].isdigit():
+    if len(parts) >= 2 and parts[1].isdigit():
         return _pid_alive(int(parts[1]))
     return False
+
+
+def _force_rmtree(path: Path) -> None:
+    for dirpath, dirnames, _ in os.walk(path):
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
+            if not os.path.islink(full):
+                with contextlib.suppress(OSError):
+                    os.chmod(full, 0o755)
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,116 @@
+"""Blob download: streamed into a sink's writer while hashing, resumed with ``Range`` after a reset,
+redirects followed by hand (credentials only to the registry host), committed only when size and digest match."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from sealer.digest import Digest
+from sealer.errors import DigestError, RegistryError
+from sealer.oci.model import Descriptor
+from sealer.reference import Reference
+from sealer.registry.options import BlobSink, BlobWriterLike
+
+if TYPE_CHECKING:
+    from sealer.registry.client import RegistryClient
+
+READ_CHUNK = 1 << 20
+MAX_REDIRECTS = 5
+
+
+class _Interrupted(Exception):
+    """The body stopped early (reset, truncated, 5xx on resume): try again from where we are."""
+
+
+def download(client: RegistryClient, ref: Reference, desc: Descriptor, sink: BlobSink) -> Digest:
+    key = str(desc.digest)
+    what = f"get blob {desc.digest} from {ref.repository}"
+    client.progress.start(key, f"pull {desc.digest.short}", desc.size)
+    box: list[BlobWriterLike] = [sink.writer()]
+    opts = client.options
+    failures = 0
+    try:
+        while True:
+            try:
+                _one_pass(client, ref, desc, sink, box, what)
+                break
+            except _Interrupted as e:
+                failures += 1
+                if failures >= max(1, opts.retries):
+                    raise RegistryError(f"{what}: {e} (gave up after {failures} attempts)") from None
+                time.sleep(min(opts.max_backoff, opts.backoff * (2 ** (failures - 1))))
+    except BaseException:
+        box[0].abort()
+        raise
+    digest = box[0].commit(desc.digest, desc.size)  # aborts and raises DigestError on mismatch
+    client.progress.done(key)
+    return digest
+
+
+def _open(client: RegistryClient, ref: Reference, desc: Descriptor, what: str,
+          headers: dict[str, str]) -> httpx.Response:
+    from sealer.registry.client import api_host, raise_for_status
+
+    resp = client.request("GET", ref, f"blobs/{desc.digest}", what=what, headers=headers, stream=True)
+    origin = urlsplit(str(resp.request.url))
+    for _ in range(MAX_REDIRECTS):
+        if resp.status_code not in (301, 302, 303, 307, 308):
+            break
+        loc = resp.headers.get("Location")
+        resp.close()
+        if not loc:
+            raise RegistryError(f"{what}: redirect without a Location")
+        url = urljoin(str(resp.request.url), loc)
+        target = urlsplit(url)
+        if target.netloc == api_host(ref.domain) and target.scheme == origin.scheme:
+            resp = client.request("GET", ref, url, what=what, headers=headers, stream=True)
+            continue
+        if target.scheme == "http" and not client._may_use_http(target.netloc):
+            raise RegistryError(f"{what}: refusing redirect to plain HTTP {target.netloc}")
+        if target.scheme not in ("http", "https"):
+            raise RegistryError(f"{what}: refusing redirect to {target.scheme}: URL")
+        # a different host: no Authorization, no cookies, only the Range we need
+        resp = client._retrying(_plain_get(client._http(target.netloc), url, headers), what)
+    else:
+        raise RegistryError(f"{what}: too many redirects")
+    raise_for_status(resp, what)
+    return resp
+
+
+def _plain_get(http: httpx.Client, url: str, headers: dict[str, str]) -> Callable[[], httpx.Response]:
+    return lambda: http.send(http.build_request("GET", url, headers=headers), stream=True)
+
+
+def _one_pass(client: RegistryClient, ref: Reference, desc: Descriptor, sink: BlobSink,
+              box: list[BlobWriterLike], what: str) -> None:
+    writer = box[0]
+    headers = {"Range": f"bytes={writer.size}-"} if writer.size else {}
+    resp = _open(client, ref, desc, what, headers)
+    try:
+        if writer.size and resp.status_code == 200:  # range ignored: start over
+            writer.abort()
+            writer = box[0] = sink.writer()
+        elif resp.status_code == 206:
+            cr = resp.headers.get("Content-Range", "")
+            if not cr.startswith(f"bytes {writer.size}-"):
+                writer.abort()
+                box[0] = sink.writer()
+                raise _Interrupted(f"unexpected Content-Range {cr!r}")
+        key = str(desc.digest)
+        try:
+            for chunk in resp.iter_raw(READ_CHUNK):
+                if writer.size + len(chunk) > desc.size:
+                    raise DigestError(f"{what}: more than the announced {desc.size} bytes")
+                writer.write(chunk)
+                client.progress.update(key, writer.size)
+        except httpx.TransportError as e:
+            raise _Interrupted(f"{type(e).__name__} at byte {writer.size}: {e}") from None
+        if writer.size < desc.size:
+            raise _Interrupted(f"body ended at byte {writer.size} of {desc.size}")
+    finally:
+        resp.close()

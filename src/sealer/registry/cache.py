@@ -1,0 +1,298 @@
+"""Cache every discovered image into the cluster image's ``registry/`` (docker-distribution layout), as layers.
+
+    result = cache_images(found.images, store=store, client=client, platforms=[Platform.parse("linux/amd64")],
+                          workdir=tmp, reuse_dirs=[rootfs / "registry"], archives=find_archives(rootfs))
+    # result.layers: plain-tar layers (already blobs in ``store``) to append to the cluster image, in order
+    # result.images: what the cached registry serves (record them in the io.sealer.images label)
+
+Pipeline: normalise requests → import image archives (offline sources) → reuse images already complete in the
+base image's ``registry/`` → resolve manifests (concurrently) → fetch missing blobs (concurrently, streamed,
+verified) into the blob cache ``STORE/cache/registry-blobs`` → plan and write deterministic layers
+(see :mod:`sealer.registry.cache_layers`) → check that every image is complete. Nothing is tagged in the
+store: a failed run leaves only verified blobs (for resuming) and unreferenced layer blobs (for gc).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sealer.digest import Digest, sha256_file
+from sealer.oci.model import Platform, host_platform
+from sealer.reference import Reference
+from sealer.registry.archives import ARCHIVE_DIR, find_archives, import_archives
+from sealer.registry.cache_fetch import BlobJob, CountingSink, blob_cache, fetch_all, rewrap
+from sealer.registry.cache_layers import plan_layers, write_layers
+from sealer.registry.cache_model import (
+    IMAGES_LABEL,
+    CachedImage,
+    CachedLayer,
+    CacheError,
+    CacheResult,
+    images_label,
+    parse_images_label,
+)
+from sealer.registry.cache_progress import CacheProgress
+from sealer.registry.cache_resolve import ImageSource, Resolved, platform_of_config, repository_name, resolve
+from sealer.registry.cache_sources import ArchiveSource, RegistrySource
+from sealer.registry.cache_verify import VerifyReport, inspect_dir_image, verify_image, verify_registry
+from sealer.registry.layout_writer import Entry, RegistryDir, materialize
+from sealer.store import Store
+
+ARCHIVES_DIR = ARCHIVE_DIR
+
+__all__ = [
+    "ARCHIVES_DIR", "IMAGES_LABEL", "CacheError", "CacheResult", "CachedImage", "CachedLayer", "VerifyReport",
+    "cache_images", "cache_to_dir", "find_archives", "images_label", "parse_images_label", "repository_name",
+    "verify_image", "verify_registry",
+]
+
+
+class _Request:
+    def __init__(self, ref: Reference, sources: list[str]) -> None:
+        self.ref = ref
+        self.sources = sources
+
+    @property
+    def where(self) -> str:
+        shown = ", ".join(self.sources[:3]) + (f" (+{len(self.sources) - 3} more)" if len(self.sources) > 3 else "")
+        return f"{self.ref} (found in {shown})" if shown else str(self.ref)
+
+
+def _requests(items: Iterable[Any]) -> list[_Request]:
+    merged: dict[str, _Request] = {}
+    for it in items:
+        if isinstance(it, Reference):
+            ref, srcs = it, []
+        elif isinstance(it, tuple):
+            ref, srcs = it[0], [str(s) for s in it[1]]
+        else:  # FoundImage
+            ref, srcs = it.reference, [str(s) for s in it.sources]
+        key = str(ref)
+        if key in merged:
+            merged[key].sources += [s for s in srcs if s not in merged[key].sources]
+        else:
+            merged[key] = _Request(ref, list(srcs))
+    return [merged[k] for k in sorted(merged)]
+
+
+def _from_base(dirs: Sequence[RegistryDir], req: _Request) -> CachedImage | None:
+    repo = repository_name(req.ref)
+    for d in dirs:
+        if req.ref.tag and d.tag(repo, req.ref.tag) is None:
+            continue
+        c = inspect_dir_image(d.root, str(req.ref), repo, req.ref.tag, req.ref.digest)
+        if not c.problems and c.digest is not None:
+            return CachedImage(str(req.ref), c.digest, c.media_type, c.platforms, c.size, req.sources,
+                               repo, req.ref.tag, c.digest, "base")
+    return None
+
+
+def _check_conflicts(images: Sequence[Resolved]) -> None:
+    seen: dict[tuple[str, str], Resolved] = {}
+    for r in images:
+        if not r.tag:
+            continue
+        other = seen.setdefault((r.repo, r.tag), r)
+        if other is not r and other.top != r.top:
+            raise CacheError(f"cache {r.ref}: {other.ref} is a different image with the same name "
+                             f"{r.repo}:{r.tag} in the cached registry (the registry host is not part of it)")
+
+
+def _verify_blobs(cache: Store, digests: Sequence[Digest], parallel: int) -> None:
+    """Re-hash blobs taken from an earlier build's blob cache (disks rot; ours never serves corrupt data)."""
+    def one(d: Digest) -> Digest | None:
+        got, _ = sha256_file(str(cache.blob_path(d)))
+        if got != d:
+            cache.blob_path(d).unlink(missing_ok=True)
+            return d
+        return None
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        bad = [d for d in pool.map(one, digests) if d is not None]
+    if bad:
+        raise CacheError(f"verify blob cache {cache.root}: {len(bad)} corrupt blob(s) removed "
+                         f"({', '.join(d.short for d in bad[:5])}); run the build again to refetch them")
+
+
+def _resolve_all(reqs: Sequence[_Request], pick: Any, platforms: Sequence[Platform],
+                 parallel: int) -> list[Resolved]:
+    def one(req: _Request) -> Resolved:
+        source, origin = pick(req)
+        try:
+            return resolve(source, req.ref, req.sources, platforms, origin)
+        except Exception as e:  # noqa: BLE001 - re-raised with the image and its sources
+            raise rewrap(e, f"cache {req.where}") from e
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="resolve") as pool:
+        return list(pool.map(one, reqs))
+
+
+def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
+                 platforms: Sequence[Platform] = (), workdir: Path | None = None,
+                 reuse_dirs: Sequence[Path] = (), archives: Sequence[Path] = (), max_parallel: int = 8,
+                 progress: bool | CacheProgress = True) -> CacheResult:
+    """Cache ``references`` (FoundImage list, ``(Reference, [source, ...])`` pairs or References) as layers in
+    ``store``. See the module docstring; raises a SealerError naming the image and where it was found."""
+    platforms = list(platforms) or [host_platform()]
+    prog = progress if isinstance(progress, CacheProgress) else CacheProgress(bool(progress))
+    cache = blob_cache(store.root)
+    sink = CountingSink(cache, prog.add_bytes)
+    before = set()  # blobs already in the blob cache: re-verified before use
+    reqs = _requests(references)
+
+    arch_images = import_archives(list(archives), cache) if archives else []
+    arch_source = ArchiveSource(arch_images, cache)
+    known = {str(r.ref) for r in reqs}
+    for ai in arch_images:
+        if str(ai.reference) not in known:
+            reqs.append(_Request(ai.reference, [ai.where]))
+    reqs.sort(key=lambda r: str(r.ref))
+
+    base_dirs = [RegistryDir(Path(d)) for d in reuse_dirs if Path(d).is_dir()]
+    from_base: list[CachedImage] = []
+    todo: list[_Request] = []
+    for req in reqs:
+        hit = _from_base(base_dirs, req) if arch_source.find(req.ref) is None else None
+        if hit is not None:
+            from_base.append(hit)
+        else:
+            todo.append(req)
+
+    registry = RegistrySource(client) if client is not None else None
+
+    def pick(req: _Request) -> tuple[ImageSource, str]:
+        ai = arch_source.find(req.ref)
+        if ai is not None:
+            return arch_source, f"archive:{ai.archive.name}"
+        if registry is None:
+            raise CacheError("no registry client and no image archive provides it")
+        return registry, "registry"
+
+    resolved = _resolve_all(todo, pick, platforms, max_parallel)
+    _check_conflicts(resolved)
+    for r in resolved:
+        for d, raw in r.manifests.items():
+            if not cache.has_blob(d):
+                cache.put_bytes(raw, d)
+
+    def in_base(d: Digest) -> bool:
+        return any(b.has_blob(d) for b in base_dirs)
+
+    jobs: dict[Digest, BlobJob] = {}
+    need: dict[Digest, set[str]] = defaultdict(set)
+    reused = 0
+    for r in resolved:
+        source, _ = pick(_Request(r.ref, r.sources))
+        for d, desc in r.blobs.items():
+            if in_base(d):
+                reused += desc.size if d not in jobs and d not in need else 0
+                continue
+            if cache.has_blob(d):
+                if d not in before and d not in jobs:
+                    before.add(d)
+                    reused += desc.size
+                continue
+            need[d].add(str(r.ref))
+            jobs.setdefault(d, BlobJob(d, desc, source, r.ref, _Request(r.ref, r.sources).where))
+    remaining = {str(r.ref): {d for d in r.blobs if d in jobs} for r in resolved}
+    prog.start(len(reqs), sum(j.desc.size for j in jobs.values()))
+    for b in from_base:
+        prog.image_done(b.reference, "(in base image)")
+    for ref, left in remaining.items():
+        if not left:
+            prog.image_done(ref)
+
+    def done(job: BlobJob) -> None:
+        for ref in need.get(job.digest, ()):
+            left = remaining[ref]
+            left.discard(job.digest)
+            if not left:
+                prog.image_done(ref)
+
+    try:
+        fetch_all(jobs.values(), sink, max_parallel, done)
+        _verify_blobs(cache, sorted(before - {d for d in before if in_base(d)}), max(1, min(4, max_parallel)))
+        images = _cached_images(resolved, cache) + from_base
+        plans = plan_layers(resolved, lambda d: Entry.blob(d, cache.blob_path(d), cache.blob_size(d)), in_base)
+        problems = _check_plan(resolved, plans, in_base)
+        if problems:
+            raise CacheError("cache images: incomplete after caching:\n  " + "\n  ".join(problems))
+        layers = write_layers(store, plans, parallel=2)
+    finally:
+        prog.close()
+    images.sort(key=lambda i: i.reference)
+    fetched = sum(j.desc.size for j in jobs.values())
+    return CacheResult(layers, images, fetched, reused)
+
+
+def _cached_images(resolved: Sequence[Resolved], cache: Store) -> list[CachedImage]:
+    out = []
+    for r in resolved:
+        plats = list(r.platforms)
+        if not plats:
+            for c in r.configs:
+                p = platform_of_config(cache.read_blob(c))
+                if p and p not in plats:
+                    plats.append(p)
+        out.append(CachedImage(str(r.ref), r.top, r.top_media_type, plats, r.size, r.sources, r.repo, r.tag,
+                               r.source_digest, r.origin))
+    return out
+
+
+def _check_plan(resolved: Sequence[Resolved], plans: Sequence[Any], in_base: Any) -> list[str]:
+    """Every manifest and blob of every image is written by some layer or present in the base."""
+    written = {e.path for p in plans for e in p.entries}
+    problems = []
+    from sealer.registry.layout_writer import blob_data_path
+    for r in resolved:
+        for d in [*r.manifests, *r.blobs]:
+            if blob_data_path(d) not in written and not in_base(d):
+                problems.append(f"{r.ref}: blob {d} is in no layer")
+    return problems
+
+
+def cache_to_dir(references: Sequence[Any], root: Path, *, store: Store, client: Any | None,
+                 platforms: Sequence[Platform] = (), max_parallel: int = 8, progress: bool = True,
+                 archives: Sequence[Path] = ()) -> list[CachedImage]:
+    """Cache images straight into a registry directory ``root`` (no layers): for benchmarks and tools.
+    Blob files are hard-linked from the blob cache when on the same filesystem."""
+    platforms = list(platforms) or [host_platform()]
+    prog = CacheProgress(progress)
+    cache = blob_cache(store.root)
+    sink = CountingSink(cache, prog.add_bytes)
+    reqs = _requests(references)
+    arch_images = import_archives(list(archives), cache) if archives else []
+    arch_source = ArchiveSource(arch_images, cache)
+    registry = RegistrySource(client) if client is not None else None
+
+    def pick(req: _Request) -> tuple[ImageSource, str]:
+        if arch_source.find(req.ref) is not None:
+            return arch_source, "archive"
+        if registry is None:
+            raise CacheError("no registry client and no image archive provides it")
+        return registry, "registry"
+
+    resolved = _resolve_all(reqs, pick, platforms, max_parallel)
+    _check_conflicts(resolved)
+    jobs: dict[Digest, BlobJob] = {}
+    for r in resolved:
+        for d, raw in r.manifests.items():
+            if not cache.has_blob(d):
+                cache.put_bytes(raw, d)
+        src, _ = pick(_Request(r.ref, r.sources))
+        for d, desc in r.blobs.items():
+            jobs.setdefault(d, BlobJob(d, desc, src, r.ref, _Request(r.ref, r.sources).where))
+    prog.start(len(resolved), sum(j.desc.size for j in jobs.values() if not cache.has_blob(j.digest)))
+    try:
+        fetch_all(jobs.values(), sink, max_parallel)
+        plans = plan_layers(resolved, lambda d: Entry.blob(d, cache.blob_path(d), cache.blob_size(d)),
+                            lambda d: False)
+        materialize(root, [e for p in plans for e in p.entries], hardlink=True)
+        for r in resolved:
+            prog.image_done(str(r.ref))
+    finally:
+        prog.close()
+    return _cached_images(resolved, cache)
+

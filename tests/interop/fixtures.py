@@ -1,0 +1,391 @@
+"""Build sealer (Go) cluster images in both of its formats, from the documented structure, offline.
+
+Independent of ``sealer.interop``: every byte here is written by hand from sealer's Go types
+(docs/sealer-formats.md), so tests can use these images as an oracle.
+
+    img = sealer_v08_image()                 # docker manifest list -> schema2 manifests, sealer Image config
+    img = sealer_v08_image(cmd_style="layers")   # v0.7: CMDs as content-less CMD layers
+    img = sealer_v09_image()                 # OCI manifest with sealer.image.extension + container.images
+    ref = img.push(registry, "sealer-io/kubernetes:v1.19.8")   # skopeo copy, digests preserved
+    img.cached.push(registry)                # the cached image, pushed upstream too (to count re-pulls)
+
+Each image's BASE/registry layer holds ``registry/docker/registry/v2/...`` with one cached image
+(``img.cached``: ``library/busybox:1.36`` by default).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+CLUSTERFILE_TEMPLATE = """apiVersion: sealer.cloud/v2
+kind: Cluster
+metadata:
+  creationTimestamp: null
+  name: my-cluster
+spec:
+  image: {image}
+  ssh:
+    port: "22"
+    user: root
+status: {{}}
+"""
+
+FAKE_BIN = b"#!/bin/sh\necho \"fake $(basename $0) $*\"\n"
+
+
+def sha(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def go_json(obj: Any) -> bytes:
+    """Compact JSON with Go's HTML escaping (what json.Marshal writes)."""
+    s = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
+
+
+# ---- layers -----------------------------------------------------------------------------------------
+Files = Mapping[str, "bytes | tuple[bytes, int]"]   # path -> content, or (content, mode)
+
+
+def tar_bytes(files: Files) -> bytes:
+    """A deterministic tar with parent directories, sorted, owner 0, mtime 0."""
+    buf = io.BytesIO()
+    dirs: set[str] = set()
+    for path in files:
+        parts = path.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]))
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name in sorted(dirs | set(files)):
+            ti = tarfile.TarInfo(name)
+            ti.mtime = 0
+            if name in files:
+                v = files[name]
+                data, mode = v if isinstance(v, tuple) else (v, 0o644)
+                ti.size, ti.mode = len(data), mode
+                tf.addfile(ti, io.BytesIO(data))
+            else:
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                tf.addfile(ti)
+    return buf.getvalue()
+
+
+@dataclass
+class Layer:
+    kind: str               # "COPY . .", "BASE registry cache", ...
+    files: dict[str, Any]
+    media_type: str
+    data: bytes = b""       # gzip blob
+    diff_id: str = ""
+
+    def __post_init__(self) -> None:
+        raw = tar_bytes(self.files)
+        self.diff_id = sha(raw)
+        self.data = gzip.compress(raw, compresslevel=1, mtime=0)
+
+    @property
+    def digest(self) -> str:
+        return sha(self.data)
+
+    def descriptor(self) -> dict[str, Any]:
+        return {"mediaType": self.media_type, "size": len(self.data), "digest": self.digest}
+
+
+# ---- the cached container image (what registry/ holds) ------------------------------------------------
+@dataclass
+class CachedImage:
+    repository: str          # path in the registry, e.g. library/busybox
+    tag: str
+    manifest_raw: bytes
+    blobs: dict[str, bytes]  # config + layers, by digest
+
+    @property
+    def manifest_digest(self) -> str:
+        return sha(self.manifest_raw)
+
+    def reference(self, host: str) -> str:
+        return f"{host}/{self.repository}:{self.tag}"
+
+    def registry_files(self) -> dict[str, bytes]:
+        """The docker-distribution tree of this image, as paths under the rootfs."""
+        v2 = "registry/docker/registry/v2"
+        repo = f"{v2}/repositories/{self.repository}"
+        out: dict[str, bytes] = {}
+        md = self.manifest_digest
+        for d, data in [*self.blobs.items(), (md, self.manifest_raw)]:
+            out[f"{v2}/blobs/sha256/{d[7:9]}/{d[7:]}/data"] = data
+        for d in self.blobs:
+            out[f"{repo}/_layers/sha256/{d[7:]}/link"] = d.encode()
+        out[f"{repo}/_manifests/revisions/sha256/{md[7:]}/link"] = md.encode()
+        out[f"{repo}/_manifests/tags/{self.tag}/current/link"] = md.encode()
+        out[f"{repo}/_manifests/tags/{self.tag}/index/sha256/{md[7:]}/link"] = md.encode()
+        return out
+
+    def write_oci_layout(self, layout: Path) -> str:
+        blobs = layout / "blobs" / "sha256"
+        blobs.mkdir(parents=True, exist_ok=True)
+        for d, data in [*self.blobs.items(), (self.manifest_digest, self.manifest_raw)]:
+            (blobs / d[7:]).write_bytes(data)
+        (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+        index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": self.manifest_digest, "size": len(self.manifest_raw),
+             "annotations": {"org.opencontainers.image.ref.name": self.tag}}]}
+        (layout / "index.json").write_text(json.dumps(index))
+        return f"oci:{layout}:{self.tag}"
+
+    def push(self, reg: Any, name: str | None = None) -> str:
+        """Push to ``reg`` (a helpers.registry.Registry) with skopeo, digests preserved."""
+        name = name or f"{self.repository}:{self.tag}"
+        with tempfile.TemporaryDirectory() as td:
+            src = self.write_oci_layout(Path(td) / "layout")
+            _skopeo("copy", "--quiet", "--preserve-digests", *reg.skopeo_args("dest"), src,
+                    f"docker://{reg.ref(name)}")
+        return str(reg.ref(name))
+
+
+def cached_image(repository: str = "library/busybox", tag: str = "1.36", *, arch: str = "amd64",
+                 payload: bytes | None = None) -> CachedImage:
+    """A tiny OCI image: one gzip layer holding ``bin/hello``."""
+    layer = Layer("", {"bin/hello": (payload or f"hello from {repository}:{tag} {arch}\n".encode(), 0o755)},
+                  OCI_LAYER_GZIP)
+    config = go_json({"created": "2023-01-01T00:00:00Z", "architecture": arch, "os": "linux",
+                      "config": {"Cmd": ["/bin/hello"]},
+                      "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]}})
+    manifest = go_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                        "config": {"mediaType": OCI_CONFIG, "digest": sha(config), "size": len(config)},
+                        "layers": [layer.descriptor()]})
+    return CachedImage(repository, tag, manifest, {sha(config): config, layer.digest: layer.data})
+
+
+# ---- sealer images -------------------------------------------------------------------------------------
+@dataclass
+class PlatformImage:
+    platform: str                 # linux/amd64
+    manifest_raw: bytes
+    config_raw: bytes
+    layers: list[Layer]
+
+    @property
+    def digest(self) -> str:
+        return sha(self.manifest_raw)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(json.loads(self.config_raw))
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return dict(json.loads(self.manifest_raw))
+
+    def rootfs_files(self) -> dict[str, bytes]:
+        """Every regular file of the unpacked rootfs (later layers win)."""
+        out: dict[str, bytes] = {}
+        for layer in self.layers:
+            for path, v in layer.files.items():
+                out[path] = v[0] if isinstance(v, tuple) else v
+        return out
+
+
+@dataclass
+class SealerImage:
+    format: str                          # "sealer-v0.8" | "sealer-v0.9"
+    top_media_type: str
+    top_raw: bytes                       # manifest list (v0.8) or manifest (v0.9)
+    images: list[PlatformImage]
+    cached: CachedImage
+    cmds: list[str]                      # in the order sealer runs them
+    kube_version: str
+    clusterfile: str | None
+    container_images: list[str] = field(default_factory=list)
+
+    @property
+    def digest(self) -> str:
+        return sha(self.top_raw)
+
+    def for_platform(self, platform: str = "linux/amd64") -> PlatformImage:
+        for i in self.images:
+            if i.platform == platform:
+                return i
+        raise KeyError(platform)
+
+    def write_dir(self, d: Path) -> str:
+        """skopeo's ``dir:`` transport layout (it reads docker media types, which ``oci:`` does not)."""
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "version").write_text("Directory Transport Version: 1.1\n")
+        for img in self.images:
+            (d / sha(img.config_raw)[7:]).write_bytes(img.config_raw)
+            for layer in img.layers:
+                (d / layer.digest[7:]).write_bytes(layer.data)
+            if self.top_media_type in (DOCKER_LIST, OCI_INDEX):
+                (d / f"{img.digest[7:]}.manifest.json").write_bytes(img.manifest_raw)
+        (d / "manifest.json").write_bytes(self.top_raw)
+        return f"dir:{d}"
+
+    def push(self, reg: Any, name: str) -> str:
+        """Push with skopeo (``--all --preserve-digests``): the registry serves these exact bytes."""
+        with tempfile.TemporaryDirectory() as td:
+            src = self.write_dir(Path(td) / "img")
+            _skopeo("copy", "--quiet", "--all", "--preserve-digests", *reg.skopeo_args("dest"), src,
+                    f"docker://{reg.ref(name)}")
+        return str(reg.ref(name))
+
+
+def _skopeo(*args: str) -> None:
+    with tempfile.TemporaryDirectory() as td:
+        env = {**os.environ, "REGISTRY_AUTH_FILE": os.path.join(td, "auth.json"), "XDG_RUNTIME_DIR": td}
+        p = subprocess.run(["skopeo", *args], capture_output=True, text=True, env=env, timeout=300, check=False)
+    if p.returncode != 0:
+        raise RuntimeError(f"skopeo {' '.join(args)} failed: {p.stderr.strip()}")
+
+
+def _base_rootfs(kube_version: str, arch: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    files: dict[str, Any] = {
+        "Metadata": json.dumps({"version": kube_version, "arch": arch}).encode(),
+        "Kubefile": b"FROM scratch\nCOPY . .\n",
+        "bin/kubeadm": (FAKE_BIN, 0o755),
+        "bin/kubelet": (FAKE_BIN, 0o755),
+        "bin/kubectl": (FAKE_BIN, 0o755),
+        "scripts/init.sh": (b"#!/bin/bash\necho init\n", 0o755),
+        "etc/kubeadm.yml": f"kubernetesVersion: {kube_version}\n".encode(),
+    }
+    files.update(extra or {})
+    return files
+
+
+def sealer_v08_image(*, name: str = "registry.cn-qingdao.aliyuncs.com/sealer-io/kubernetes:v1.19.8",
+                     kube_version: str = "v1.19.8", platforms: Iterable[str] = ("linux/amd64", "linux/arm64"),
+                     cmd_style: str = "config", cached: CachedImage | None = None,
+                     sealer_version: str = "v0.8.6") -> SealerImage:
+    """A sealer v0.8 (``cmd_style="config"``) or v0.7 (``"layers"``) cluster image under a manifest list.
+
+    Layers: ``COPY . .`` (rootfs: Metadata, bin/kube*, scripts, etc), ``RUN`` (etc/run-marker.txt),
+    ``COPY dashboard.yaml manifests`` and ``BASE registry cache`` (registry/ with ``cached``).
+    """
+    cached = cached or cached_image()
+    parent = ["kubectl apply -f etc/tigera-operator.yaml"]
+    current = ["kubectl apply -f manifests/dashboard.yaml", "echo done && date > /tmp/x"]
+    clusterfile = CLUSTERFILE_TEMPLATE.format(image=name)
+    images: list[PlatformImage] = []
+    for plat in platforms:
+        arch = plat.split("/")[1]
+        variant = plat.split("/")[2] if plat.count("/") == 2 else ""
+        layers = [
+            Layer("COPY . .", _base_rootfs(kube_version, arch), DOCKER_LAYER_GZIP),
+            Layer("RUN echo built > etc/run-marker.txt", {"etc/run-marker.txt": b"built\n"}, DOCKER_LAYER_GZIP),
+            Layer("COPY dashboard.yaml manifests",
+                  {"manifests/dashboard.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dash}\n"},
+                  DOCKER_LAYER_GZIP),
+            Layer("BASE registry cache", cached.registry_files(), DOCKER_LAYER_GZIP),
+        ]
+        spec_layers: list[dict[str, str]] = []
+        for layer in layers[:3]:
+            typ, _, value = layer.kind.partition(" ")
+            spec_layers.append({"id": layer.diff_id, "type": typ, "value": value})
+        if cmd_style == "layers":   # v0.7: CMD instructions are layers without content
+            spec_layers += [{"type": "CMD", "value": c} for c in parent + current]
+        spec_layers.append({"id": layers[3].diff_id, "type": "BASE", "value": "registry cache"})
+        platform: dict[str, str] = {"architecture": arch, "os": "linux"}
+        if variant:
+            platform["variant"] = variant
+        image_config: dict[str, Any] = {}
+        if cmd_style == "config":
+            image_config["cmd"] = {"parent": parent, "current": current}
+        image_config["args"] = {"current": {"Version": kube_version}}
+        config_obj = {
+            # dockerManifestConfig{v1.Image (kind, metadata, spec, status), architecture, os, history}
+            "kind": "Image",
+            "metadata": {"name": name, "creationTimestamp": None,
+                         "annotations": {"sea.aliyun.com/ClusterFile": clusterfile}},
+            "spec": {"id": hashlib.sha256(f"{name}{plat}".encode()).hexdigest(), "layers": spec_layers,
+                     "sealer_version": sealer_version, "platform": platform, "image_config": image_config},
+            "status": {},
+            "architecture": arch,
+            "os": "linux",
+            "history": [{"created_by": f"{x['type']} {x['value']}", **({} if x.get("id") else {"empty_layer": True})}
+                        for x in spec_layers],
+        }
+        config_raw = go_json(config_obj)
+        manifest_raw = json.dumps({
+            "schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
+            "config": {"mediaType": DOCKER_CONFIG, "size": len(config_raw), "digest": sha(config_raw)},
+            "layers": [x.descriptor() for x in layers]}, indent=3).encode()
+        images.append(PlatformImage(plat, manifest_raw, config_raw, layers))
+    top = json.dumps({
+        "schemaVersion": 2, "mediaType": DOCKER_LIST,
+        "manifests": [{"mediaType": DOCKER_MANIFEST, "size": len(i.manifest_raw), "digest": i.digest,
+                       "platform": {"architecture": i.platform.split("/")[1], "os": "linux"}} for i in images]},
+        indent=3).encode()
+    return SealerImage("sealer-v0.8", DOCKER_LIST, top, images, cached, parent + current, kube_version,
+                       clusterfile)
+
+
+# The annotation values exactly as sealer v0.9's json.Marshal wrote them (struct field order, HTML escaping).
+V09_CMDS = ["kubectl apply -f manifests/app.yaml", "helm install app charts/app && echo ok"]
+
+
+def v09_extension_json(cmds: list[str], sealer_version: str) -> str:
+    return ('{"buildClient":{"sealerVersion":"' + sealer_version + '","buildahVersion":"1.27.1"},'
+            '"schemaVersion":"v1alpha1","type":"kube-installer",'
+            '"launch":{"cmds":[' + ",".join(go_json(c).decode() for c in cmds) + ']}}')
+
+
+def sealer_v09_image(*, kube_version: str = "v1.22.15", platform: str = "linux/amd64",
+                     cached: CachedImage | None = None, sealer_version: str = "v0.9.3") -> SealerImage:
+    """A sealer v0.9 cluster image: one OCI manifest (buildah-built), sealer metadata in annotations."""
+    cached = cached or cached_image()
+    arch = platform.split("/")[1]
+    layers = [
+        Layer("COPY dir:4f1f6e5b in . ", _base_rootfs(kube_version, arch), OCI_LAYER_GZIP),
+        Layer("COPY file:9d1c2b3a in manifests ",
+              {"manifests/app.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n"}, OCI_LAYER_GZIP),
+        Layer("COPY dir:registry in registry ", cached.registry_files(), OCI_LAYER_GZIP),
+    ]
+    config_raw = go_json({
+        "created": "2023-03-01T08:00:00.123456789Z", "architecture": arch, "os": "linux",
+        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                   "Labels": {"io.buildah.version": "1.27.1", "io.sealer.version": sealer_version}},
+        "rootfs": {"type": "layers", "diff_ids": [x.diff_id for x in layers]},
+        "history": [
+            {"created": "2023-03-01T08:00:00Z", "created_by": f"/bin/sh -c #(nop) {layers[0].kind}"},
+            {"created": "2023-03-01T08:00:00Z", "created_by": f"/bin/sh -c #(nop) {layers[1].kind}",
+             "comment": "FROM c6dfe3236bb0"},
+            {"created": "2023-03-01T08:00:00Z",
+             "created_by": f"/bin/sh -c #(nop) LABEL \"io.sealer.version\"=\"{sealer_version}\"",
+             "empty_layer": True},
+            {"created": "2023-03-01T08:00:00Z", "created_by": f"/bin/sh -c #(nop) {layers[2].kind}"},
+        ]})
+    container_images = [f"docker.io/{cached.repository}:{cached.tag}"]
+    images_json = ('[{"image":"' + container_images[0] + '","platform":{"architecture":"' + arch
+                   + '","os":"linux"}}]')
+    manifest_raw = go_json({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": sha(config_raw), "size": len(config_raw)},
+        "layers": [x.descriptor() for x in layers],
+        "annotations": {
+            "org.opencontainers.image.base.digest": "",
+            "sealer.image.container.images": images_json,
+            "sealer.image.extension": v09_extension_json(V09_CMDS, sealer_version),
+        }})
+    img = PlatformImage(platform, manifest_raw, config_raw, layers)
+    return SealerImage("sealer-v0.9", OCI_MANIFEST, manifest_raw, [img], cached, list(V09_CMDS), kube_version,
+                       None, container_images)

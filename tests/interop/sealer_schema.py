@@ -1,0 +1,72 @@
+"""JSON Schemas of sealer's v0.9+ annotations, written from sealer's Go struct tags.
+
+Sources (sealerio/sealer): pkg/define/image/v1/sealer_image.go (ImageExtension, BuildClient, Launch,
+ContainerImage), pkg/define/application/v1 (Application), types/api/v1/image_types.go (Platform).
+
+Go's ``encoding/json`` rules encoded here:
+* a field without ``omitempty`` is always written -> ``required``;
+* ``omitempty`` drops "", empty slices and empty maps -> when present they are non-empty
+  (``minLength``/``minItems``/``minProperties``); ``omitempty`` on a struct field has no effect;
+* a nil pointer without ``omitempty`` is written as ``null``;
+* unknown names would be silently ignored by Go, so ``additionalProperties: false`` catches misspelt tags.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STR = {"type": "string"}
+_NONEMPTY_STR = {"type": "string", "minLength": 1}
+_NONEMPTY_STR_LIST = {"type": "array", "minItems": 1, "items": _STR}
+_NONEMPTY_STR_MAP = {"type": "object", "minProperties": 1, "additionalProperties": _STR}
+
+PLATFORM: dict[str, Any] = {   # types/api/v1.Platform: every field omitempty
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"architecture": _NONEMPTY_STR, "os": _NONEMPTY_STR, "os_version": _NONEMPTY_STR,
+                   "variant": _NONEMPTY_STR},
+}
+
+APPLICATION: dict[str, Any] = {   # application/v1.Application
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {"name": _STR, "type": _NONEMPTY_STR, "launchfiles": _NONEMPTY_STR_LIST,
+                   "version": _NONEMPTY_STR},
+}
+
+IMAGE_EXTENSION: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "sealer.image.extension (ImageExtension)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["buildClient", "schemaVersion", "launch"],
+    "properties": {
+        "buildClient": {
+            "type": "object", "additionalProperties": False,
+            "required": ["sealerVersion", "buildahVersion"],
+            "properties": {"sealerVersion": _STR, "buildahVersion": _STR},
+        },
+        "schemaVersion": {"const": "v1alpha1"},
+        "type": {"enum": ["kube-installer", "app-installer"]},
+        "applications": {"type": "array", "minItems": 1, "items": APPLICATION},
+        "labels": _NONEMPTY_STR_MAP,
+        "env": _NONEMPTY_STR_MAP,
+        "launch": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"cmds": _NONEMPTY_STR_LIST, "app_names": _NONEMPTY_STR_LIST},
+        },
+    },
+}
+
+CONTAINER_IMAGES: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "sealer.image.container.images ([]*ContainerImage)",
+    "type": "array",
+    "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["image", "platform"],
+        "properties": {"image": _STR, "appName": _NONEMPTY_STR, "platform": {"oneOf": [{"type": "null"}, PLATFORM]}},
+    },
+}
