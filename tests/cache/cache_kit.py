@@ -80,3 +80,30 @@ def docker_save_tar(out: Path, repo_tags: list[str], layer_files: dict[str, byte
         add("manifest.json", json.dumps([{"Config": f"{cfg_hex}.json", "RepoTags": repo_tags,
                                           "Layers": names}]).encode())
     return "sha256:" + cfg_hex, diff_ids
+
+
+def store_cluster_image(store: Store, name: str, layers: Sequence[CachedLayer], images: Sequence[object]) -> str:
+    """Assemble a minimal cluster image from cached layers (what the lite build does) and tag it; returns
+    the manifest digest. ``images`` are CachedImage values recorded in the io.sealer.images label."""
+    from sealer import imagemeta
+    from sealer.oci import mediatypes as mt
+    from sealer.oci.model import Descriptor, canonical_json
+
+    label = json.dumps([{"reference": i.reference, "digest": str(i.digest),  # type: ignore[attr-defined]
+                         "platforms": i.platforms} for i in images])  # type: ignore[attr-defined]
+    config = {"architecture": "amd64", "os": "linux",
+              "config": {"Labels": {imagemeta.LABEL_IMAGES: label}},
+              "rootfs": {"type": "layers", "diff_ids": [str(x.diff_id) for x in layers]}}
+    cfg = canonical_json(config)
+    cfg_d = store.put_bytes(cfg)
+    manifest = {"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST,
+                "config": {"mediaType": mt.OCI_CONFIG, "digest": str(cfg_d), "size": len(cfg)},
+                "layers": [x.descriptor.to_json() for x in layers]}
+    raw = canonical_json(manifest)
+    d = store.put_bytes(raw)
+    store.set_ref(name, Descriptor(mt.OCI_MANIFEST, d, len(raw)))
+    return str(d)
+
+
+def dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())

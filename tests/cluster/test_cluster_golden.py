@@ -11,10 +11,12 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN
 
 from sealer.cluster import TEMPLATE_NAMES, Cluster, GoTemplateEngine, build_variables, kubeadm_config
 from sealer.cluster.templates import default_template
+
+GOLDEN = Path(__file__).parent / "golden"
+
 
 REGEN = os.environ.get("SEALER_REGEN_GOLDEN") == "1"
 SPEC = Path("/work/shared/seed/kubefile-build.zh.md")

@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import GOLDEN
 
 from sealer.cli.main import cli
 from sealer.cluster import Cluster, kubeadm_config, parse_clusterfile
 from sealer.cluster import templates as T
 from sealer.cluster.templates import default_template
 from sealer.errors import ClusterConfigError
+
+GOLDEN = Path(__file__).parent / "golden"
+
 
 # The spec's custom join example, verbatim: `{ { - if .Master } }` is literal text, not an action.
 SPEC_BROKEN_JOIN = """kind: JoinConfiguration

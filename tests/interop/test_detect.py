@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from helpers.registry import Registry, skopeo
+
 from interop.fixtures import (
     V09_CMDS,
     PlatformImage,

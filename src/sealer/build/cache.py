@@ -47,7 +47,7 @@ class BuildCache:
             return None
         except Exception:  # noqa: BLE001 - a damaged record is a miss, never a failure
             return None
-        if not all(self.store.has_blob(d.digest) for d, _, _ in layers):
+        if not all(self.store.adopt(d.digest) for d, _, _ in layers):
             return None
         return CachedStep(layers, dict(doc.get("extra") or {}))
 

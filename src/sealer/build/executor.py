@@ -147,12 +147,14 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
         if len(base_diff_ids) != len(base.manifest.layers):
             base_diff_ids = [""] * len(base.manifest.layers)
         for desc, did in zip(base.manifest.layers, base_diff_ids, strict=True):
-            lease.add(desc.digest)
+            if not store.adopt(desc.digest):
+                raise BuildError(f"base image {kubefile.base.image}: layer {desc.digest} is missing from the store "
+                                 "(run `sealer fsck`)")
             layers.append(LayerRecord(desc, Digest(did) if did else desc.digest, "base layer"))
             rootfs.add_layer(desc)
         diff_ids = [str(d.diff_id) for d in layers]
         history = list(base.config.get("history") or [])
-        lease.add(base.manifest.config.digest)
+        store.adopt(base.manifest.config.digest)
         key = chain("base", str(base.descriptor.digest), str(platforms[0]))
     else:
         key = chain("scratch")

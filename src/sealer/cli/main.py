@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "sealer.cli.discover",
     "sealer.cli.cluster",
     "sealer.cli.maintenance",
+    "sealer.cli.store_cmds",
 ]
 
 

@@ -1,7 +1,47 @@
-"""CLI commands (placeholder until this group lands)."""
+"""Maintenance commands: ``sealer verify IMAGE`` (are the cached images of a cluster image complete?)."""
 
 from __future__ import annotations
 
 import click
 
-commands: list[click.Command] = []
+from sealer.cli.common import app, err, json_option, out, print_json, quiet_option
+from sealer.errors import SealerError
+from sealer.store import Store
+
+
+class VerifyFailed(SealerError):
+    """Cached images are incomplete or corrupt."""
+
+
+@click.command("verify")
+@click.argument("image")
+@json_option
+@quiet_option
+@click.pass_context
+def verify(ctx: click.Context, image: str, as_json: bool, quiet: bool) -> None:
+    """Check that every image cached in IMAGE's registry is complete.
+
+    Streams the cluster image's layers (no unpacking) and checks, for every image recorded in its
+    io.sealer.images label: tag and revision links, manifest, config and every layer present with
+    matching size and digest. Exits non-zero naming each problem.
+    """
+    from sealer.registry.cache import verify_image
+
+    store = Store(app(ctx).root)
+    if not quiet and not as_json:
+        err.print(f"verifying {image} ...")
+    report = verify_image(store, image)
+    if as_json:
+        print_json(report.to_json())
+    elif not quiet:
+        for c in report.images:
+            mark = "ok" if not c.problems else "FAILED"
+            out.print(f"{mark:6} {c.reference}  {c.digest or '-'}  {','.join(c.platforms)}", markup=False)
+        out.print(f"{len(report.images)} images, {report.blobs} blobs, {report.bytes} bytes checked")
+    if not report.ok:
+        shown = "\n  ".join(report.problems[:50])
+        more = f"\n  ... and {len(report.problems) - 50} more" if len(report.problems) > 50 else ""
+        raise VerifyFailed(f"verify {report.image}: {len(report.problems)} problem(s):\n  {shown}{more}")
+
+
+commands: list[click.Command] = [verify]

@@ -75,6 +75,7 @@ def objects(root: Node, budget: Budget) -> Iterator[K8sObject]:
 def pod_spec_images(obj: K8sObject, budget: Budget) -> list[Hit]:
     """Images of every pod spec inside ``obj``: containers, initContainers, ephemeralContainers, image volumes."""
     hits: list[Hit] = []
+    seen: set[tuple[str, int | None, str]] = set()  # anchors/merge keys can show one spec twice
     stack: list[tuple[Node, int]] = [(obj.node, 0)]
     while stack:
         node, depth = stack.pop()
@@ -83,7 +84,8 @@ def pod_spec_images(obj: K8sObject, budget: Budget) -> list[Hit]:
             items = mapping_items(node)
             budget.tick(node, 1 + len(items))
             if _is_pod_spec(node):
-                hits.extend(_pod_spec_hits(node, obj, budget))
+                hits.extend(h for h in _pod_spec_hits(node, obj, budget) if (h.raw, h.line, h.detail) not in seen)
+                seen.update((h.raw, h.line, h.detail) for h in hits)
             stack.extend((v, depth + 1) for _, v in reversed(items) if not isinstance(v, ScalarNode))
         elif isinstance(node, SequenceNode):
             budget.tick(node, 1 + len(node.value))

@@ -11,17 +11,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 import yaml
 from yaml.constructor import SafeConstructor
-from yaml.resolver import Resolver
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from sealer.errors import DiscoveryError
 
 try:
-    from yaml import CParser as _Parser
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - libyaml is present in our environments
     from yaml.composer import Composer
     from yaml.parser import Parser
@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - libyaml is present in our environments
     from yaml.scanner import Scanner
 
     class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
-        def __init__(self, stream: object) -> None:
+        def __init__(self, stream: Any) -> None:
             Reader.__init__(self, stream)
             Scanner.__init__(self)
             Parser.__init__(self)
@@ -42,11 +42,11 @@ LAZY_TAG = "!sealer-plain"  # a plain scalar whose type is resolved only when as
 _RESOLVER = Resolver()
 
 
-class _Loader(_Parser, SafeConstructor):  # type: ignore[misc, valid-type]
+class _Loader(_Parser, SafeConstructor):
     """libyaml parser + composer with lazy implicit typing: resolving every plain scalar's tag with
     Python regexes cost a third of the time; we need the type of a handful of scalars only."""
 
-    def __init__(self, stream: object) -> None:
+    def __init__(self, stream: Any) -> None:
         _Parser.__init__(self, stream)
         SafeConstructor.__init__(self)
 
@@ -55,7 +55,7 @@ class _Loader(_Parser, SafeConstructor):  # type: ignore[misc, valid-type]
             if implicit[0]:
                 return LAZY_TAG
             return STR_TAG
-        return _RESOLVER.resolve(kind, value, implicit)
+        return str(_RESOLVER.resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
 
     def descend_resolver(self, current_node: object, current_index: object) -> None:
         return None
@@ -68,7 +68,7 @@ def scalar_tag(node: ScalarNode) -> str:
     """The resolved tag of a scalar (plain scalars are typed on demand)."""
     if node.tag != LAZY_TAG:
         return str(node.tag)
-    return str(_RESOLVER.resolve(ScalarNode, node.value, (True, False)))
+    return str(_RESOLVER.resolve(ScalarNode, node.value, (True, False)))  # type: ignore[no-untyped-call]
 MAX_DEPTH = 300
 MIN_VISITS = 200_000
 VISITS_PER_CHAR = 20
@@ -156,7 +156,10 @@ def mapping_items(node: Node) -> list[tuple[Node, Node]]:
     if not isinstance(node, MappingNode):
         return []
     pairs: list[tuple[Node, Node]] = node.value
-    if not any(k.value == "<<" for k, _ in pairs):
+    for k, _ in pairs:
+        if k.value == "<<":
+            break
+    else:
         return pairs
     items: list[tuple[Node, Node]] = []
     merged: list[tuple[Node, Node]] = []
@@ -176,9 +179,20 @@ def mapping_items(node: Node) -> list[tuple[Node, Node]]:
 
 def get(node: Node, key: str) -> Node | None:
     """The value node of ``key`` in a mapping node, else None."""
-    for k, v in mapping_items(node):
-        if isinstance(k, ScalarNode) and k.value == key:
-            return v
+    if not isinstance(node, MappingNode):
+        return None
+    merge = False
+    for k, v in node.value:
+        kv = k.value
+        if kv == key and isinstance(k, ScalarNode):
+            found: Node = v
+            return found
+        if kv == "<<":
+            merge = True
+    if merge:
+        for k, v in mapping_items(node):
+            if isinstance(k, ScalarNode) and k.value == key:
+                return v
     return None
 
 

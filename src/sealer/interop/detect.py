@@ -3,8 +3,8 @@
 Formats, checked in this order:
 
 * ``sealer-v0.8`` — sealer v0.5-v0.8: config blob is sealer's ``Image`` object (``kind: Image``).
-* ``sealer-py`` — ours: ``io.sealer.cmds`` / ``io.sealer.build-type`` config labels (we also write the
-  v0.9 annotations, which are read into ``extension``).
+* ``sealer-py`` — ours: ``io.sealer.tool: sealer-py``, ``io.sealer.cmds`` or ``io.sealer.build-type``
+  config labels (we also write the v0.9 annotations, which are read into ``extension``).
 * ``sealer-v0.9`` — sealer v0.9+: ``sealer.image.extension`` manifest annotation or ``io.sealer.version``
   config label.
 * ``oci`` — anything else.
@@ -39,6 +39,7 @@ class SealerImageInfo:
     sealer_version: str | None = None
     image_type: str | None = None    # kube-installer | app-installer (v0.9, ours); AppImage (v0.8 apps)
     build_type: str | None = None    # ours: lite | container | cloud
+    base_format: str | None = None   # ours: the format of the image we were built FROM
     labels: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -162,7 +163,8 @@ def detect(manifest: Manifest, config: Mapping[str, Any], *,
     ext_text = annotations.get(keys.EXTENSION_ANNOTATION, "")
     ext = ImageExtension.parse(ext_text) if ext_text.strip() else None
     images = parse_container_images(annotations.get(keys.CONTAINER_IMAGES_ANNOTATION, ""))
-    ours = keys.LABEL_CMDS in labels or keys.LABEL_BUILD_TYPE in labels
+    ours = (labels.get(keys.LABEL_TOOL) == "sealer-py" or keys.LABEL_CMDS in labels
+            or keys.LABEL_BUILD_TYPE in labels)
     fmt: keys.Format
     if ours:
         fmt = "sealer-py"
@@ -191,6 +193,7 @@ def detect(manifest: Manifest, config: Mapping[str, Any], *,
         or labels.get(keys.SEALER_VERSION_LABEL),
         image_type=(ext.type or None) if ext else None,
         build_type=labels.get(keys.LABEL_BUILD_TYPE),
+        base_format=labels.get(keys.LABEL_BASE_FORMAT) if ours else None,
         labels=labels,
     )
     return info.with_metadata(metadata)

@@ -29,6 +29,8 @@ LABEL_BUILD_TYPE: Final = "io.sealer.build-type"     # lite | container | cloud
 LABEL_CMDS: Final = "io.sealer.cmds"                 # JSON list of CMD strings, base image's first
 LABEL_IMAGES: Final = "io.sealer.images"             # JSON list of {reference, digest, platforms}
 LABEL_KUBE_VERSION: Final = "io.sealer.kube-version"  # e.g. v1.19.8
+LABEL_TOOL: Final = "io.sealer.tool"                 # "sealer-py"
+LABEL_BASE_FORMAT: Final = "io.sealer.base-format"   # format of the FROM image (detect().format), if any
 
 # --- rootfs files ---
 METADATA_FILE: Final = "Metadata"               # {"version": "v1.19.8", "arch": "amd64", ...}

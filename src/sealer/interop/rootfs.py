@@ -54,7 +54,7 @@ class RootfsMetadata:
     def platform(self) -> Platform | None:
         if not self.arch:
             return None
-        return Platform.from_json({"os": "linux", "architecture": self.arch, "variant": self.variant})
+        return Platform.parse(f"linux/{self.arch}" + (f"/{self.variant}" if self.variant else ""))
 
     @classmethod
     def parse(cls, data: bytes, source: str = keys.METADATA_FILE) -> RootfsMetadata:

@@ -199,19 +199,28 @@ class RegistryClient:
             return self._bases[host]
 
     def _ping(self, host: str) -> str:
-        try:
-            resp = self._retrying(lambda: self._http(host).get(f"https://{host}/v2/"), f"connect to {host}")
+        http = self._http(host)
+        what = f"connect to {host}"
+        try:  # one quick TLS attempt first: a plain-HTTP server answers it with a protocol error at once
+            resp = http.get(f"https://{host}/v2/")
             base = f"https://{host}"
-        except RegistryError as e:
-            verify_failed = "CERTIFICATE_VERIFY_FAILED" in str(e) or "certificate verify failed" in str(e)
-            if verify_failed:
+        except httpx.ConnectError as e:
+            msg = str(e)
+            if "CERTIFICATE_VERIFY_FAILED" in msg or "certificate verify failed" in msg:
                 raise RegistryError(
-                    f"connect to {host}: TLS certificate not trusted; give its CA with --ca-cert or "
+                    f"{what}: TLS certificate not trusted; give its CA with --ca-cert or "
                     f"/etc/docker/certs.d/{host}/ca.crt, or mark it --insecure-registry {host}") from None
-            if not self._may_use_http(host):
-                raise
-            resp = self._retrying(lambda: self._http(host).get(f"http://{host}/v2/"), f"connect to {host}")
-            base = f"http://{host}"
+            if self._may_use_http(host) and ("SSL" in msg or "ssl" in msg or "record layer" in msg):
+                resp = self._retrying(lambda: http.get(f"http://{host}/v2/"), what)
+                base = f"http://{host}"
+            else:
+                resp = self._retrying(lambda: http.get(f"https://{host}/v2/"), what)
+                base = f"https://{host}"
+        except httpx.TransportError:
+            resp = self._retrying(lambda: http.get(f"https://{host}/v2/"), what)
+            base = f"https://{host}"
+        if resp.status_code in RETRY_STATUS:
+            resp = self._retrying(lambda: http.get(f"{base}/v2/"), what)
         if resp.status_code == 401:
             for ch in parse_www_authenticate(resp.headers.get("WWW-Authenticate", "")):
                 if ch.scheme in ("bearer", "basic"):

@@ -3,7 +3,6 @@ plus docker's ``certs.d/HOST/`` directories (``*.crt`` CAs, ``*.cert`` + ``*.key
 
 from __future__ import annotations
 
-import os
 import ssl
 from pathlib import Path
 
@@ -31,10 +30,7 @@ def certs_dir_files(host: str, options: RegistryOptions) -> tuple[list[Path], li
 
 
 def ssl_context(host: str, options: RegistryOptions, verify: bool = True) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    cafile = os.environ.get("SSL_CERT_FILE")
-    if cafile and os.path.isfile(cafile):
-        ctx.load_verify_locations(cafile=cafile)
+    ctx = ssl.create_default_context()  # OpenSSL's default paths honour SSL_CERT_FILE / SSL_CERT_DIR
     cas, clients = certs_dir_files(host, options)
     if options.ca_cert is not None:
         cas.append(options.ca_cert)

@@ -85,12 +85,9 @@ def load(store: Store, src: IO[bytes]) -> list[str]:
         if not named:
             raise ArchiveError("load: the archive holds no image")
         _check_complete(tmp, blobs, [d for _, d in named])
-        with store.lease() as lease:
+        with store.lease():
             for hexd in sorted(blobs):
-                bd = Digest.from_hex(hexd)
-                lease.add(bd)
-                if not store.has_blob(bd):
-                    os.replace(tmp / hexd, store.blob_path(bd))
+                store.install_verified(tmp / hexd, Digest.from_hex(hexd))
             for name, d in named:
                 store.set_ref(name, d)
         return [n for n, _ in named]

@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -97,11 +98,14 @@ class BlobWriter:
             self.abort()
             raise DigestError(f"write blob: digest is {got}, want {expected}")
         dst = self._store.blob_path(got)
-        if dst.exists():
-            os.unlink(self.path)
-        else:
-            os.replace(self.path, dst)
-            fsync_dir(dst.parent)
+        with self._store.locked():
+            # pin it in this process's leases before it becomes visible, so a concurrent gc keeps it
+            self._store._pin(got)
+            if dst.exists():
+                os.unlink(self.path)
+            else:
+                os.replace(self.path, dst)
+                fsync_dir(dst.parent)
         self._done = True
         return got
 
@@ -127,10 +131,16 @@ class Lease:
     def __init__(self, store: Store) -> None:
         self.path = store.root / "leases" / f"{os.getpid()}-{uuid.uuid4().hex}.lease"
         self._fp = open(self.path, "a")  # noqa: SIM115 - closed in release
+        self._mutex = threading.Lock()
+        self._seen: set[Digest] = set()
 
     def add(self, digest: Digest) -> None:
-        self._fp.write(str(digest) + "\n")
-        self._fp.flush()
+        with self._mutex:
+            if digest in self._seen:
+                return
+            self._seen.add(digest)
+            self._fp.write(str(digest) + "\n")
+            self._fp.flush()
 
     def release(self) -> None:
         self._fp.close()
@@ -142,6 +152,7 @@ class Store:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._lock = FileLock(str(self.root / "index.lock"), timeout=600)
+        self._leases: list[Lease] = []
         self._init()
 
     # ---- layout -------------------------------------------------------------------------------------
@@ -196,9 +207,7 @@ class Store:
 
     def put_blob(self, chunks: Iterable[bytes], expected: Digest | None = None,
                  size: int | None = None) -> tuple[Digest, int]:
-        if expected is not None and self.has_blob(expected):
-            for _ in chunks:
-                pass
+        if expected is not None and self.adopt(expected):
             return expected, self.blob_size(expected)
         with self.writer() as w:
             for c in chunks:
@@ -210,7 +219,7 @@ class Store:
         d = Digest.of_bytes(data)
         if expected is not None and d != expected:
             raise DigestError(f"write blob: digest is {d}, want {expected}")
-        if not self.has_blob(d):
+        if not self.adopt(d):
             self.put_blob([data], d, len(data))
         return d
 
@@ -223,11 +232,35 @@ class Store:
 
     @contextlib.contextmanager
     def lease(self) -> Iterator[Lease]:
+        """Pin blobs for the duration of an operation: every blob this Store commits (or adopts) while the
+        lease is open is kept by gc, even before a ref reaches it."""
         lease = Lease(self)
+        self._leases.append(lease)
         try:
             yield lease
         finally:
+            self._leases.remove(lease)
             lease.release()
+
+    def _pin(self, digest: Digest) -> None:
+        for lease in list(self._leases):
+            lease.add(digest)
+
+    def install_verified(self, path: str | os.PathLike[str], digest: Digest) -> None:
+        """Move a file whose digest the caller has verified into blobs/ (pinned; no copy when present)."""
+        with self._lock:
+            self._pin(digest)
+            if self.has_blob(digest):
+                os.unlink(path)
+            else:
+                os.replace(path, self.blob_path(digest))
+                fsync_dir(self.blob_path(digest).parent)
+
+    def adopt(self, digest: Digest) -> bool:
+        """Pin an existing blob in the open leases; True when it is present (safe against a concurrent gc)."""
+        with self._lock:
+            self._pin(digest)
+            return self.has_blob(digest)
 
     # ---- refs ---------------------------------------------------------------------------------------
     def _read_index(self) -> Index:
@@ -388,9 +421,9 @@ class Store:
         Returns (blobs removed, bytes freed)."""
         removed = freed = 0
         with self._lock:
+            listing = list((self.root / "blobs" / "sha256").iterdir())
             keep = self.referenced_blobs() | self._leased()
-            keep |= self._cache_blobs()
-            for p in (self.root / "blobs" / "sha256").iterdir():
+            for p in listing:
                 try:
                     d = Digest.from_hex(p.name)
                 except Exception:  # noqa: BLE001 - foreign file
@@ -408,11 +441,6 @@ class Store:
                         else:
                             p.unlink()
         return removed, freed
-
-    def _cache_blobs(self) -> set[Digest]:
-        """Layers named by build-cache records are kept only while an image still references them;
-        the cache itself never pins blobs (rmi frees space). Records pointing at missing blobs are ignored."""
-        return set()
 
     def disk_usage(self) -> int:
         return sum(p.stat().st_size for p in (self.root / "blobs" / "sha256").iterdir())
