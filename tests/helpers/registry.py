@@ -249,11 +249,16 @@ def skopeo(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]
 
 
 def skopeo_inspect_raw(reg: Registry, name: str, *, arch: str | None = None) -> bytes:
-    """Exact manifest bytes as skopeo sees them (``arch`` picks the child of an index)."""
-    args = ["inspect", "--raw", *[a.replace("--src-", "--") for a in reg.skopeo_args("src")]]
-    if arch:
-        args = ["--override-arch", arch, *args]
-    return skopeo(*args, f"docker://{reg.ref(name)}").stdout.encode()
+    """Exact manifest bytes as skopeo sees them. With ``arch``, skopeo itself picks the child of an index
+    (by copying that platform to a scratch OCI layout) and the child's bytes are returned."""
+    src = [a.replace("--src-", "--") for a in reg.skopeo_args("src")]
+    if not arch:
+        return skopeo("inspect", "--raw", *src, f"docker://{reg.ref(name)}").stdout.encode()
+    with tempfile.TemporaryDirectory() as td:
+        skopeo("--override-arch", arch, "copy", "--quiet", "--preserve-digests", *reg.skopeo_args("src"),
+               f"docker://{reg.ref(name)}", f"oci:{td}:x")
+        top = json.loads(Path(td, "index.json").read_text())["manifests"][0]["digest"]
+        return Path(td, "blobs", "sha256", top[7:]).read_bytes()
 
 
 def push_test_image(reg: Registry, name: str, layer_sizes: list[int], *, platforms: list[str] | None = None,

@@ -9,6 +9,8 @@ our sealer v0.9 annotations valid against the schema written from sealer's Go st
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import os
 import re
@@ -83,7 +85,7 @@ def build_from(base: SealerImage, registry: Registry, px: FaultProxy, tmp_path: 
     img = store.export_rootfs("test/from-sealer:v1", rootfs)
     inspect_text = sealer(root, "inspect", "test/from-sealer:v1").stdout
     inspect_json = json.loads(sealer(root, "inspect", "--json", "test/from-sealer:v1").stdout)
-    return {"rootfs": rootfs, "image": img, "inspect_text": inspect_text, "inspect": inspect_json,
+    return {"root": root, "rootfs": rootfs, "image": img, "inspect_text": inspect_text, "inspect": inspect_json,
             "cached_ref": cached_ref, "new_ref": new_ref, "new": new}
 
 
@@ -121,10 +123,6 @@ def test_lite_build_from_sealer_image(make_base: Any, registry: Registry, counte
     assert info.kube_version == base.kube_version
     assert got["inspect"]["kubernetesVersion"] == base.kube_version
 
-    # inspect names the source format
-    assert base.format in got["inspect_text"]
-    assert base.format in json.dumps(got["inspect"])
-
     # our sealer v0.9 annotations, as sealer's structs would marshal them
     ann = got["image"].manifest.annotations or {}
     ext = json.loads(ann["sealer.image.extension"])
@@ -135,3 +133,16 @@ def test_lite_build_from_sealer_image(make_base: Any, registry: Registry, counte
     jsonschema.validate(images, CONTAINER_IMAGES)
     listed = {i["image"] for i in images}
     assert got["new_ref"] in listed
+
+    # a valid OCI image: config diff_ids are the digests of the uncompressed layers (v0.8 configs have none)
+    store = Store(got["root"])
+    diff_ids = got["image"].config["rootfs"]["diff_ids"]
+    assert len(diff_ids) == len(got["image"].manifest.layers)
+    for desc, diff_id in zip(got["image"].manifest.layers, diff_ids, strict=True):
+        data = store.read_blob(desc.digest, limit=1 << 30)
+        raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        assert diff_id == "sha256:" + hashlib.sha256(raw).hexdigest(), f"diff_id of {desc.digest}"
+
+    # inspect names the source format
+    assert base.format in got["inspect_text"]
+    assert base.format in json.dumps(got["inspect"])

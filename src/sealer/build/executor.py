@@ -77,7 +77,7 @@ def _base_image(store: Store, base: From, platform: Platform, opts: BuildOptions
         from sealer.registry import pull
     except ImportError as e:  # pragma: no cover - registry client missing from this build
         raise UnsupportedError(f"pull base image {ref}: registry client unavailable ({e})") from None
-    stored = pull(store, str(ref), opts.registry_options, platform=platform, progress=None if opts.quiet else True)
+    stored = pull(store, str(ref), opts.registry_options, platform=platform)
     return store.image(stored, platform)
 
 

@@ -46,8 +46,8 @@ class RegistryOptions:
         if self.registries_conf is not None:
             return self.registries_conf
         env = os.environ.get("SEALER_REGISTRIES_CONF")
-        if env:
-            return Path(env)
+        if env:  # a missing file named by the environment means "no mirrors"; an explicit one must exist
+            return Path(env) if Path(env).is_file() else None
         default = Path("/etc/containers/registries.conf")
         return default if default.is_file() else None
 
