@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest  # noqa: E402
+from helpers.registry import proxy_registry, registry, tls_registry, token_registry  # noqa: E402, F401
 
 
 @pytest.fixture

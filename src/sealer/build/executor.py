@@ -61,6 +61,11 @@ class Reporter:
             sys.stderr.write(msg + "\n")
             sys.stderr.flush()
 
+    def warn(self, msg: str) -> None:
+        """Warnings are shown even with --quiet."""
+        sys.stderr.write("WARNING: " + msg + "\n")
+        sys.stderr.flush()
+
 
 def _base_image(store: Store, base: From, platform: Platform, opts: BuildOptions, rep: Reporter) -> StoredImage | None:
     if base.is_scratch:
@@ -231,6 +236,8 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
     }
     if kube_version:
         labels[imagemeta.LABEL_KUBE_VERSION] = kube_version
+    if stage.registry_config is not None:
+        labels[imagemeta.LABEL_REGISTRY_CONFIG] = json.dumps(stage.registry_config)
     created = _created(opts)
     annotations = _manifest_annotations(cmds, images, stage.kube_installer, created)
     descs = []

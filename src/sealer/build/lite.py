@@ -28,6 +28,7 @@ class StageResult:
     kube_version: str | None = None
     kube_installer: bool = False
     cached: bool = False
+    registry_config: dict[str, Any] | None = None
 
 
 def read_metadata(root: Path) -> dict[str, Any]:
@@ -57,6 +58,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
             kube_version=hit.extra.get("kube_version"),
             kube_installer=bool(hit.extra.get("kube_installer")),
             cached=True,
+            registry_config=hit.extra.get("registry_config"),
         )
     root = rootfs.ensure()
     meta = read_metadata(root)
@@ -70,7 +72,8 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
         rep.say(f"  found {img.reference}  <- {srcs}")
     for img in found.ignored:
         rep.say(f"  ignored {img.reference}")
-    result = StageResult(kube_version=kv, kube_installer=_kube_installer(root))
+    result = StageResult(kube_version=kv, kube_installer=_kube_installer(root),
+                         registry_config=_registry_config(root, rep))
     reuse = [root / "registry"] if (root / "registry").is_dir() else []
     archives = _archives(root)
     if found.images or archives:
@@ -94,8 +97,23 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
         rep.say("  --> no images to cache")
     cache.put(key, [(r.descriptor, r.diff_id, r.created_by) for r in result.layers],
               {"images": result.images, "kube_version": kv, "kube_installer": result.kube_installer,
+               "registry_config": result.registry_config,
                "annotations": [r.annotations.get(imagemeta.LAYER_ANNOTATION_IMAGES, "") for r in result.layers]})
     return result
+
+
+def _registry_config(root: Path, rep: Reporter) -> dict[str, Any] | None:
+    """Validate ``etc/registry_config.yaml`` (a bad one fails the build) and return its redacted view."""
+    path = root / "etc" / "registry_config.yaml"
+    if not path.is_file():
+        return None
+    from sealer.cluster import parse_registry_config
+
+    cfg = parse_registry_config(path.read_text(encoding="utf-8"), "etc/registry_config.yaml", base=path.parent)
+    warning = cfg.credentials_warning()
+    if warning:
+        rep.warn(warning)
+    return cfg.redacted()
 
 
 def _ann(extra: dict[str, Any], n: int) -> str:

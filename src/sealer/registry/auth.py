@@ -106,7 +106,7 @@ class AuthState:
         key = (ch.realm or "", ch.service or "", scopes)
         with self._lock:
             tok = self._tokens.get(key)
-            if tok is not None and tok.expires_at - EXPIRY_MARGIN > time.monotonic():
+            if tok is not None and tok.expires_at > time.monotonic():
                 return tok.value
         return None
 
@@ -114,7 +114,9 @@ class AuthState:
         value, expires_in = self._fetch_token(ch, scopes, self.credential(host))
         with self._lock:
             self.token_fetches += 1
-            self._tokens[(ch.realm or "", ch.service or "", scopes)] = _Token(value, time.monotonic() + expires_in)
+            # refresh a little before the server's expiry (a fifth of the lifetime, at most 10 s early)
+            life = expires_in - min(EXPIRY_MARGIN, expires_in / 5)
+            self._tokens[(ch.realm or "", ch.service or "", scopes)] = _Token(value, time.monotonic() + life)
         return value
 
     def forget_token(self, ch: Challenge, scopes: tuple[str, ...]) -> None:
