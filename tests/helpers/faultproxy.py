@@ -23,6 +23,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -224,6 +225,7 @@ class FaultProxy:
             if fault is not None and fault.kind == "reset" and sent + len(chunk) >= fault.after_bytes:
                 h.wfile.write(chunk[: max(0, fault.after_bytes - sent)])
                 h.wfile.flush()
+                time.sleep(0.3)  # let the client read what was sent: a RST makes the kernel drop unread data
                 _reset(h.connection)
                 h.close_connection = True
                 return

@@ -116,3 +116,10 @@ def test_bad_reference_or_platform_is_refused() -> None:
 
 def test_sealer_labels() -> None:
     assert sealer_labels("v0.1.0") == {"io.sealer.version": "v0.1.0"}
+
+
+def test_wrongly_typed_struct_fields_are_refused_as_go_would() -> None:
+    with pytest.raises(ManifestError, match="buildClient and launch must be objects"):
+        ImageExtension.parse('{"launch":[]}')
+    with pytest.raises(ManifestError, match="applications must be a list"):
+        ImageExtension.parse('{"applications":{}}')

@@ -35,9 +35,12 @@ def render(req: dict[str, Any]) -> dict[str, Any]:
                                 "namespace": req.get("namespace") or "default", "is_install": True}
         if req.get("kube_version"):
             opts["kube_version"] = req["kube_version"]
-        # Chart.render() does not expose kube_version; the C API accepts it in the options JSON.
-        rendered = _native.call_string("helm_render", chart._raw(),
-                                       None if values is None else json.dumps(values), json.dumps(opts))
+        try:
+            # Chart.render() does not expose kube_version; the C API accepts it in the options JSON.
+            rendered = _native.call_string("helm_render", chart._raw(),
+                                           None if values is None else json.dumps(values), json.dumps(opts))
+        except helm.HelmError as e:
+            return {"ok": False, "chart": name, "error": str(e) or type(e).__name__}
         annotations = meta.get("annotations") or {}
         merged = chart.merge_values(values) if "helm.sh/images" in annotations else {}
         lock = next((f.get("data") for f in chart.files if f.get("name") == "images.lock"), None)

@@ -131,9 +131,9 @@ class ImageExtension:
         doc = _load(text, what)
         if not isinstance(doc, Mapping):
             raise ManifestError(f"parse annotation {what}: not a JSON object")
-        bc = doc.get("buildClient") or {}
-        launch = doc.get("launch") or {}
-        apps = doc.get("applications") or []
+        bc = {} if doc.get("buildClient") is None else doc["buildClient"]
+        launch = {} if doc.get("launch") is None else doc["launch"]
+        apps = [] if doc.get("applications") is None else doc["applications"]
         if not isinstance(bc, Mapping) or not isinstance(launch, Mapping):
             raise ManifestError(f"parse annotation {what}: buildClient and launch must be objects")
         if not isinstance(apps, list) or not all(isinstance(a, Mapping) for a in apps):

@@ -120,7 +120,8 @@ def parse_legacy(config: Mapping[str, Any]) -> LegacyImage:
     if not is_legacy_config(config):
         raise ManifestError("read sealer Image config: not a sealer v0.5-v0.8 Image object (kind != Image)")
     spec: Mapping[str, Any] = config["spec"]
-    raw_layers = spec.get("layers") or []
+    raw_layers = spec.get("layers")
+    raw_layers = [] if raw_layers is None else raw_layers
     if not isinstance(raw_layers, list):
         raise ManifestError("read sealer Image config: spec.layers is not a list")
     layers: list[LegacyLayer] = []
@@ -129,10 +130,12 @@ def parse_legacy(config: Mapping[str, Any]) -> LegacyImage:
             raise ManifestError(f"read sealer Image config: spec.layers[{i}] is not an object")
         layers.append(LegacyLayer(type=str(x.get("type") or "").upper(), value=str(x.get("value") or ""),
                                   id=str(x["id"]) if x.get("id") else None))
-    ic = spec.get("image_config") or {}
+    ic = spec.get("image_config")
+    ic = {} if ic is None else ic
     if not isinstance(ic, Mapping):
         raise ManifestError("read sealer Image config: spec.image_config is not an object")
-    cmd = ic.get("cmd") or {}
+    cmd = ic.get("cmd")
+    cmd = {} if cmd is None else cmd
     if not isinstance(cmd, Mapping):
         raise ManifestError("read sealer Image config: spec.image_config.cmd is not an object")
     meta = config.get("metadata") or {}

@@ -1,0 +1,156 @@
+"""Benchmark: cache 20 generated images (BENCH_MB in all, default 1024; some shared layers) from a local
+registry, three ways, and print the ratios and sealer's peak RSS.
+
+    BENCH_MB=300 .venv/bin/python bench/cache_images.py
+
+1. sealer ``cache_images`` into a fresh store: pull (concurrent, streamed, verified) + write the
+   deterministic registry-layout layers (what a lite build does);
+2. ``skopeo copy`` of the images one by one into a second docker-registry (``--preserve-digests``);
+3. ``skopeo sync`` of the same set to a ``dir:`` destination.
+Targets (issue 6): sealer <= 0.5 x the faster skopeo; peak RSS < 300 MB. Each run is a separate process
+(RSS measured with wait4). Setup (generating and pushing) is not timed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+N_IMAGES = 20
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Run a process; return (seconds, peak RSS bytes, stdout)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errf:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(args, stdout=out, stderr=errf, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        errf.seek(0)
+        if p.returncode:
+            raise RuntimeError(f"{args[0]} failed: {errf.read().decode()[-2000:]}")
+        return dt, int(usage.ru_maxrss) * 1024, out.read().decode()
+
+
+def child(host: str, names: list[str], root: str, parallel: int) -> None:
+    import resource
+
+    from sealer import reference
+    from sealer.oci.model import Platform
+    from sealer.registry import RegistryClient, RegistryOptions
+    from sealer.registry.cache import cache_images
+    from sealer.store import Store
+
+    refs = [(reference.parse(f"{host}/{n}"), ["bench"]) for n in names]
+    t0 = time.perf_counter()
+    with RegistryClient(RegistryOptions(use_mirrors=False, max_parallel=parallel)) as client:
+        res = cache_images(refs, store=Store(root), client=client, platforms=[Platform.parse("linux/amd64")],
+                           workdir=Path(root), max_parallel=parallel, progress=False)
+    dt = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"seconds": dt, "rss": rss, "layers": len(res.layers), "fetched": res.fetched_bytes}))
+
+
+def main() -> None:
+    from helpers.registry import skopeo, start_registry
+
+    total = int(os.environ.get("BENCH_MB", "1024")) << 20
+    parallel = int(os.environ.get("BENCH_PARALLEL", "8"))
+    work = Path(tempfile.mkdtemp(prefix="sealer-bench-"))
+    try:
+        src = start_registry(work / "src")
+        dst = start_registry(work / "dst")
+        try:
+            # 4 groups of 5 images; each group shares a base layer (a quarter of every image's bytes)
+            per_image = total // N_IMAGES
+            names = [f"bench/img{i}:v1" for i in range(N_IMAGES)]
+            t0 = time.perf_counter()
+            for i in range(N_IMAGES):
+                layout = work / "layouts" / f"img{i}"
+                _write_shared(layout, i, per_image)
+                skopeo("copy", "--quiet", "--preserve-digests", "--dest-tls-verify=false",
+                       f"oci:{layout}:v1", f"docker://{src.ref(names[i])}")
+            print(f"setup: {N_IMAGES} images, {total >> 20} MB in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+
+            root = work / "store"
+            t_sealer, rss_sealer, out = _run([sys.executable, __file__, "--child", src.host, str(root),
+                                              str(parallel), *names])
+            info = json.loads(out.strip().splitlines()[-1])
+            t_copy = 0.0
+            rss_copy = 0
+            for n in names:
+                dt, rss, _ = _run(["skopeo", "copy", "--quiet", "--preserve-digests", "--src-tls-verify=false",
+                                   "--dest-tls-verify=false", f"docker://{src.ref(n)}", f"docker://{dst.ref(n)}"])
+                t_copy += dt
+                rss_copy = max(rss_copy, rss)
+            spec = work / "sync.yml"
+            spec.write_text(json.dumps({src.host: {"tls-verify": False, "images": {
+                n.split(":")[0]: [n.split(":")[1]] for n in names}}}))
+            t_sync, rss_sync, _ = _run(["skopeo", "sync", "--src", "yaml", "--dest", "dir", "--scoped",
+                                        str(spec), str(work / "sync")])
+        finally:
+            src.stop()
+            dst.stop()
+        mb = total / (1 << 20)
+        faster = min(t_copy, t_sync)
+        print(f"images: {N_IMAGES}, {mb:.0f} MB, max-parallel {parallel}")
+        print(f"sealer cache_images : {t_sealer:6.2f}s  {mb / t_sealer:7.1f} MB/s  peak RSS {rss_sealer >> 20} MB "
+              f"({info['layers']} layers, in-process {info['seconds']:.2f}s)")
+        print(f"skopeo copy x{N_IMAGES}    : {t_copy:6.2f}s  {mb / t_copy:7.1f} MB/s  peak RSS {rss_copy >> 20} MB")
+        print(f"skopeo sync -> dir  : {t_sync:6.2f}s  {mb / t_sync:7.1f} MB/s  peak RSS {rss_sync >> 20} MB")
+        print(f"ratio sealer / faster skopeo: {t_sealer / faster:.2f} (target <= 0.5); "
+              f"sealer / copy {t_sealer / t_copy:.2f}, sealer / sync {t_sealer / t_sync:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _write_shared(layout: Path, i: int, per_image: int) -> None:
+    """An image whose first layer is shared by its group of 5 (identical bytes), then two unique layers."""
+    import hashlib
+
+    from helpers.registry_images import write_oci_layout as w
+
+    group_layout = layout.parent / f"group{i // 5}"
+    base = per_image // 4
+    if not (group_layout / "index.json").exists():
+        w(group_layout, "base", [base], seed=5000 + i // 5)
+    gidx = json.loads((group_layout / "index.json").read_text())["manifests"][0]
+    gman = json.loads((group_layout / "blobs/sha256" / gidx["digest"][7:]).read_text())
+    gcfg = json.loads((group_layout / "blobs/sha256" / gman["config"]["digest"][7:]).read_text())
+    img = w(layout, "v1", [per_image - base - per_image // 8, per_image // 8], seed=9000 + i)
+    man = json.loads(img.raw)
+    cfg = json.loads((layout / "blobs/sha256" / man["config"]["digest"][7:]).read_text())
+    shared = gman["layers"][0]
+    shutil.copy(group_layout / "blobs/sha256" / shared["digest"][7:], layout / "blobs/sha256" / shared["digest"][7:])
+    cfg["rootfs"]["diff_ids"] = gcfg["rootfs"]["diff_ids"] + cfg["rootfs"]["diff_ids"]
+    cfg["history"] = gcfg["history"] + cfg["history"]
+    craw = json.dumps(cfg, sort_keys=True).encode()
+    cd = hashlib.sha256(craw).hexdigest()
+    (layout / "blobs/sha256" / cd).write_bytes(craw)
+    man["config"] = {**man["config"], "digest": "sha256:" + cd, "size": len(craw)}
+    man["layers"] = [shared, *man["layers"]]
+    mraw = json.dumps(man, indent=2).encode()
+    md = hashlib.sha256(mraw).hexdigest()
+    (layout / "blobs/sha256" / md).write_bytes(mraw)
+    idx = {"schemaVersion": 2, "manifests": [{"mediaType": man["mediaType"], "digest": "sha256:" + md,
+                                              "size": len(mraw),
+                                              "annotations": {"org.opencontainers.image.ref.name": "v1"}}]}
+    (layout / "index.json").write_text(json.dumps(idx))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[5:], sys.argv[3], int(sys.argv[4]))
+    else:
+        main()
