@@ -29,4 +29,6 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
     monkeypatch.delenv("SEALER_ROOT", raising=False)
     if "SEALER_REGISTRIES_CONF" not in os.environ:
-        monkeypatch.setenv("SEALER_REGISTRIES_CONF", str(home / "registries.conf"))
+        conf = home / "registries.conf"   # empty: no mirrors, and never the machine's /etc/containers one
+        conf.touch()
+        monkeypatch.setenv("SEALER_REGISTRIES_CONF", str(conf))

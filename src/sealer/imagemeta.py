@@ -13,6 +13,8 @@ LABEL_KUBEFILE = "io.sealer.kubefile"      # the Kubefile text that built the im
 LABEL_VERSION = "io.sealer.version"        # sealer's own label: the tool version that built the image
 LABEL_PLATFORMS = "io.sealer.platforms"    # JSON list of cached platforms
 LABEL_TOOL = "io.sealer.tool"              # "sealer-py"
+LABEL_BASE_FORMAT = "io.sealer.base-format"  # format of the FROM image: sealer-py, sealer-v0.8, sealer-v0.9, oci
+LABEL_BASE_IMAGE = "io.sealer.base-image"    # FROM reference @ the manifest digest used
 LABEL_REGISTRY_CONFIG = "io.sealer.registry-config"  # redacted view of etc/registry_config.yaml
 
 LAYER_ANNOTATION_IMAGES = "io.sealer.cached-images"  # on cached-image layer descriptors

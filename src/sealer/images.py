@@ -95,6 +95,8 @@ def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> d
         + (f"/{cfg['variant']}" if cfg.get("variant") else ""),
         "created": cfg.get("created"),
         "buildType": labels.get(imagemeta.LABEL_BUILD_TYPE, ""),
+        "baseFormat": labels.get(imagemeta.LABEL_BASE_FORMAT),
+        "baseImage": labels.get(imagemeta.LABEL_BASE_IMAGE),
         "kubernetesVersion": labels.get(imagemeta.LABEL_KUBE_VERSION),
         "cmds": cmds,
         "layers": layers,

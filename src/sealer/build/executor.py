@@ -21,7 +21,7 @@ from typing import Any
 from sealer import __version__, imagemeta
 from sealer.build.cache import BuildCache, chain
 from sealer.build.context import plan_copy
-from sealer.build.layers import WrittenLayer, write_layer
+from sealer.build.layers import WrittenLayer, layer_diff_id, write_layer
 from sealer.build.options import BACKENDS, BuildOptions
 from sealer.build.rootfs import WorkingRootfs, diff, snapshot
 from sealer.build.run import run_step
@@ -150,15 +150,21 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
     if base is not None:
         base_diff_ids = list((base.config.get("rootfs") or {}).get("diff_ids") or [])
         if len(base_diff_ids) != len(base.manifest.layers):
-            base_diff_ids = [""] * len(base.manifest.layers)
-        for desc, did in zip(base.manifest.layers, base_diff_ids, strict=True):
+            base_diff_ids = [""] * len(base.manifest.layers)   # sealer v0.8 configs have none: computed below
+        base_history = [h for h in base.config.get("history") or [] if not h.get("empty_layer")]
+        for n, (desc, did) in enumerate(zip(base.manifest.layers, base_diff_ids, strict=True)):
             if not store.adopt(desc.digest):
                 raise BuildError(f"base image {kubefile.base.image}: layer {desc.digest} is missing from the store "
                                  "(run `sealer fsck`)")
-            layers.append(LayerRecord(desc, Digest(did) if did else desc.digest, "base layer"))
+            odesc = _as_oci_layer(desc)
+            diff_id = Digest(did) if did else layer_diff_id(store, desc)
+            by = str(base_history[n].get("created_by", "")) if len(base_history) == len(base_diff_ids) else ""
+            layers.append(LayerRecord(odesc, diff_id, by or f"base layer {n + 1} ({kubefile.base.image})"))
             rootfs.add_layer(desc)
         diff_ids = [str(d.diff_id) for d in layers]
         history = list(base.config.get("history") or [])
+        if len(base_history) != len(layers):   # keep history aligned with layers (OCI: non-empty entries = layers)
+            history = [_hist(rec.created_by) for rec in layers]
         store.adopt(base.manifest.config.digest)
         key = chain("base", str(base.descriptor.digest), str(platforms[0]))
     else:
@@ -236,6 +242,9 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
     }
     if kube_version:
         labels[imagemeta.LABEL_KUBE_VERSION] = kube_version
+    if base is not None:
+        labels[imagemeta.LABEL_BASE_FORMAT] = base_format
+        labels[imagemeta.LABEL_BASE_IMAGE] = f"{kubefile.base.image}@{base.descriptor.digest}"
     if stage.registry_config is not None:
         labels[imagemeta.LABEL_REGISTRY_CONFIG] = json.dumps(stage.registry_config)
     created = _created(opts)
@@ -277,6 +286,14 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
                        images, time.monotonic() - t0)
 
 
+def _as_oci_layer(desc: Descriptor) -> Descriptor:
+    """Docker layer media types name the same bytes as OCI's; our manifests are OCI throughout."""
+    mapping = {mt.DOCKER_LAYER_GZIP: mt.OCI_LAYER_GZIP, "application/vnd.docker.image.rootfs.diff.tar": mt.OCI_LAYER}
+    if desc.media_type in mapping:
+        return Descriptor(mapping[desc.media_type], desc.digest, desc.size, desc.annotations, None, desc.urls)
+    return desc
+
+
 def _hist(text: str, empty: bool = False) -> dict[str, Any]:
     h: dict[str, Any] = {"created_by": text, "comment": "sealer-py"}
     if empty:
@@ -315,7 +332,7 @@ def _manifest_annotations(cmds: list[str], images: list[dict[str, Any]], kube_in
         return ann
     pairs = [(str(i["reference"]), str(p)) for i in images for p in (i.get("platforms") or ["linux/amd64"])]
     ann.update(sealer_annotations(cmds=cmds, images=pairs, kube_installer=kube_installer,
-                                  sealer_version=__version__))
+                                  sealer_version=f"v{__version__}"))
     return ann
 
 

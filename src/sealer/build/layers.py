@@ -85,3 +85,22 @@ def write_entries_layer(store: Store, entries: dict[str, str | None]) -> Written
         size = w.size
         digest = w.commit()
     return WrittenLayer(Descriptor(mt.OCI_LAYER_GZIP, digest, size), tee.digest)
+
+
+def layer_diff_id(store: Store, desc: Descriptor) -> Digest:
+    """sha256 of the uncompressed layer (for configs that lack rootfs.diff_ids); memoised in the store."""
+    memo = store.root / "cache" / "diffids" / desc.digest.hex
+    try:
+        return Digest(memo.read_text().strip())
+    except (OSError, ValueError, Exception):  # noqa: BLE001 - absent or damaged memo: recompute
+        pass
+    h = hashlib.sha256()
+    with open_layer(store, desc) as fp:
+        while b := fp.read(1 << 20):
+            h.update(b)
+    got = Digest.from_hex(h.hexdigest())
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    from sealer.store.fsutil import atomic_write
+
+    atomic_write(memo, str(got).encode())
+    return got

@@ -61,6 +61,8 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
     out.print(f"[bold]{doc['name']}[/]  {doc['digest']}")
     out.print(f"format: {doc['format']}   platform: {doc['platform']}   build type: {doc['buildType'] or '-'}"
               f"   kubernetes: {doc.get('kubernetesVersion') or '-'}   created: {doc['created']}")
+    if doc.get("baseImage"):
+        out.print(f"base: {doc['baseImage']} ({doc.get('baseFormat') or 'unknown format'})", markup=False)
     if doc.get("platforms"):
         out.print("platforms: " + ", ".join(doc["platforms"]))
     out.print("\n[bold]Layers[/]")

@@ -23,6 +23,7 @@ from typing import Any
 import sealer
 from sealer.errors import DiscoveryError
 
+SPAWN_AFTER = 0.25
 _SRC = str(Path(sealer.__file__).resolve().parent.parent)
 
 
@@ -104,7 +105,7 @@ class RenderPool:
         self.timeout = timeout
         self._idle: list[_Worker] = []
         self._all: list[_Worker] = []
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
 
     def __enter__(self) -> RenderPool:
         return self
@@ -112,24 +113,43 @@ class RenderPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _acquire(self) -> _Worker:
+        """An idle worker; a new one only when none frees up within ``SPAWN_AFTER`` seconds.
+
+        Starting a worker (Python + the 85 MB Helm library) costs ~0.3 s while most charts render
+        in a few ms, so fast charts share one worker and slow ones bring more, up to ``size``.
+        """
+        with self._cond:
+            if not self._idle and self._all:
+                self._cond.wait_for(lambda: bool(self._idle), timeout=SPAWN_AFTER)
+            while not self._idle and len(self._all) >= self.size:
+                self._cond.wait()
+            if self._idle:
+                return self._idle.pop()
+            worker = _Worker()
+            self._all.append(worker)
+            return worker
+
+    def _release(self, worker: _Worker) -> None:
+        with self._cond:
+            if worker.alive():
+                self._idle.append(worker)
+            else:
+                self._all.remove(worker)
+            self._cond.notify()
+
     def render(self, request: dict[str, Any], what: str, origin: str) -> dict[str, Any]:
-        with self._lock:
-            worker = self._idle.pop() if self._idle else None
-            if worker is None:
-                worker = _Worker()
-                self._all.append(worker)
+        worker = self._acquire()
         try:
-            answer = worker.ask(request, self.timeout, what, origin)
+            return worker.ask(request, self.timeout, what, origin)
         except BaseException:
             worker.kill()
             raise
-        with self._lock:
-            if worker.alive():
-                self._idle.append(worker)
-        return answer
+        finally:
+            self._release(worker)
 
     def close(self) -> None:
-        with self._lock:
+        with self._cond:
             workers, self._all, self._idle = self._all, [], []
         for w in workers:
             w.close()

@@ -31,6 +31,34 @@ class ExtractLimits:
     allow_devices: bool = False
 
 
+def _link_target_escapes(link_dir_rel: str, link: str) -> bool:
+    """True when a symlink in ``link_dir_rel`` (a directory relative to the extraction root) pointing at
+    ``link`` could lead outside the root.
+
+    Absolute targets are taken relative to ``root`` (the rootfs convention). A lexical check alone is not
+    enough: in ``s -> l/..`` with ``l -> .`` the kernel resolves ``l`` first, so ``s`` lands above the root
+    although ``root/l/..`` is lexically the root. Components *after* the first normal one may be symlinks
+    (now, or after a later entry replaces them), so ``..`` is only accepted as a leading run, where it walks
+    up the link's own directory chain, which is made of real directories.
+    """
+    if not link or "\x00" in link:
+        return True
+    parts = link.split("/")
+    depth = 0 if link.startswith("/") else len([p for p in link_dir_rel.split("/") if p])
+    seen_normal = False
+    for part in parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if seen_normal or depth == 0:
+                return True
+            depth -= 1
+        else:
+            seen_normal = True
+            depth += 1
+    return False
+
+
 def clean_member_name(name: str) -> str:
     """Normalise a tar member name to a relative POSIX path; refuse escapes."""
     if "\x00" in name:
@@ -92,7 +120,7 @@ def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts
     seen: set[str] = set()
     dir_modes: list[tuple[str, int, int]] = []
     try:
-        tf = tarfile.open(fileobj=fileobj, mode="r|")
+        tf = tarfile.open(fileobj=fileobj, mode="r|")  # noqa: SIM115 - closed in finally
     except tarfile.TarError as e:
         raise ArchiveError(f"extract layer: not a tar stream: {e}") from None
     try:
@@ -109,13 +137,16 @@ def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts
             if whiteouts and base.startswith(WHITEOUT_PREFIX):
                 parent_rel = rel.rsplit("/", 1)[0] if "/" in rel else ""
                 parent = _safe_parent(root, rel).rsplit("/", 1)[0] if parent_rel else root
+                hidden = base[len(WHITEOUT_PREFIX):]
+                if base != OPAQUE_WHITEOUT and (hidden in ("", ".", "..") or hidden.startswith(WHITEOUT_PREFIX)):
+                    raise ArchiveError(f"extract {m.name!r}: invalid whiteout (it would delete {hidden!r})")
                 if base == OPAQUE_WHITEOUT:
                     if os.path.isdir(parent) and not os.path.islink(parent):
                         for child in os.listdir(parent):
                             if os.path.join(parent_rel, child).lstrip("/") not in seen:
                                 _remove(os.path.join(parent, child))
                 else:
-                    _remove(os.path.join(parent, base[len(WHITEOUT_PREFIX):]))
+                    _remove(os.path.join(parent, hidden))
                 continue
             if rel in seen and not m.isdir():
                 # a duplicate entry replaces the earlier one; never follow what the earlier one made
@@ -148,7 +179,7 @@ def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts
                 link = m.linkname
                 resolved = os.path.normpath(os.path.join(os.path.dirname(target), link)) \
                     if not link.startswith("/") else os.path.normpath(os.path.join(root, link.lstrip("/")))
-                if not _inside(root, resolved):
+                if not _inside(root, resolved) or _link_target_escapes(rel.rpartition("/")[0], link):
                     raise ArchiveError(f"extract {m.name!r}: symlink to {link!r} leads outside")
                 os.symlink(link, target)
             elif m.islnk():
@@ -156,6 +187,9 @@ def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts
                 src_path = os.path.join(root, src_rel)
                 if not _inside(root, os.path.realpath(src_path)) or os.path.islink(src_path):
                     raise ArchiveError(f"extract {m.name!r}: hard link to {m.linkname!r} leads outside")
+                if not os.path.isfile(src_path):
+                    raise ArchiveError(f"extract {m.name!r}: hard link to {m.linkname!r}, which is not a "
+                                       "regular file extracted earlier")
                 os.link(src_path, target)
             elif m.isfifo():
                 os.mkfifo(target, m.mode & 0o7777)
@@ -172,15 +206,24 @@ def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts
         raise ArchiveError(f"extract layer: corrupt or truncated archive: {e}") from None
     except EOFError as e:
         raise ArchiveError(f"extract layer: truncated archive: {e}") from None
+    except OSError as e:
+        raise ArchiveError(f"extract layer: {e.strerror or e}: {e.filename or ''}".rstrip(": ")) from None
     finally:
         tf.close()
     for path, mode, mtime in reversed(dir_modes):
+        # a later entry may have replaced the directory with a symlink: never chmod through it
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            continue
         os.chmod(path, mode | 0o700)
-        os.utime(path, (mtime, mtime))
+        os.utime(path, (mtime, mtime), follow_symlinks=False)
     return count
 
 
-def _tarinfo(src: str, rel: str, st: os.stat_result, mtime: int) -> tarfile.TarInfo:
+def _tarinfo(src: str, rel: str, st: os.stat_result, mtime: int, linkname: str | None = None) -> tarfile.TarInfo:
     ti = tarfile.TarInfo(rel)
     ti.mode = stat.S_IMODE(st.st_mode)
     ti.mtime = mtime
@@ -190,7 +233,7 @@ def _tarinfo(src: str, rel: str, st: os.stat_result, mtime: int) -> tarfile.TarI
         ti.type = tarfile.DIRTYPE
     elif stat.S_ISLNK(st.st_mode):
         ti.type = tarfile.SYMTYPE
-        ti.linkname = os.readlink(src)
+        ti.linkname = linkname if linkname is not None else os.readlink(src)
     elif stat.S_ISREG(st.st_mode):
         ti.type = tarfile.REGTYPE
         ti.size = st.st_size
@@ -209,7 +252,7 @@ def write_tree(out: Any, root: str | os.PathLike[str], paths: Iterable[str] | No
     ``paths=None`` means the whole tree. Entries are sorted, owners 0/0, mtimes fixed (or kept when
     ``mtime`` is None). ``whiteouts`` are relative paths deleted in this layer.
     """
-    root_s = os.fspath(root)
+    root_s = os.path.realpath(root)  # canonical: write_entries refuses sources whose parents moved
     if paths is None:
         paths = walk_relative(root_s)
     write_entries(out, {rel: os.path.join(root_s, rel) for rel in paths}, whiteouts, mtime, opaque_dirs)
@@ -236,7 +279,7 @@ def write_entries(out: Any, entries: dict[str, str | None],
     for rel in opaque_dirs:
         items[rel + "/" + OPAQUE_WHITEOUT] = ("w", None)
         items.setdefault(rel, ("d", None))
-    tf = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)
+    tf = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115 - closed in finally
     try:
         for arc in sorted(items):
             kind, src = items[arc]
@@ -250,15 +293,68 @@ def write_entries(out: Any, entries: dict[str, str | None],
                     ti.mode = 0o755
                 tf.addfile(ti, io.BytesIO(b"") if kind == "w" else None)
                 continue
-            st = os.lstat(src)
-            ti = _tarinfo(src, arc, st, int(st.st_mtime) if mtime is None else mtime)
-            if ti.type == tarfile.REGTYPE:
-                with open(src, "rb") as fp:
-                    tf.addfile(ti, fp)
-            else:
-                tf.addfile(ti)
+            with _SourceEntry(src) as entry:
+                st = entry.stat
+                ti = _tarinfo(src, arc, st, int(st.st_mtime) if mtime is None else mtime, entry.linkname)
+                if ti.type == tarfile.REGTYPE:
+                    with entry.open() as fp:
+                        tf.addfile(ti, fp)
+                else:
+                    tf.addfile(ti)
     finally:
         tf.close()
+
+
+def _fd_path(fd: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None  # no /proc: the O_NOFOLLOW leaf checks still apply
+
+
+class _SourceEntry:
+    """One source path opened without following symlinks, so a path swapped while a layer is written
+    (a directory replaced by a symlink leading elsewhere) is refused instead of read through.
+
+    Callers pass canonical paths (no symlink in any parent: the build plans COPY sources with realpath and
+    walks without following links). The parent directory is opened, and the kernel's own name for it must
+    still be that path; the leaf is inspected and opened relative to it with O_NOFOLLOW."""
+
+    def __init__(self, src: str) -> None:
+        self.src = src
+        parent, self.name = os.path.split(src)
+        try:
+            self._dfd = os.open(parent or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as e:
+            raise ArchiveError(f"write layer: open {parent}: {e.strerror}") from None
+        try:
+            actual = _fd_path(self._dfd)
+            if parent and actual is not None and actual != os.path.abspath(parent):
+                raise ArchiveError(f"write layer: {src}: its directory was replaced while the layer was "
+                                   f"written (it now leads to {actual}); refusing to read through it")
+            self.stat = os.stat(self.name, dir_fd=self._dfd, follow_symlinks=False)
+            self.linkname = os.readlink(self.name, dir_fd=self._dfd) if stat.S_ISLNK(self.stat.st_mode) else None
+        except BaseException:
+            os.close(self._dfd)
+            raise
+
+    def open(self) -> IO[bytes]:
+        try:
+            fd = os.open(self.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._dfd)
+        except OSError as e:
+            raise ArchiveError(f"write layer: open {self.src}: {e.strerror} (was it replaced while the layer "
+                               "was written?)") from None
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (self.stat.st_dev, self.stat.st_ino):
+            os.close(fd)
+            raise ArchiveError(f"write layer: {self.src} was replaced while the layer was written")
+        return os.fdopen(fd, "rb")
+
+    def __enter__(self) -> _SourceEntry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._dfd)
 
 
 def walk_relative(root: str) -> Iterable[str]:

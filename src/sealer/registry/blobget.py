@@ -103,7 +103,7 @@ def _one_pass(client: RegistryClient, ref: Reference, desc: Descriptor, sink: Bl
                 raise _Interrupted(f"unexpected Content-Range {cr!r}")
         key = str(desc.digest)
         try:
-            for chunk in resp.iter_raw(READ_CHUNK):
+            for chunk in resp.iter_raw():  # no re-chunking: bytes read are bytes kept
                 if writer.size + len(chunk) > desc.size:
                     raise DigestError(f"{what}: more than the announced {desc.size} bytes")
                 writer.write(chunk)

@@ -24,7 +24,7 @@ from sealer.digest import Digest, sha256_file
 from sealer.oci.model import Platform, host_platform
 from sealer.reference import Reference
 from sealer.registry.archives import ARCHIVE_DIR, find_archives, import_archives
-from sealer.registry.cache_fetch import BlobJob, CountingSink, blob_cache, fetch_all, rewrap
+from sealer.registry.cache_fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
 from sealer.registry.cache_layers import plan_layers, write_layers
 from sealer.registry.cache_model import (
     IMAGES_LABEL,
@@ -102,7 +102,7 @@ def _check_conflicts(images: Sequence[Resolved]) -> None:
                              f"{r.repo}:{r.tag} in the cached registry (the registry host is not part of it)")
 
 
-def _verify_blobs(cache: Store, digests: Sequence[Digest], parallel: int) -> None:
+def _verify_blobs(cache: BlobCache, digests: Sequence[Digest], parallel: int) -> None:
     """Re-hash blobs taken from an earlier build's blob cache (disks rot; ours never serves corrupt data)."""
     def one(d: Digest) -> Digest | None:
         got, _ = sha256_file(str(cache.blob_path(d)))
@@ -227,7 +227,7 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
     return CacheResult(layers, images, fetched, reused)
 
 
-def _cached_images(resolved: Sequence[Resolved], cache: Store) -> list[CachedImage]:
+def _cached_images(resolved: Sequence[Resolved], cache: BlobCache) -> list[CachedImage]:
     out = []
     for r in resolved:
         plats = list(r.platforms)

@@ -1,31 +1,134 @@
 """Fetch blobs concurrently into the content-addressed blob cache, counting bytes for the progress display.
 
-The blob cache is a store of its own under ``STORE/cache/registry-blobs`` (an OCI layout whose ``index.json``
-stays empty): every blob is streamed to ``ingest/``, hashed while written and renamed into ``blobs/`` only once
-verified, so a failed or interrupted build keeps exactly the complete blobs and a rerun fetches the rest.
-Deleting the directory is always safe (it only costs refetching).
+The blob cache lives under ``STORE/cache/registry-blobs`` (``blobs/sha256/<hex>`` + ``ingest/``): every blob is
+streamed to ``ingest/``, hashed while written and renamed into ``blobs/`` only once verified, so a failed or
+interrupted build keeps exactly the complete blobs and a rerun fetches the rest. It is a cache: files are not
+fsynced (the layers written into the store are), and blobs left by an earlier run are re-hashed before use, so
+a crash can cost a refetch, never a corrupt layer. Deleting the directory is always safe.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from sealer.digest import Digest
-from sealer.errors import SealerError
+from sealer.digest import CHUNK, Digest
+from sealer.errors import DigestError, SealerError, StoreError
 from sealer.oci.model import Descriptor
 from sealer.reference import Reference
 from sealer.registry.cache_resolve import ImageSource
-from sealer.store import Store
 
 BLOB_CACHE_DIR = "cache/registry-blobs"
 
 
-def blob_cache(store_root: Path) -> Store:
-    return Store(Path(store_root) / BLOB_CACHE_DIR)
+class _CacheWriter:
+    """Streams one blob into ``ingest/`` hashing as it goes; ``commit`` verifies and renames into place."""
+
+    def __init__(self, cache: BlobCache, name: str, resume: bool) -> None:
+        self._cache = cache
+        self.path = cache.root / "ingest" / name
+        self._h = hashlib.sha256()
+        self.size = 0
+        mode = "r+b" if resume and self.path.exists() else "wb"
+        self._fp: IO[bytes] = open(self.path, mode)  # noqa: SIM115 - closed in commit/abort
+        if mode == "r+b":
+            while b := self._fp.read(CHUNK):
+                self._h.update(b)
+                self.size += len(b)
+        self._done = False
+
+    def write(self, data: bytes) -> int:
+        self._h.update(data)
+        self._fp.write(data)
+        self.size += len(data)
+        return len(data)
+
+    @property
+    def digest(self) -> Digest:
+        return Digest.from_hex(self._h.copy().hexdigest())
+
+    def commit(self, expected: Digest | None = None, size: int | None = None) -> Digest:
+        got = self.digest
+        self._fp.close()
+        if size is not None and self.size != size:
+            self.abort()
+            raise DigestError(f"write blob {expected or got}: got {self.size} bytes, want {size}")
+        if expected is not None and got != expected:
+            self.abort()
+            raise DigestError(f"write blob: digest is {got}, want {expected}")
+        os.replace(self.path, self._cache.blob_path(got))
+        self._done = True
+        return got
+
+    def abort(self, keep: bool = False) -> None:
+        if not self._fp.closed:
+            self._fp.close()
+        if not keep:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+        self._done = True
+
+    def __enter__(self) -> _CacheWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._done:
+            self.abort()
+
+
+class BlobCache:
+    """Content-addressed, verified blob files (a BlobSink for the registry client)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        (self.root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+        (self.root / "ingest").mkdir(parents=True, exist_ok=True)
+
+    def blob_path(self, digest: Digest) -> Path:
+        return self.root / "blobs" / "sha256" / digest.hex
+
+    def has_blob(self, digest: Digest) -> bool:
+        return self.blob_path(digest).is_file()
+
+    def blob_size(self, digest: Digest) -> int:
+        return self.blob_path(digest).stat().st_size
+
+    def writer(self, key: str | None = None, resume: bool = False) -> _CacheWriter:
+        return _CacheWriter(self, key or f"w-{os.getpid()}-{uuid.uuid4().hex}", resume)
+
+    def put_bytes(self, data: bytes, expected: Digest | None = None) -> Digest:
+        d = Digest.of_bytes(data)
+        if expected is not None and d != expected:
+            raise DigestError(f"write blob: digest is {d}, want {expected}")
+        if not self.has_blob(d):
+            with self.writer() as w:
+                w.write(data)
+                w.commit(d, len(data))
+        return d
+
+    def read_blob(self, digest: Digest, limit: int = 16 << 20) -> bytes:
+        try:
+            with open(self.blob_path(digest), "rb") as fp:
+                data = fp.read(limit + 1)
+        except FileNotFoundError:
+            raise StoreError(f"read blob {digest}: not in the blob cache {self.root}") from None
+        if len(data) > limit:
+            raise StoreError(f"read blob {digest}: larger than {limit} bytes")
+        if Digest.of_bytes(data) != digest:
+            self.blob_path(digest).unlink(missing_ok=True)
+            raise DigestError(f"read blob {digest}: corrupt in the blob cache (removed; run again)")
+        return data
+
+
+def blob_cache(store_root: Path) -> BlobCache:
+    return BlobCache(Path(store_root) / BLOB_CACHE_DIR)
 
 
 class _CountingWriter:
@@ -64,7 +167,7 @@ class _CountingWriter:
 class CountingSink:
     """A BlobSink over the blob cache that reports every byte written."""
 
-    def __init__(self, cache: Store, on_bytes: Callable[[int], None]) -> None:
+    def __init__(self, cache: BlobCache, on_bytes: Callable[[int], None]) -> None:
         self.cache = cache
         self._on_bytes = on_bytes
 

@@ -9,8 +9,8 @@ from sealer.errors import NotFoundError
 from sealer.oci.model import Descriptor, media_type_of
 from sealer.reference import Reference
 from sealer.registry.archives import ArchiveImage
+from sealer.registry.cache_fetch import BlobCache
 from sealer.registry.cache_resolve import BlobSink
-from sealer.store import Store
 
 if TYPE_CHECKING:
     from sealer.registry.client import RegistryClient
@@ -33,7 +33,7 @@ class RegistrySource:
 class ArchiveSource:
     """Serves images imported from archives; every blob is already in the blob cache."""
 
-    def __init__(self, images: list[ArchiveImage], cache: Store) -> None:
+    def __init__(self, images: list[ArchiveImage], cache: BlobCache) -> None:
         self.by_name = {_key(i.reference): i for i in images}
         self.cache = cache
 

@@ -17,7 +17,6 @@ description can be streamed into a deterministic tar layer or materialised into 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import tarfile
@@ -31,6 +30,7 @@ from sealer.errors import ArchiveError
 
 V2 = "docker/registry/v2"
 LAYER_PREFIX = "registry"   # where the registry root sits in a cluster image rootfs
+TAR_CHUNK = 4 << 20
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 
@@ -125,7 +125,8 @@ def _info(name: str, *, is_dir: bool, size: int = 0) -> tarfile.TarInfo:
 
 def write_layer_tar(out: IO[bytes], entries: Iterable[Entry], prefix: str = LAYER_PREFIX) -> None:
     """Stream a deterministic tar of ``entries`` under ``prefix/``: sorted names, every parent directory,
-    owners 0/0, mtime 0, fixed modes. The same entries always give the same bytes."""
+    owners 0/0, mtime 0, fixed modes, PAX headers. The same entries always give the same bytes. Written by
+    hand (headers from ``TarInfo.tobuf``) to copy blob data in large chunks."""
     files = _dedup(entries)
     names: dict[str, Entry | None] = {}
     for path, e in files.items():
@@ -135,17 +136,35 @@ def write_layer_tar(out: IO[bytes], entries: Iterable[Entry], prefix: str = LAYE
         while "/" in parent:
             parent = parent.rsplit("/", 1)[0]
             names.setdefault(parent, None)
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
-        for name in sorted(names):
-            ent = names[name]
-            if ent is None:
-                tf.addfile(_info(name, is_dir=True))
-            elif ent.data is not None:
-                tf.addfile(_info(name, is_dir=False, size=len(ent.data)), io.BytesIO(ent.data))
-            else:
-                assert ent.source is not None
-                with open(ent.source, "rb") as fp:
-                    tf.addfile(_info(name, is_dir=False, size=ent.size), fp)
+    for name in sorted(names):
+        ent = names[name]
+        if ent is None:
+            out.write(_header(_info(name, is_dir=True)))
+        elif ent.data is not None:
+            out.write(_header(_info(name, is_dir=False, size=len(ent.data))))
+            out.write(ent.data)
+            out.write(_padding(len(ent.data)))
+        else:
+            assert ent.source is not None
+            out.write(_header(_info(name, is_dir=False, size=ent.size)))
+            n = 0
+            with open(ent.source, "rb") as fp:
+                while n < ent.size and (b := fp.read(min(TAR_CHUNK, ent.size - n))):
+                    out.write(b)
+                    n += len(b)
+            if n != ent.size:
+                raise ArchiveError(f"write registry layer: {ent.source} has {n} bytes, want {ent.size}")
+            out.write(_padding(n))
+    out.write(b"\0" * (2 * tarfile.BLOCKSIZE))  # end of archive; no record padding (not needed by readers)
+
+
+def _header(ti: tarfile.TarInfo) -> bytes:
+    return ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+def _padding(n: int) -> bytes:
+    rem = n % tarfile.BLOCKSIZE
+    return b"\0" * (tarfile.BLOCKSIZE - rem) if rem else b""
 
 
 # ---- directory writer --------------------------------------------------------------------------------------
