@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from helpers.registry import ProxyPair, Registry, free_port, push_test_image
 
 from sealer.registry import RegistryOptions, pull
@@ -41,15 +43,14 @@ def test_mirror_missing_image_falls_back_to_origin(tmp_path: Path, registry: Reg
         assert str(stored.descriptor.digest) == img.digest
 
 
-def test_pull_through_cache_as_mirror(proxy_registry: ProxyPair, tmp_path: Path, monkeypatch: object) -> None:
+def test_pull_through_cache_as_mirror(proxy_registry: ProxyPair, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     up, px = proxy_registry.upstream, proxy_registry.proxy
     img = push_test_image(up, "cached/app:v1", [30_000], platforms=["linux/amd64", "linux/arm64"])
     conf = tmp_path / "registries.conf"
     conf.write_text(f'[[registry]]\nprefix = "mirror.example"\nlocation = "{up.host}"\n'
                     f'[[registry.mirror]]\nlocation = "{px.host}"\n')
-    import os
-
-    os.environ["SEALER_REGISTRIES_CONF"] = str(conf)  # restored by the autouse env fixture
+    monkeypatch.setenv("SEALER_REGISTRIES_CONF", str(conf))
     stored = pull(Store(tmp_path / "s"), "mirror.example/cached/app:v1", all_platforms=True)
     assert str(stored.descriptor.digest) == img.digest
     # the cache now holds the blobs itself

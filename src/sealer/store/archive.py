@@ -15,6 +15,7 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -27,7 +28,28 @@ from sealer.store.layout import Store
 
 _BLOB_RE = re.compile(r"^blobs/sha256/([a-f0-9]{64})$")
 MAX_ENTRIES = 1_000_000
+MAX_BYTES = 1 << 42          # 4 TiB of blob content
 MAX_DOC = 16 << 20
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """Tar-bomb limits for ``load``. ``from_env`` reads ``SEALER_LOAD_MAX_ENTRIES`` / ``SEALER_LOAD_MAX_BYTES``."""
+
+    max_entries: int = MAX_ENTRIES
+    max_bytes: int = MAX_BYTES
+
+    @classmethod
+    def from_env(cls) -> LoadLimits:
+        def num(name: str, default: int) -> int:
+            raw = os.environ.get(name, "").strip()
+            if not raw:
+                return default
+            if not raw.isdigit():
+                raise ArchiveError(f"load: {name}={raw!r} is not a number")
+            return int(raw)
+
+        return cls(num("SEALER_LOAD_MAX_ENTRIES", MAX_ENTRIES), num("SEALER_LOAD_MAX_BYTES", MAX_BYTES))
 
 
 def save(store: Store, refs: Sequence[str], out: IO[bytes]) -> list[str]:
@@ -39,7 +61,7 @@ def save(store: Store, refs: Sequence[str], out: IO[bytes]) -> list[str]:
         ann[mt.ANNOTATION_REF_NAME] = r.name
         descs.append(r.descriptor.with_annotations(ann))
     blobs = sorted(store.referenced_blobs([r.descriptor for r in chosen]), key=str)
-    tf = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)
+    tf = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115 - closed in finally
     try:
         _add_bytes(tf, "oci-layout", json.dumps({"imageLayoutVersion": mt.OCI_LAYOUT_VERSION}).encode())
         index = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [d.to_json() for d in descs]}
@@ -63,11 +85,14 @@ def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes) -> None:
     tf.addfile(ti, io.BytesIO(data))
 
 
-def load(store: Store, src: IO[bytes]) -> list[str]:
-    """Load every image of an OCI-layout tar into the store. Returns the names loaded."""
+def load(store: Store, src: IO[bytes], limits: LoadLimits | None = None) -> list[str]:
+    """Load every image of an OCI-layout tar into the store. Returns the names loaded.
+
+    ``limits`` defaults to :meth:`LoadLimits.from_env`."""
+    limits = limits or LoadLimits.from_env()
     tmp = Path(tempfile.mkdtemp(prefix=f"load-{os.getpid()}-", dir=store.root / "ingest"))
     try:
-        index_raw, blobs = _unpack(src, tmp)
+        index_raw, blobs = _unpack(src, tmp, limits)
         try:
             index = Index.parse(index_raw, mt.OCI_INDEX)
         except ManifestError as e:
@@ -95,30 +120,36 @@ def load(store: Store, src: IO[bytes]) -> list[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _unpack(src: IO[bytes], tmp: Path) -> tuple[bytes, set[str]]:
+def _unpack(src: IO[bytes], tmp: Path, limits: LoadLimits) -> tuple[bytes, set[str]]:
     index_raw: bytes | None = None
     blobs: set[str] = set()
     count = 0
+    total = 0
     try:
-        tf = tarfile.open(fileobj=src, mode="r|*")
+        tf = tarfile.open(fileobj=src, mode="r|*")  # noqa: SIM115 - closed in finally
     except (tarfile.TarError, EOFError, OSError) as e:
         raise ArchiveError(f"load: not a tar archive: {e}") from None
     try:
         for m in tf:
             count += 1
-            if count > MAX_ENTRIES:
-                raise ArchiveError(f"load: more than {MAX_ENTRIES} entries")
+            if count > limits.max_entries:
+                raise ArchiveError(f"load: more than {limits.max_entries} entries in the archive (tar bomb?)")
             name = clean_member_name(m.name)
             if m.isdir() or name in ("", "blobs", "blobs/sha256"):
                 continue
             if not m.isreg():
                 raise ArchiveError(f"load: entry {m.name!r} is not a regular file (links and devices are refused)")
+            total += m.size
+            if total > limits.max_bytes:
+                raise ArchiveError(f"load: more than {limits.max_bytes} bytes of content in the archive (tar bomb?)")
             f = tf.extractfile(m)
             assert f is not None
             if name == "oci-layout":
                 f.read(4096)
                 continue
             if name == "index.json":
+                if index_raw is not None:
+                    raise ArchiveError("load: duplicate index.json in the archive")
                 if m.size > MAX_DOC:
                     raise ArchiveError("load: index.json too large")
                 index_raw = f.read()
