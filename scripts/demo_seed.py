@@ -11,7 +11,7 @@ Images are generated as OCI layouts in Python and pushed with skopeo (digests pr
 from __future__ import annotations
 
 import argparse
-import json
+import hashlib
 import sys
 from pathlib import Path
 
@@ -57,9 +57,6 @@ def serve(root: Path, image: str, workdir: Path) -> int:
     img = store.image(image)
     rootfs = workdir / "rootfs"
     for layer in img.manifest.layers:
-        if (layer.annotations or {}).get(imagemeta.LAYER_ANNOTATION_IMAGES) is None and layer.media_type.endswith(
-                "gzip"):
-            continue  # cached-image layers are plain tar; skip the rest (Kubefile, manifests, charts)
         with open_layer(store, layer) as fp:
             extract_layer(fp, rootfs)
     srv = workdir / "srv"
@@ -73,7 +70,6 @@ def serve(root: Path, image: str, workdir: Path) -> int:
             name = f"{reg.host}/{repository_name(ref)}" + (f":{ref.tag}" if ref.tag else f"@{ref.digest}")
             try:
                 raw = skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{name}").stdout.encode()
-                import hashlib
                 got = "sha256:" + hashlib.sha256(raw).hexdigest()
                 skopeo("copy", "--quiet", "--all", "--src-tls-verify=false", f"docker://{name}",
                        f"oci:{workdir / 'pulled'}:{repository_name(ref).replace('/', '-')}")
@@ -105,5 +101,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    json.dumps({})
     sys.exit(main())

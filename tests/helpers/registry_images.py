@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -114,7 +113,7 @@ def _write_layer(blobs: Path, size: int, rng: random.Random, name: str) -> tuple
     tmp = blobs / f".tmp-{os.getpid()}-{rng.getrandbits(64):x}"
     with open(tmp, "wb") as raw:
         outer = _Hasher(raw)
-        gz = gzip.GzipFile(fileobj=outer, mode="wb", compresslevel=0, mtime=0)  # type: ignore[arg-type]  # stored blocks: random data does not compress
+        gz = gzip.GzipFile(fileobj=outer, mode="wb", compresslevel=0, mtime=0)  # stored blocks: random data does not compress
         inner = _Hasher(gz)
         with tarfile.open(fileobj=inner, mode="w|", format=tarfile.PAX_FORMAT) as tf:  # type: ignore[call-overload]
             ti = tarfile.TarInfo(f"data/{name}")

@@ -100,9 +100,9 @@ def test_tokens_are_cached_per_scope(token_registry: Registry, tmp_path: Path) -
 
 
 def test_token_refresh_after_expiry(tmp_path: Path) -> None:
-    from helpers.registry import start_registry
-
     import time
+
+    from helpers.registry import start_registry
 
     # tokens valid 2 s: the client refreshes them before they expire
     with start_registry(tmp_path / "r", token_users={"bob": "pw-x"}, token_expires_in=2) as reg:

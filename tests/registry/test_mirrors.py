@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from helpers.registry import ProxyPair, Registry, free_port, push_test_image
 
 from sealer.registry import RegistryOptions, pull

@@ -12,8 +12,8 @@ from helpers.registry import Registry, push_test_image, skopeo, skopeo_inspect_r
 from sealer.digest import Digest
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Index, Manifest, Platform
-from sealer.registry import RegistryClient, RegistryOptions, pull, push
 from sealer.reference import parse
+from sealer.registry import RegistryClient, RegistryOptions, pull, push
 from sealer.store.layout import Store
 
 

@@ -63,7 +63,19 @@ def _ignored(rel: str, patterns: list[str]) -> bool:
 
 
 def plan_copy(instr: Copy, context: str) -> CopyPlan:
-    """Resolve the sources of a COPY into archive entries; refuse anything that leaves the context."""
+    """Resolve the sources of a COPY into archive entries; refuse anything that leaves the context.
+
+    A source that changes while it is read (a file removed, a directory renamed) is a BuildError, not a
+    crash; the layer writer re-checks every path when it reads it (see ``sealer.oci.tarball``)."""
+    try:
+        return _plan_copy(instr, context)
+    except OSError as e:
+        raise BuildError(f"COPY: {e.filename or context} changed while the build read it ({e.strerror}); "
+                         "is something modifying the build context?", instr.location.file,
+                         instr.location.line) from None
+
+
+def _plan_copy(instr: Copy, context: str) -> CopyPlan:
     loc = str(instr.location)
     file, line = instr.location.file, instr.location.line
     ctx = os.path.realpath(context)

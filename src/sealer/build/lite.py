@@ -136,11 +136,7 @@ def _kube_installer(root: Path) -> bool:
 
 
 def _archives(root: Path) -> list[Path]:
-    try:
-        from sealer.registry.cache import ARCHIVES_DIR
-    except ImportError:
-        return []
-    d = root / ARCHIVES_DIR
-    if not d.is_dir():
-        return []
-    return sorted(p for p in d.iterdir() if p.is_file() and p.suffix in (".tar", ".tgz", ".gz"))
+    """Offline image sources: docker-save tarballs and OCI archives under ``image-archives/``."""
+    from sealer.registry.archives import find_archives
+
+    return list(find_archives(root))

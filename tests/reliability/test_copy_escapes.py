@@ -1,0 +1,178 @@
+"""COPY never brings anything from outside the build context into a layer: ``..``, absolute sources, symlinks,
+symlinked parent directories, and a directory swapped for a symlink while the build runs (TOCTOU)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+import time
+import uuid
+import zlib
+from pathlib import Path
+
+import pytest
+
+from sealer.build.context import plan_copy
+from sealer.build.layers import write_entries_layer
+from sealer.errors import ArchiveError, BuildError
+from sealer.kubefile import Copy, parse
+from sealer.store.layout import Store
+
+from .conftest import Sealer
+
+
+def _copy(text: str) -> Copy:
+    kf = parse(f"FROM scratch\n{text}\n".encode(), "Kubefile")
+    step = kf.steps[-1]
+    assert isinstance(step, Copy)
+    return step
+
+
+def _layout(tmp: Path) -> tuple[Path, Path, bytes]:
+    """ctx/ with data/sub/f*.txt; outside/ with the same names holding a secret marker."""
+    marker = f"OUTSIDE-SECRET-{uuid.uuid4().hex}".encode()
+    ctx, outside = tmp / "ctx", tmp / "outside"
+    (ctx / "data" / "sub").mkdir(parents=True)
+    outside.mkdir()
+    for i in range(40):
+        (ctx / "data" / "sub" / f"f{i}.txt").write_bytes(b"inside %d\n" % i)
+        (outside / f"f{i}.txt").write_bytes(marker + b" %d\n" % i)
+    (ctx / "ok.txt").write_text("ok\n")
+    return ctx, outside, marker
+
+
+def store_leaks(root: Path, marker: bytes) -> list[str]:
+    """Every file under the store (gzip blobs decompressed) that holds ``marker``."""
+    hits = []
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(dirpath, f)
+            try:
+                data = Path(p).read_bytes()
+            except OSError:
+                continue
+            if data[:2] == b"\x1f\x8b":
+                try:
+                    data = gzip.decompress(data)
+                except (OSError, EOFError, zlib.error):
+                    pass
+            if marker in data:
+                hits.append(p)
+    return hits
+
+
+@pytest.mark.parametrize("instr,setup", [
+    ("COPY ../outside/f1.txt .", None),
+    ("COPY data/../../outside/f1.txt .", None),
+    ("COPY {outside}/f1.txt .", None),
+    ("COPY link.txt .", ("link.txt", "{outside}/f1.txt")),
+    ("COPY rel.txt .", ("rel.txt", "../outside/f1.txt")),
+    ("COPY dirlink/f1.txt .", ("dirlink", "{outside}")),              # symlinked parent directory
+    ("COPY dirlink .", ("dirlink", "{outside}")),
+    ("COPY dirlink/ .", ("dirlink", "../outside")),
+    ("COPY */f1.txt .", ("dirlink", "{outside}")),                   # glob through a symlinked dir
+    ("COPY data .", ("data/sub/esc", "{outside}")),                  # symlink inside a copied dir
+    ("COPY data .", ("data/sub/esc", "../../../outside/f1.txt")),
+    ("COPY . .", ("data/esc", "../../outside")),
+])
+def test_copy_escape_is_refused(tmp_path: Path, instr: str, setup: tuple[str, str] | None) -> None:
+    ctx, outside, marker = _layout(tmp_path)
+    if setup is not None:
+        os.symlink(setup[1].format(outside=outside), ctx / setup[0])
+    with pytest.raises(BuildError) as e:
+        plan_copy(_copy(instr.format(outside=outside)), str(ctx))
+    assert e.value.line == 2
+
+
+def test_copy_escape_through_the_cli_leaves_no_trace(tmp_path: Path, sealer: Sealer) -> None:
+    ctx, outside, marker = _layout(tmp_path)
+    os.symlink(outside, ctx / "dirlink")
+    (ctx / "Kubefile").write_text("FROM scratch\nCOPY ok.txt .\nCOPY dirlink/f1.txt .\n")
+    r = sealer("build", "-b", "lite", "-t", "esc:v1", str(ctx), ok=False)
+    assert r.exit_code != 0 and "outside the build context" in r.output and "Kubefile:3" in r.output
+    assert store_leaks(sealer.root, marker) == []
+
+
+def test_symlink_inside_context_is_kept_as_a_link(tmp_path: Path) -> None:
+    ctx, _, _ = _layout(tmp_path)
+    os.symlink("../ok.txt", ctx / "data" / "okl")
+    plan = plan_copy(_copy("COPY data etc"), str(ctx))
+    assert plan.entries["etc/data/okl"] == str(ctx.resolve() / "data" / "okl")
+
+
+def test_parent_swapped_after_planning_is_refused(tmp_path: Path) -> None:
+    """The deterministic TOCTOU: plan, then swap a directory for a symlink to outside, then write the layer."""
+    ctx, outside, marker = _layout(tmp_path)
+    store = Store(tmp_path / "store")
+    plan = plan_copy(_copy("COPY data files"), str(ctx))
+    os.rename(ctx / "data" / "sub", ctx / "data" / "sub.real")
+    os.symlink(outside, ctx / "data" / "sub")
+    with pytest.raises(ArchiveError, match="replaced while the layer was written"):
+        write_entries_layer(store, plan.entries)
+    assert store_leaks(store.root, marker) == []
+
+
+def test_file_swapped_for_symlink_after_planning_is_not_followed(tmp_path: Path) -> None:
+    ctx, outside, marker = _layout(tmp_path)
+    store = Store(tmp_path / "store")
+    plan = plan_copy(_copy("COPY data files"), str(ctx))
+    victim = ctx / "data" / "sub" / "f3.txt"
+    victim.unlink()
+    os.symlink(outside / "f3.txt", victim)
+    try:
+        write_entries_layer(store, plan.entries)  # a symlink entry is acceptable: its target is not read
+    except ArchiveError:
+        pass
+    assert store_leaks(store.root, marker) == []
+
+
+def _swapper(ctx: Path, outside: Path, stop: threading.Event, swaps: list[int]) -> None:
+    sub, real = ctx / "data" / "sub", ctx / "data" / "sub.real"
+    n = 0
+    while not stop.is_set():
+        try:
+            os.rename(sub, real)
+            os.symlink(outside, sub)
+            time.sleep(0.0005)
+            os.unlink(sub)
+            os.rename(real, sub)
+            n += 1
+        except OSError:
+            time.sleep(0.001)
+        time.sleep(0.0005)
+    if os.path.islink(sub):
+        os.unlink(sub)
+    if real.exists():
+        os.rename(real, sub)
+    swaps.append(n)
+
+
+def swap_during_builds(tmp_path: Path, sealer: Sealer, builds: int) -> tuple[int, int, list[str]]:
+    """Builds while a thread swaps data/sub for a symlink to outside. Returns (succeeded, failed, leaks)."""
+    ctx, outside, marker = _layout(tmp_path)
+    (ctx / "Kubefile").write_text("FROM scratch\nCOPY data files\nCOPY ok.txt .\n")
+    stop = threading.Event()
+    swaps: list[int] = []
+    t = threading.Thread(target=_swapper, args=(ctx, outside, stop, swaps), daemon=True)
+    t.start()
+    ok = failed = 0
+    try:
+        for i in range(builds):
+            r = sealer("build", "-q", "-b", "lite", "--no-cache", "-t", f"race{i}:v1", str(ctx), ok=False)
+            if r.exit_code == 0:
+                ok += 1
+            else:
+                failed += 1
+                assert "Error:" in r.output, r.output
+    finally:
+        stop.set()
+        t.join(10)
+    assert swaps and swaps[0] > 0
+    return ok, failed, store_leaks(sealer.root, marker)
+
+
+def test_symlink_swap_during_builds_never_leaks(tmp_path: Path, sealer: Sealer) -> None:
+    ok, failed, leaks = swap_during_builds(tmp_path, sealer, 12)
+    assert leaks == []
+    assert ok + failed == 12
