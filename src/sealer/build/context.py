@@ -103,10 +103,8 @@ def _plan_copy(instr: Copy, context: str) -> CopyPlan:
             if not _inside(ctx, real):
                 raise BuildError(f"COPY source {m!r} resolves to {real}, outside the build context", file, line)
             base = os.path.basename(os.path.normpath(m))
-            if real == ctx or base in ("", "."):
-                prefix = dest
-            else:
-                prefix = f"{dest}/{base}" if dest else base
+            in_place = real == ctx or base in ("", ".")
+            prefix = dest if in_place else (f"{dest}/{base}" if dest else base)
             if os.path.isdir(real):
                 if prefix:
                     entries[prefix] = real

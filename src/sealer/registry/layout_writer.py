@@ -159,7 +159,12 @@ def write_layer_tar(out: IO[bytes], entries: Iterable[Entry], prefix: str = LAYE
 
 
 def _header(ti: tarfile.TarInfo) -> bytes:
-    return ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    """USTAR when the name fits (one 512-byte block: registry paths use the 155-byte prefix field), else PAX.
+    PAX would add two extra blocks to nearly every entry of a registry layout."""
+    try:
+        return ti.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
+    except ValueError:
+        return ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
 def _padding(n: int) -> bytes:
