@@ -78,6 +78,11 @@ def registry_proxy_config_cmd(ctx: click.Context, image: str, output: Path | Non
     """Validate IMAGE's etc/registry_config.yaml and generate its proxy configs.
 
     Without -o, prints the upstreams with credentials redacted.
+
+    \b
+    Examples:
+      sealer registry-proxy-config my-cluster:v1
+      sealer registry-proxy-config ./rootfs -o /etc/sealer/registry-proxy
     """
     from sealer.cluster import load_registry_config, render_containerd_hosts, render_distribution_configs
     from sealer.cluster.registry_proxy import proxy_endpoints

@@ -32,6 +32,11 @@ def find_images(directory: Path, deep: bool, kube_version: str | None, ignore: t
     Reads manifests/imageList, every YAML file under manifests/ and every
     Helm chart under charts/ (rendered with its default values, or with
     charts/<name>.values.yaml). manifests/imageList.ignore removes images.
+
+    \b
+    Examples:
+      sealer find-images ./build-context
+      sealer find-images --deep --json ./rootfs | jq -r '.[].image'
     """
     result = discover(directory, deep=deep, kube_version=kube_version, ignore=ignore, parallel=parallel,
                       include_helm_tests=helm_tests, chart_timeout=chart_timeout)

@@ -24,6 +24,10 @@ def verify(ctx: click.Context, image: str, as_json: bool, quiet: bool) -> None:
     Streams the cluster image's layers (no unpacking) and checks, for every image recorded in its
     io.sealer.images label: tag and revision links, manifest, config and every layer present with
     matching size and digest. Exits non-zero naming each problem.
+
+    \b
+    Example:
+      sealer verify my-cluster:v1
     """
     from sealer.registry.cache import verify_image
 

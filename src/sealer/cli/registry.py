@@ -103,7 +103,12 @@ def login_cmd(host: str, username: str, password: str | None, password_stdin: bo
 @registry_options
 def logout_cmd(host: str, insecure: tuple[str, ...], ca_cert: Path | None, authfile: Path | None,
                registries_conf: Path | None) -> None:
-    """Remove the stored credentials of a registry."""
+    """Remove the stored credentials of a registry.
+
+    \b
+    Example:
+      sealer logout registry.example.com:5000
+    """
     found = logout(host, make_options(insecure, ca_cert, authfile, registries_conf))
     where = auth_file_path(authfile)
     err.print(f"Removed login credentials for {host} from {where}" if found else f"Not logged in to {host}")
@@ -120,7 +125,15 @@ def logout_cmd(host: str, insecure: tuple[str, ...], ca_cert: Path | None, authf
 def push_cmd(ctx: click.Context, ref: str, dest: str | None, insecure: tuple[str, ...], ca_cert: Path | None,
              authfile: Path | None, registries_conf: Path | None, max_parallel: int, quiet: bool,
              as_json: bool) -> None:
-    """Push a cluster image from the local store to a registry (DEST defaults to its own name)."""
+    """Push a cluster image from the local store to a registry (DEST defaults to its own name).
+
+    Blobs the registry already has are skipped; unchanged cached-image layers are never re-uploaded.
+
+    \b
+    Examples:
+      sealer push registry.example.com/ops/my-cluster:v1
+      sealer push my-cluster:v1 registry.example.com/ops/my-cluster:v1
+    """
     store = Store(app(ctx).root)
     with progress_for(quiet or as_json) as prog:
         digest = push(store, ref, dest, make_options(insecure, ca_cert, authfile, registries_conf, max_parallel),
@@ -144,7 +157,13 @@ def push_cmd(ctx: click.Context, ref: str, dest: str | None, insecure: tuple[str
 def pull_cmd(ctx: click.Context, ref: str, platform: str | None, all_platforms: bool, insecure: tuple[str, ...],
              ca_cert: Path | None, authfile: Path | None, registries_conf: Path | None, max_parallel: int,
              quiet: bool, as_json: bool) -> None:
-    """Pull a cluster image from a registry into the local store."""
+    """Pull a cluster image from a registry into the local store.
+
+    \b
+    Examples:
+      sealer pull registry.example.com/ops/my-cluster:v1
+      sealer pull --platform linux/arm64 registry.example.com/ops/my-cluster:v1
+    """
     if platform and all_platforms:
         raise click.UsageError("--platform and --all-platforms are mutually exclusive")
     store = Store(app(ctx).root)

@@ -332,8 +332,13 @@ class _SourceEntry:
             if parent and actual is not None and actual != os.path.abspath(parent):
                 raise ArchiveError(f"write layer: {src}: its directory was replaced while the layer was "
                                    f"written (it now leads to {actual}); refusing to read through it")
-            self.stat = os.stat(self.name, dir_fd=self._dfd, follow_symlinks=False)
-            self.linkname = os.readlink(self.name, dir_fd=self._dfd) if stat.S_ISLNK(self.stat.st_mode) else None
+            try:
+                self.stat = os.stat(self.name, dir_fd=self._dfd, follow_symlinks=False)
+                self.linkname = (os.readlink(self.name, dir_fd=self._dfd) if stat.S_ISLNK(self.stat.st_mode)
+                                 else None)
+            except OSError as e:
+                raise ArchiveError(f"write layer: {src}: {e.strerror} (was it changed while the layer was "
+                                   "written?)") from None
         except BaseException:
             os.close(self._dfd)
             raise
