@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,10 +22,8 @@ def _ingest_bytes(root: Path) -> int:
     for dirpath, _, files in os.walk(root / "ingest"):
         for f in files:
             if f.startswith("w-"):
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     total += os.path.getsize(os.path.join(dirpath, f))
-                except FileNotFoundError:
-                    pass
     return total
 
 

@@ -9,78 +9,22 @@ a crash can cost a refetch, never a corrupt layer. Deleting the directory is alw
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from sealer.digest import CHUNK, Digest
+from sealer.digest import Digest
 from sealer.errors import DigestError, SealerError, StoreError
 from sealer.oci.model import Descriptor
 from sealer.reference import Reference
 from sealer.registry.cache_resolve import ImageSource
+from sealer.store.ingest import IngestWriter
 
 BLOB_CACHE_DIR = "cache/registry-blobs"
-
-
-class _CacheWriter:
-    """Streams one blob into ``ingest/`` hashing as it goes; ``commit`` verifies and renames into place."""
-
-    def __init__(self, cache: BlobCache, name: str, resume: bool) -> None:
-        self._cache = cache
-        self.path = cache.root / "ingest" / name
-        self._h = hashlib.sha256()
-        self.size = 0
-        mode = "r+b" if resume and self.path.exists() else "wb"
-        self._fp: IO[bytes] = open(self.path, mode)  # noqa: SIM115 - closed in commit/abort
-        if mode == "r+b":
-            while b := self._fp.read(CHUNK):
-                self._h.update(b)
-                self.size += len(b)
-        self._done = False
-
-    def write(self, data: bytes) -> int:
-        self._h.update(data)
-        self._fp.write(data)
-        self.size += len(data)
-        return len(data)
-
-    @property
-    def digest(self) -> Digest:
-        return Digest.from_hex(self._h.copy().hexdigest())
-
-    def commit(self, expected: Digest | None = None, size: int | None = None) -> Digest:
-        got = self.digest
-        self._fp.close()
-        if size is not None and self.size != size:
-            self.abort()
-            raise DigestError(f"write blob {expected or got}: got {self.size} bytes, want {size}")
-        if expected is not None and got != expected:
-            self.abort()
-            raise DigestError(f"write blob: digest is {got}, want {expected}")
-        os.replace(self.path, self._cache.blob_path(got))
-        self._done = True
-        return got
-
-    def abort(self, keep: bool = False) -> None:
-        if not self._fp.closed:
-            self._fp.close()
-        if not keep:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
-        self._done = True
-
-    def __enter__(self) -> _CacheWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self._done:
-            self.abort()
 
 
 class BlobCache:
@@ -100,8 +44,10 @@ class BlobCache:
     def blob_size(self, digest: Digest) -> int:
         return self.blob_path(digest).stat().st_size
 
-    def writer(self, key: str | None = None, resume: bool = False) -> _CacheWriter:
-        return _CacheWriter(self, key or f"w-{os.getpid()}-{uuid.uuid4().hex}", resume)
+    def writer(self, key: str | None = None, resume: bool = False) -> IngestWriter:
+        """Not fsynced: this is a cache, and blobs left by an earlier run are re-hashed before use."""
+        return IngestWriter(self.root / "ingest" / (key or f"w-{os.getpid()}-{uuid.uuid4().hex}"), self.blob_path,
+                            resume=resume, durable=False)
 
     def put_bytes(self, data: bytes, expected: Digest | None = None) -> Digest:
         d = Digest.of_bytes(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -28,9 +29,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
         os.chmod(tmp, mode)
         os.replace(tmp, p)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     fsync_dir(p.parent)

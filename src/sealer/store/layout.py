@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +36,7 @@ from sealer.errors import DigestError, ImageNotFound, ReferenceError_, StoreErro
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, Platform, parse_any, parse_config
 from sealer.store.fsutil import atomic_write, fsync_dir
+from sealer.store.ingest import IngestWriter
 
 MAX_DOC = 16 << 20  # manifests and configs larger than this are refused
 
@@ -55,74 +56,17 @@ class StoredImage:
     index_descriptor: Descriptor | None = None
 
 
-class BlobWriter:
-    """Streams one blob into ``ingest/``, hashing as it goes; ``commit`` verifies, fsyncs and renames."""
+class BlobWriter(IngestWriter):
+    """Streams one blob into ``ingest/``; ``commit`` verifies, fsyncs and publishes it under the store lock,
+    pinned in the open leases so a concurrent gc keeps it."""
 
     def __init__(self, store: Store, name: str, resume: bool = False) -> None:
-        import hashlib
+        def publish(digest: Digest, install: Callable[[], None]) -> None:
+            with store.locked():
+                store._pin(digest)
+                install()
 
-        self._store = store
-        self.path = store.root / "ingest" / name
-        self._h = hashlib.sha256()
-        self.size = 0
-        mode = "r+b" if resume and self.path.exists() else "wb"
-        self._fp: IO[bytes] = open(self.path, mode)  # noqa: SIM115 - closed in commit/abort
-        if mode == "r+b":
-            while True:
-                b = self._fp.read(CHUNK)
-                if not b:
-                    break
-                self._h.update(b)
-                self.size += len(b)
-        self._done = False
-
-    def write(self, data: bytes) -> int:
-        self._h.update(data)
-        self._fp.write(data)
-        self.size += len(data)
-        return len(data)
-
-    @property
-    def digest(self) -> Digest:
-        return Digest.from_hex(self._h.copy().hexdigest())
-
-    def commit(self, expected: Digest | None = None, size: int | None = None) -> Digest:
-        got = self.digest
-        self._fp.flush()
-        os.fsync(self._fp.fileno())
-        self._fp.close()
-        if size is not None and self.size != size:
-            self.abort()
-            raise DigestError(f"write blob {expected or got}: got {self.size} bytes, want {size}")
-        if expected is not None and got != expected:
-            self.abort()
-            raise DigestError(f"write blob: digest is {got}, want {expected}")
-        dst = self._store.blob_path(got)
-        with self._store.locked():
-            # pin it in this process's leases before it becomes visible, so a concurrent gc keeps it
-            self._store._pin(got)
-            if dst.exists():
-                os.unlink(self.path)
-            else:
-                os.replace(self.path, dst)
-                fsync_dir(dst.parent)
-        self._done = True
-        return got
-
-    def abort(self, keep: bool = False) -> None:
-        if not self._fp.closed:
-            self._fp.close()
-        if not keep:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
-        self._done = True
-
-    def __enter__(self) -> BlobWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if not self._done:
-            self.abort()
+        super().__init__(store.root / "ingest" / name, store.blob_path, resume=resume, publish=publish)
 
 
 class Lease:
