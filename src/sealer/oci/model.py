@@ -121,8 +121,24 @@ def _load(raw: bytes, what: str) -> dict[str, Any]:
     return doc
 
 
+class _Document:
+    """Shared by manifests and indexes: the bytes we were given are the truth; else canonical JSON."""
+
+    raw: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        return self.raw or canonical_json(self.to_json())
+
+    @property
+    def digest(self) -> Digest:
+        return Digest.of_bytes(self.to_bytes())
+
+
 @dataclass(frozen=True)
-class Manifest:
+class Manifest(_Document):
     """An image manifest (OCI or docker schema 2)."""
 
     config: Descriptor
@@ -160,12 +176,6 @@ class Manifest:
             d["annotations"] = dict(self.annotations)
         return d
 
-    def to_bytes(self) -> bytes:
-        return self.raw or canonical_json(self.to_json())
-
-    @property
-    def digest(self) -> Digest:
-        return Digest.of_bytes(self.to_bytes())
 
     def descriptor(self, annotations: Mapping[str, str] | None = None,
                    platform: Platform | None = None) -> Descriptor:
@@ -174,7 +184,7 @@ class Manifest:
 
 
 @dataclass(frozen=True)
-class Index:
+class Index(_Document):
     """An OCI image index or docker manifest list."""
 
     manifests: tuple[Descriptor, ...]
@@ -204,12 +214,6 @@ class Index:
             d["annotations"] = dict(self.annotations)
         return d
 
-    def to_bytes(self) -> bytes:
-        return self.raw or canonical_json(self.to_json())
-
-    @property
-    def digest(self) -> Digest:
-        return Digest.of_bytes(self.to_bytes())
 
     def select(self, platform: Platform) -> Descriptor:
         for d in self.manifests:
