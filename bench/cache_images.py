@@ -8,7 +8,8 @@ registry, three ways, and print the ratios and sealer's peak RSS.
 2. ``skopeo copy`` of the images one by one into a second docker-registry (``--preserve-digests``);
 3. ``skopeo sync`` of the same set to a ``dir:`` destination.
 Targets (issue 6): sealer <= 0.5 x the faster skopeo; peak RSS < 300 MB. Each run is a separate process
-(RSS measured with wait4). Setup (generating and pushing) is not timed.
+(RSS measured with wait4), timed from a synced page cache until its output is synced to disk (the setup's
+writes would otherwise still be flushing during the first measured run). Setup is not timed.
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ N_IMAGES = 20
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Run a process; return (seconds, peak RSS bytes, stdout)."""
+    """Run a process; return (seconds, peak RSS bytes, stdout). Timed from a clean page cache state (sync
+    before) until its data is durable (sync after): sealer fsyncs what it stores, a registry and skopeo's
+    dir: destination do not, so "done" means "on disk" for every tool alike."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errf:
+        os.sync()
         t0 = time.perf_counter()
         p = subprocess.Popen(args, stdout=out, stderr=errf, env=env)
         _, status, usage = os.wait4(p.pid, 0)
+        os.sync()
         dt = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)

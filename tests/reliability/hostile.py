@@ -444,3 +444,63 @@ class StoreState:
     def of(cls, root: Path) -> StoreState:
         return cls((root / "index.json").read_bytes(), frozenset(os.listdir(root / "blobs" / "sha256")),
                    frozenset(os.listdir(root / "ingest")))
+
+
+def run_load_variants(workdir: Path, n: int, seed: int = 0) -> ArchiveTally:
+    """Every named ``load`` case, then ``n`` mutations of a valid archive (byte flips, truncations, injected
+    hostile entries), each loaded into a store that already holds an image. An escape is: the store changed
+    although the load failed, an inconsistent store after a successful load, or a change outside."""
+    from sealer.store.archive import LoadLimits, load
+    from sealer.store.fsck import fsck
+    from sealer.store.layout import Store
+
+    rng = random.Random(seed)
+    tally = ArchiveTally()
+    limits = LoadLimits(max_entries=int(LOAD_LIMITS_ENV["SEALER_LOAD_MAX_ENTRIES"]),
+                        max_bytes=int(LOAD_LIMITS_ENV["SEALER_LOAD_MAX_BYTES"]))
+    layer = TarBuilder().file("hello.txt", b"hello\n" * 50).dir("etc").file("etc/x", b"x").data()
+    good = oci_archive([layer], "docker.io/library/mutant:v1")
+    box = Box.make(workdir / "loadbox")
+    store = Store(workdir / "loadstore")
+    load(store, io.BytesIO(oci_archive([TarBuilder().file("a", b"a").data()], "docker.io/library/before:v1")))
+    named = load_cases(box)
+
+    def variants() -> Iterator[tuple[str, bytes]]:
+        yield from named.items()
+        for i in range(n):
+            data = bytearray(good)
+            op = rng.randrange(4)
+            if op == 0:
+                for _ in range(rng.randint(1, 4)):
+                    data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+            elif op == 1:
+                del data[rng.randrange(len(data)):]
+            elif op == 2:
+                data = bytearray(rng.choice(list(named.values())))
+                if data:
+                    data[rng.randrange(len(data))] ^= 0xFF
+            else:
+                data = bytearray(named[rng.choice(sorted(named))])
+            yield f"mutant-{seed}-{i}", bytes(data)
+
+    for name, data in variants():
+        before = StoreState.of(store.root)
+        before_box = box.snapshot()
+        problems: list[str] = []
+        refused, crashed = False, None
+        try:
+            load(store, io.BytesIO(data), limits)
+        except SealerError:
+            refused = True
+        except Exception as e:  # noqa: BLE001 - counted as a crash
+            crashed = f"{type(e).__name__}: {e}"
+        after = StoreState.of(store.root)
+        if after.ingest:
+            problems.append(f"ingest leftovers: {sorted(after.ingest)}")
+        if (refused or crashed) and (after.index != before.index or after.blobs != before.blobs):
+            problems.append("store changed by a failed load")
+        if not refused and not crashed and not fsck(store, verify_content=True).ok:
+            problems.append("store inconsistent after a successful load")
+        problems += box.escapes(before_box)
+        tally.add(name, Outcome(refused, crashed, problems))
+    return tally

@@ -137,3 +137,10 @@ def test_loaded_image_with_hostile_layer_is_refused_at_export(tmp_path: Path, se
     r = sealer("export-rootfs", "hostile:v1", str(box.dest), ok=False)
     assert r.exit_code != 0 and "leads outside" in r.output
     assert box.escapes(before) == []
+
+
+def test_mutated_load_archives_change_nothing_or_load_whole(tmp_path: Path) -> None:
+    from .hostile import run_load_variants
+
+    tally = run_load_variants(tmp_path, 120, seed=4)
+    assert tally.escapes == 0 and tally.crashes == 0, tally.examples

@@ -25,7 +25,7 @@ from sealer.oci.model import Platform, host_platform
 from sealer.reference import Reference
 from sealer.registry.archives import ARCHIVE_DIR, find_archives, import_archives
 from sealer.registry.cache_fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
-from sealer.registry.cache_layers import plan_layers, write_layers
+from sealer.registry.cache_layers import LayerWriter, plan_layers, write_layers
 from sealer.registry.cache_model import (
     IMAGES_LABEL,
     CachedImage,
@@ -204,7 +204,21 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
         if not left:
             prog.image_done(ref)
 
+    # Layers are planned before fetching (sizes come from the descriptors) and each one is written as soon as
+    # every blob it holds is in the blob cache, so layer writes overlap with the remaining downloads.
+    sizes: dict[Digest, int] = {}
+    for r in resolved:
+        sizes.update({d: len(raw) for d, raw in r.manifests.items()})
+        sizes.update({d: desc.size for d, desc in r.blobs.items()})
+    plans = plan_layers(resolved, lambda d: Entry.blob(d, cache.blob_path(d), sizes[d]), in_base)
+    problems = _check_plan(resolved, plans, in_base)
+    if problems:
+        raise CacheError("cache images: incomplete plan:\n  " + "\n  ".join(problems))
+    _verify_blobs(cache, sorted(before - {d for d in before if in_base(d)}), max(1, min(4, max_parallel)))
+    writer = LayerWriter(store, plans, pending=set(jobs), parallel=2)
+
     def done(job: BlobJob) -> None:
+        writer.blob_done(job.digest)
         for ref in need.get(job.digest, ()):
             left = remaining[ref]
             left.discard(job.digest)
@@ -212,14 +226,13 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
                 prog.image_done(ref)
 
     try:
+        writer.start()
         fetch_all(jobs.values(), sink, max_parallel, done)
-        _verify_blobs(cache, sorted(before - {d for d in before if in_base(d)}), max(1, min(4, max_parallel)))
         images = _cached_images(resolved, cache) + from_base
-        plans = plan_layers(resolved, lambda d: Entry.blob(d, cache.blob_path(d), cache.blob_size(d)), in_base)
-        problems = _check_plan(resolved, plans, in_base)
-        if problems:
-            raise CacheError("cache images: incomplete after caching:\n  " + "\n  ".join(problems))
-        layers = write_layers(store, plans, parallel=2)
+        layers = writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
     finally:
         prog.close()
     images.sort(key=lambda i: i.reference)

@@ -74,6 +74,7 @@ class Entry:
     data: bytes | None = None
     source: Path | None = None
     size: int = 0
+    digest: Digest | None = None      # set for blob data files
 
     @classmethod
     def link(cls, path: str, digest: Digest) -> Entry:
@@ -82,7 +83,7 @@ class Entry:
 
     @classmethod
     def blob(cls, digest: Digest, source: Path, size: int) -> Entry:
-        return cls(blob_data_path(digest), source=source, size=size)
+        return cls(blob_data_path(digest), source=source, size=size, digest=digest)
 
 
 def image_links(repo: str, tag: str | None, top: Digest, manifests: Iterable[Digest],

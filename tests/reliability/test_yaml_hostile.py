@@ -1,0 +1,41 @@
+"""Hostile YAML and charts through ``sealer find-images``: a clean error (or a clean result) within a time and
+memory bound. Discovery's own tests cover the library; these go through the CLI as a user would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .yamlbombs import CASES, find_images, huge_template_output
+
+MAX_SECONDS = 30
+MAX_RSS = 1 << 30
+
+
+@pytest.mark.parametrize("case", [c for c in sorted(CASES) if c != "huge_template_output"])
+def test_hostile_yaml_is_refused_cleanly(tmp_path: Path, case: str) -> None:
+    write, must_fail = CASES[case]
+    write(tmp_path / "root")
+    r = find_images(tmp_path / "root", chart_timeout=3)
+    assert r.clean, r.stderr[-2000:]
+    assert r.seconds < MAX_SECONDS, f"{case} took {r.seconds:.1f}s"
+    assert r.max_rss < MAX_RSS, f"{case} peaked at {r.max_rss >> 20} MiB"
+    if must_fail:
+        assert r.returncode != 0, f"{case} was accepted:\n{r.stdout[-500:]}"
+
+
+def test_template_producing_gigabytes_times_out(tmp_path: Path) -> None:
+    huge_template_output(tmp_path / "root")
+    r = find_images(tmp_path / "root", chart_timeout=3)
+    assert r.clean and r.returncode != 0 and "timed out" in r.stderr
+    assert r.seconds < MAX_SECONDS
+
+
+@pytest.mark.xfail(strict=True, reason="discovery: chart render workers have no memory/output-size cap; a template "
+                   "producing gigabytes grows ~300 MB/s until --chart-timeout (default 120 s) kills it")
+def test_template_producing_gigabytes_stays_within_memory(tmp_path: Path) -> None:
+    huge_template_output(tmp_path / "root")
+    r = find_images(tmp_path / "root", chart_timeout=5)
+    assert r.clean and r.returncode != 0
+    assert r.max_rss < MAX_RSS, f"peaked at {r.max_rss >> 20} MiB within a 5 s timeout"
