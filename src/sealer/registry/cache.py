@@ -25,7 +25,7 @@ from sealer.oci.model import Platform, host_platform
 from sealer.reference import Reference
 from sealer.registry.archives import ARCHIVE_DIR, find_archives, import_archives
 from sealer.registry.cache_fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
-from sealer.registry.cache_layers import LayerWriter, plan_layers, write_layers
+from sealer.registry.cache_layers import LayerWriter, plan_layers
 from sealer.registry.cache_model import (
     IMAGES_LABEL,
     CachedImage,
