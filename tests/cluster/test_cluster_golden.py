@@ -19,7 +19,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 REGEN = os.environ.get("SEALER_REGEN_GOLDEN") == "1"
-SPEC = Path("/work/shared/seed/kubefile-build.zh.md")
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "seed" / "kubefile-build.zh.md"  # ../shared beside the repo
 
 
 def check_golden(path: Path, actual: str) -> None:
