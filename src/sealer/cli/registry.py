@@ -31,8 +31,8 @@ def registry_options(f: F) -> F:
                      help="Credentials file (docker config.json format; default $DOCKER_CONFIG/config.json "
                           "or ~/.docker/config.json).")(f)
     f = click.option("--registries-conf", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     envvar="SEALER_REGISTRIES_CONF",
-                     help="Mirrors file in containers registries.conf v2 format.")(f)
+                     help="Mirrors file in containers registries.conf v2 format (default: $SEALER_REGISTRIES_CONF "
+                          "when that file exists, else /etc/containers/registries.conf).")(f)
     return f
 
 

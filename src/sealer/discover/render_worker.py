@@ -60,7 +60,26 @@ def serve(inp: IO[str], out: IO[str]) -> None:
         out.flush()
 
 
+DEFAULT_MEMORY_MB = 1024
+
+
+def limit_memory() -> None:
+    """Cap this worker's heap (RLIMIT_DATA counts the Go runtime's committed arenas, not its PROT_NONE address
+    space reservations): a template that produces gigabytes makes the engine fail fast with "out of memory",
+    and the parent reports it, instead of growing until the timeout. ``SEALER_CHART_MEMORY_MB`` changes it."""
+    import resource
+
+    mb = int(os.environ.get("SEALER_CHART_MEMORY_MB", str(DEFAULT_MEMORY_MB)))
+    if mb > 0:
+        limit = mb << 20
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+
+
 def main() -> None:
+    limit_memory()
     # Keep the protocol channel private: anything the engine prints goes to stderr.
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)

@@ -73,6 +73,12 @@ class _Worker:
             text = self.stderr.read().decode(errors="replace").strip()
         except (OSError, ValueError):
             text = ""
+        if "out of memory" in text or "cannot allocate memory" in text:
+            from sealer.discover.render_worker import DEFAULT_MEMORY_MB
+
+            limit = os.environ.get("SEALER_CHART_MEMORY_MB", str(DEFAULT_MEMORY_MB))
+            return (f"the templates need more than the {limit} MiB render memory limit (a template that produces "
+                    "gigabytes?); raise SEALER_CHART_MEMORY_MB if the chart is really that large")
         return text.splitlines()[-1] if text else f"exit status {self.proc.poll()}"
 
     def alive(self) -> bool:

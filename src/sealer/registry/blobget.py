@@ -52,11 +52,13 @@ def download(client: RegistryClient, ref: Reference, desc: Descriptor, sink: Blo
     return digest
 
 
-def _open(client: RegistryClient, ref: Reference, desc: Descriptor, what: str,
-          headers: dict[str, str]) -> httpx.Response:
+def open_following(client: RegistryClient, ref: Reference, path: str, what: str,
+                   headers: dict[str, str]) -> httpx.Response:
+    """GET ``path`` of ``ref``'s repository (streamed), following redirects by hand: the registry host keeps
+    its credentials, any other host gets none (no Authorization, no cookies)."""
     from sealer.registry.client import api_host, raise_for_status
 
-    resp = client.request("GET", ref, f"blobs/{desc.digest}", what=what, headers=headers, stream=True)
+    resp = client.request("GET", ref, path, what=what, headers=headers, stream=True)
     origin = urlsplit(str(resp.request.url))
     for _ in range(MAX_REDIRECTS):
         if resp.status_code not in (301, 302, 303, 307, 308):
@@ -90,7 +92,7 @@ def _one_pass(client: RegistryClient, ref: Reference, desc: Descriptor, sink: Bl
               box: list[BlobWriterLike], what: str) -> None:
     writer = box[0]
     headers = {"Range": f"bytes={writer.size}-"} if writer.size else {}
-    resp = _open(client, ref, desc, what, headers)
+    resp = open_following(client, ref, f"blobs/{desc.digest}", what, headers)
     try:
         if writer.size and resp.status_code == 200:  # range ignored: start over
             writer.abort()

@@ -355,10 +355,10 @@ class RegistryClient:
 
     def _get_manifest_at(self, ref: Reference, accept: str) -> tuple[bytes, str, Digest]:
         what = f"get manifest {ref}"
-        resp = self.request("GET", ref, f"manifests/{ref.identifier}", what=what, headers={"Accept": accept},
-                            stream=True)
+        from sealer.registry.blobget import open_following
+
+        resp = open_following(self, ref, f"manifests/{ref.identifier}", what, {"Accept": accept})
         try:
-            raise_for_status(resp, what)
             data = bytearray()
             for chunk in resp.iter_bytes():
                 data += chunk
