@@ -60,6 +60,10 @@ done
 export SEALER_REGISTRIES_CONF="$DEMO/registries.conf"
 cat "$SEALER_REGISTRIES_CONF"
 
+step "sealer build -b lite -t kubernetes:v1.19.8 examples/base   (the base image of the example)"
+cat examples/base/Kubefile
+"$SEALER" --root "$ROOT" build -b lite -t kubernetes:v1.19.8 examples/base
+
 step "sealer build -b lite -t demo-cluster:v1 examples/lite"
 cat examples/lite/Kubefile
 "$SEALER" --root "$ROOT" build -b lite -t demo-cluster:v1 examples/lite
@@ -72,6 +76,14 @@ step "sealer inspect demo-cluster:v1"
 
 step "sealer verify demo-cluster:v1"
 "$SEALER" --root "$ROOT" verify demo-cluster:v1
+
+step "sealer kubeadm-config demo-cluster:v1 -f examples/Clusterfile   (master0; the base's etc/ template wins)"
+"$SEALER" --root "$ROOT" kubeadm-config demo-cluster:v1 -f examples/Clusterfile > "$DEMO/kubeadm.yaml"
+head -40 "$DEMO/kubeadm.yaml"; echo "... ($(wc -l < "$DEMO/kubeadm.yaml") lines in all)"
+
+step "rebuild: every step comes from the cache"
+"$SEALER" --root "$ROOT" build -b lite -t demo-cluster:v1 examples/lite > "$DEMO/rebuild.log" 2>&1
+grep -E "STEP|CACHED|Successfully" "$DEMO/rebuild.log"
 
 step "serve the image's registry/ with the stock docker-registry and pull every cached image back"
 "$PY" scripts/demo_seed.py serve --root "$ROOT" --image demo-cluster:v1 --workdir "$DEMO/serve"
