@@ -136,8 +136,8 @@ def main() -> int:
 
             d = work / "swap"
             d.mkdir()
-            ok, failed, leaks = swap_during_builds(d, Sealer(d / "store"), SWAP_BUILDS)
-            table.add("COPY symlink-swap builds (ok / refused)", f"{ok} / {failed}")
+            ok, failed, at_write, leaks = swap_during_builds(d, Sealer(d / "store"), SWAP_BUILDS)
+            table.add("COPY symlink-swap builds (ok / refused / caught at write)", f"{ok} / {failed} / {at_write}")
             table.add("COPY symlink-swap: outside bytes in the store", len(leaks), must_be_zero=True)
 
         def yaml() -> None:

@@ -5,7 +5,9 @@ generated variants, counted as "hostile archives tried / escapes").
 
 An *escape* is any observable effect outside the extraction directory: a file created, changed, deleted,
 re-moded or re-timed next to it; or, inside it, a device node, a hard link sharing an inode with a file
-outside, or a relative symlink whose resolution (host semantics) leaves the directory.
+outside, or a symlink whose resolution climbs above the directory. Links are resolved with rootfs semantics
+(an absolute target starts again at the root, ``bin/sh -> /bin/busybox``), which is how the extractor treats
+them; it never writes through any link.
 """
 
 from __future__ import annotations
@@ -154,11 +156,37 @@ class Box:
                     found.append(f"device node in dest: {full}")
                 elif stat.S_ISREG(st.st_mode) and st.st_nlink > 1 and st.st_ino in outside_inodes:
                     found.append(f"hard link to a file outside: {full}")
-                elif stat.S_ISLNK(st.st_mode) and not os.readlink(full).startswith("/"):
-                    real = os.path.realpath(full)
-                    if os.path.commonpath([dest, real]) != dest:
-                        found.append(f"relative symlink leading outside: {full} -> {real}")
+                elif stat.S_ISLNK(st.st_mode) and link_leaves_root(dest, os.path.relpath(full, dest)):
+                    found.append(f"symlink leading outside: {full} -> {os.readlink(full)}")
         return found
+
+
+def link_leaves_root(root: str, rel: str) -> bool:
+    """Resolve ``rel`` under ``root`` following its symlinks with rootfs semantics (an absolute target starts
+    again at ``root``, as in the delivered rootfs) and report whether any step climbs above ``root``
+    (``..`` at the top: what a host process following the link would do)."""
+    todo = [c for c in rel.split("/") if c not in ("", ".")]
+    stack: list[str] = []
+    hops = 0
+    while todo:
+        comp = todo.pop(0)
+        if comp == "..":
+            if not stack:
+                return True
+            stack.pop()
+            continue
+        stack.append(comp)
+        full = os.path.join(root, *stack)
+        if os.path.islink(full):
+            hops += 1
+            if hops > 40:
+                return False  # ELOOP: the kernel refuses to follow it
+            target = os.readlink(full)
+            stack.pop()
+            if target.startswith("/"):
+                stack = []
+            todo = [c for c in target.split("/") if c not in ("", ".")] + todo
+    return False
 
 
 @dataclass
@@ -168,11 +196,11 @@ class Outcome:
     escapes: list[str]
 
 
-def try_extract(box: Box, data: bytes, limits: ExtractLimits = ExtractLimits()) -> Outcome:
+def try_extract(box: Box, data: bytes, limits: ExtractLimits | None = None) -> Outcome:
     before = box.snapshot()
     refused, crashed = False, None
     try:
-        extract_layer(io.BytesIO(data), box.dest, limits=limits)
+        extract_layer(io.BytesIO(data), box.dest, limits=limits or ExtractLimits())
     except SealerError:
         refused = True
     except Exception as e:  # noqa: BLE001 - counted as a crash
@@ -214,6 +242,7 @@ LAYER_CASES: dict[str, LayerCase] = {
     .file("d/secret").data(),
     "dir_mode_through_later_symlink": lambda b: TarBuilder().dir("d", 0o777).symlink("d", _abs(b, "outside", "sub"))
     .data(),
+    "dir_parent_replaced_by_fifo": lambda b: TarBuilder().dir("d/e").fifo("d").data(),
     "whiteout_dotdot": lambda b: TarBuilder().file(".wh...", b"").data(),
     "whiteout_dot": lambda b: TarBuilder().file("x/.wh..", b"").data(),
     "whiteout_through_symlink": lambda b: TarBuilder().symlink("l", _abs(b, "outside"))
@@ -312,6 +341,10 @@ class ArchiveTally:
                 self.examples.append(f"{name}: crash {out.crashed}")
 
 
+def _random_maker(seed: float) -> LayerCase:
+    return lambda b: random_layer(random.Random(seed), b)
+
+
 def run_layer_variants(workdir: Path, n: int, seed: int = 0) -> ArchiveTally:
     """Every named case, then ``n`` random variants, each in a fresh box."""
     tally = ArchiveTally()
@@ -321,7 +354,7 @@ def run_layer_variants(workdir: Path, n: int, seed: int = 0) -> ArchiveTally:
         *LAYER_CASES.items(),
         ("bomb_entries", lambda b: bomb_entries(150)),
         ("bomb_bytes", lambda b: bomb_bytes(2 << 20)),
-        *((f"random-{seed}-{i}", lambda b, r=random.Random(rng.random()): random_layer(r, b)) for i in range(n)),
+        *((f"random-{seed}-{i}", _random_maker(rng.random())) for i in range(n)),
     ])
     for i, (name, make) in enumerate(jobs):
         box = Box.make(workdir / f"box{i}")
@@ -366,7 +399,7 @@ def oci_image(layers: list[bytes], name: str = "docker.io/library/hostile:v1") -
 
 
 def oci_archive(layers: list[bytes], name: str = "docker.io/library/hostile:v1",
-                extra: Callable[[TarBuilder], None] | None = None) -> bytes:
+                extra: Callable[[TarBuilder], object] | None = None) -> bytes:
     blobs, index = oci_image(layers, name)
     tb = TarBuilder(tarfile.PAX_FORMAT)
     tb.file("oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
@@ -390,7 +423,7 @@ def load_cases(box: Box) -> dict[str, bytes]:
     blobs, index = oci_image([layer])
     h = _first_blob([layer])
 
-    def with_entries(fn: Callable[[TarBuilder], None]) -> bytes:
+    def with_entries(fn: Callable[[TarBuilder], object]) -> bytes:
         return oci_archive([layer], extra=fn)
 
     corrupt = bytearray(good)

@@ -108,8 +108,8 @@ def run_kill_rounds(workdir: Path, rounds: int, seed: int = 0, max_delay: float 
         procs = [_spawn(root, op) for op in ops]
         tally.started += len(procs)
         time.sleep(rng.uniform(0.0, max_delay))
-        for p in procs:
-            if _kill(p):
+        for proc in procs:
+            if _kill(proc):
                 tally.killed += 1
             else:
                 tally.completed += 1

@@ -11,6 +11,7 @@ from .yamlbombs import CASES, find_images, huge_template_output
 
 MAX_SECONDS = 30
 MAX_RSS = 1 << 30
+MAX_RSS_CAPPED = 3 << 29   # the render worker's default heap cap is 1024 MiB, plus the Go runtime around it
 
 
 @pytest.mark.parametrize("case", [c for c in sorted(CASES) if c != "huge_template_output"])
@@ -25,17 +26,22 @@ def test_hostile_yaml_is_refused_cleanly(tmp_path: Path, case: str) -> None:
         assert r.returncode != 0, f"{case} was accepted:\n{r.stdout[-500:]}"
 
 
-def test_template_producing_gigabytes_times_out(tmp_path: Path) -> None:
+def test_template_producing_gigabytes_is_stopped(tmp_path: Path) -> None:
     huge_template_output(tmp_path / "root")
     r = find_images(tmp_path / "root", chart_timeout=3)
-    assert r.clean and r.returncode != 0 and "timed out" in r.stderr
+    assert r.clean and r.returncode != 0, r.stderr
     assert r.seconds < MAX_SECONDS
 
 
-@pytest.mark.xfail(strict=True, reason="discovery: chart render workers have no memory/output-size cap; a template "
-                   "producing gigabytes grows ~300 MB/s until --chart-timeout (default 120 s) kills it")
 def test_template_producing_gigabytes_stays_within_memory(tmp_path: Path) -> None:
+    """Regression: render workers had no memory cap and grew ~300 MB/s until the timeout."""
     huge_template_output(tmp_path / "root")
-    r = find_images(tmp_path / "root", chart_timeout=5)
+    r = find_images(tmp_path / "root", chart_timeout=20)
     assert r.clean and r.returncode != 0
-    assert r.max_rss < MAX_RSS, f"peaked at {r.max_rss >> 20} MiB within a 5 s timeout"
+    assert r.max_rss < MAX_RSS_CAPPED, f"peaked at {r.max_rss >> 20} MiB within a 20 s timeout"
+
+
+def test_template_out_of_memory_error_says_so(tmp_path: Path) -> None:
+    huge_template_output(tmp_path / "root")
+    r = find_images(tmp_path / "root", chart_timeout=20)
+    assert r.returncode != 0 and "memory" in r.stderr, r.stderr

@@ -66,14 +66,18 @@ class _Worker:
         return answer
 
     def _stderr_tail(self) -> str:
+        """Why the worker died, from its stderr: Go prints ``fatal error: runtime: out of memory`` first and a
+        long goroutine dump after it, so the head is searched for that, the tail for anything else."""
         try:
+            self.stderr.seek(0)
+            head = self.stderr.read(8192).decode(errors="replace")
             self.stderr.seek(0, os.SEEK_END)
             size = self.stderr.tell()
             self.stderr.seek(max(0, size - 2000))
             text = self.stderr.read().decode(errors="replace").strip()
         except (OSError, ValueError):
-            text = ""
-        if "out of memory" in text or "cannot allocate memory" in text:
+            head = text = ""
+        if any(m in head or m in text for m in ("out of memory", "cannot allocate memory")):
             from sealer.discover.render_worker import DEFAULT_MEMORY_MB
 
             limit = os.environ.get("SEALER_CHART_MEMORY_MB", str(DEFAULT_MEMORY_MB))

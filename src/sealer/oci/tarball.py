@@ -214,7 +214,7 @@ def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts
         # a later entry may have replaced the directory with a symlink: never chmod through it
         try:
             st = os.lstat(path)
-        except FileNotFoundError:
+        except OSError:  # gone, or a later entry made a parent a non-directory
             continue
         if not stat.S_ISDIR(st.st_mode):
             continue
