@@ -6,7 +6,6 @@ symlinked parent, and device nodes are refused with ArchiveError. Size and entry
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import stat
@@ -279,30 +278,55 @@ def write_entries(out: Any, entries: dict[str, str | None],
     for rel in opaque_dirs:
         items[rel + "/" + OPAQUE_WHITEOUT] = ("w", None)
         items.setdefault(rel, ("d", None))
-    tf = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115 - closed in finally
+    for arc in sorted(items):
+        kind, src = items[arc]
+        if kind == "w" or src is None:
+            ti = tarfile.TarInfo(arc)
+            ti.mtime = mtime or 0
+            if kind == "w":
+                ti.mode = 0o644
+            else:
+                ti.type = tarfile.DIRTYPE
+                ti.mode = 0o755
+            out.write(tar_header(ti))
+            continue
+        with _SourceEntry(src) as entry:
+            st = entry.stat
+            ti = _tarinfo(src, arc, st, int(st.st_mtime) if mtime is None else mtime, entry.linkname)
+            out.write(tar_header(ti))
+            if ti.type == tarfile.REGTYPE:
+                with entry.open() as fp:
+                    copy_exact(fp, out, ti.size, arc)
+    out.write(b"\0" * (2 * tarfile.BLOCKSIZE))
+
+
+TAR_CHUNK = 1 << 20
+
+
+def tar_header(ti: tarfile.TarInfo) -> bytes:
+    """One USTAR block when the name fits (up to 255 bytes through the prefix field), else PAX: the same
+    entry always gives the same bytes, and registry paths avoid PAX's two extra blocks."""
     try:
-        for arc in sorted(items):
-            kind, src = items[arc]
-            if kind == "w" or src is None:
-                ti = tarfile.TarInfo(arc)
-                ti.mtime = mtime or 0
-                if kind == "w":
-                    ti.mode = 0o644
-                else:
-                    ti.type = tarfile.DIRTYPE
-                    ti.mode = 0o755
-                tf.addfile(ti, io.BytesIO(b"") if kind == "w" else None)
-                continue
-            with _SourceEntry(src) as entry:
-                st = entry.stat
-                ti = _tarinfo(src, arc, st, int(st.st_mtime) if mtime is None else mtime, entry.linkname)
-                if ti.type == tarfile.REGTYPE:
-                    with entry.open() as fp:
-                        tf.addfile(ti, fp)
-                else:
-                    tf.addfile(ti)
-    finally:
-        tf.close()
+        return ti.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
+    except ValueError:
+        return ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+def tar_padding(n: int) -> bytes:
+    rem = n % tarfile.BLOCKSIZE
+    return b"\0" * (tarfile.BLOCKSIZE - rem) if rem else b""
+
+
+def copy_exact(src: IO[bytes], out: Any, size: int, name: str) -> None:
+    """Copy exactly ``size`` bytes (in large chunks) plus the tar padding; a file that shrank or grew since its
+    header was written is an error, never a torn entry."""
+    n = 0
+    while n < size and (b := src.read(min(TAR_CHUNK, size - n))):
+        out.write(b)
+        n += len(b)
+    if n != size or src.read(1):
+        raise ArchiveError(f"write layer: {name!r} changed while it was read ({n} bytes, header says {size})")
+    out.write(tar_padding(size))
 
 
 def _fd_path(fd: int) -> str | None:

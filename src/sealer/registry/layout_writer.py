@@ -27,6 +27,7 @@ from typing import IO
 
 from sealer.digest import CHUNK, Digest
 from sealer.errors import ArchiveError
+from sealer.oci.tarball import copy_exact, tar_header, tar_padding
 
 V2 = "docker/registry/v2"
 LAYER_PREFIX = "registry"   # where the registry root sits in a cluster image rootfs
@@ -140,37 +141,17 @@ def write_layer_tar(out: IO[bytes], entries: Iterable[Entry], prefix: str = LAYE
     for name in sorted(names):
         ent = names[name]
         if ent is None:
-            out.write(_header(_info(name, is_dir=True)))
+            out.write(tar_header(_info(name, is_dir=True)))
         elif ent.data is not None:
-            out.write(_header(_info(name, is_dir=False, size=len(ent.data))))
+            out.write(tar_header(_info(name, is_dir=False, size=len(ent.data))))
             out.write(ent.data)
-            out.write(_padding(len(ent.data)))
+            out.write(tar_padding(len(ent.data)))
         else:
             assert ent.source is not None
-            out.write(_header(_info(name, is_dir=False, size=ent.size)))
-            n = 0
+            out.write(tar_header(_info(name, is_dir=False, size=ent.size)))
             with open(ent.source, "rb") as fp:
-                while n < ent.size and (b := fp.read(min(TAR_CHUNK, ent.size - n))):
-                    out.write(b)
-                    n += len(b)
-            if n != ent.size:
-                raise ArchiveError(f"write registry layer: {ent.source} has {n} bytes, want {ent.size}")
-            out.write(_padding(n))
+                copy_exact(fp, out, ent.size, str(ent.source))
     out.write(b"\0" * (2 * tarfile.BLOCKSIZE))  # end of archive; no record padding (not needed by readers)
-
-
-def _header(ti: tarfile.TarInfo) -> bytes:
-    """USTAR when the name fits (one 512-byte block: registry paths use the 155-byte prefix field), else PAX.
-    PAX would add two extra blocks to nearly every entry of a registry layout."""
-    try:
-        return ti.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
-    except ValueError:
-        return ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-
-
-def _padding(n: int) -> bytes:
-    rem = n % tarfile.BLOCKSIZE
-    return b"\0" * (tarfile.BLOCKSIZE - rem) if rem else b""
 
 
 # ---- directory writer --------------------------------------------------------------------------------------
