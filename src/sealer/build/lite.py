@@ -60,7 +60,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
             cached=True,
             registry_config=hit.extra.get("registry_config"),
         )
-    root = rootfs.ensure()
+    root = rootfs.ensure_for_discovery()
     meta = read_metadata(root)
     kv = str(meta.get("version") or "") or kube_version
     from sealer.discover import discover

@@ -38,6 +38,20 @@ class WorkingRootfs:
         self.materialized = True
         return self.path
 
+    def ensure_for_discovery(self) -> Path:
+        """What the lite stage reads, without writing the whole rootfs: manifests/, charts/, image-archives/,
+        etc/ and Metadata in full; registry/ (the base's cached images: only presence, sizes and the small
+        manifest/config/link files are read) and bin/ (only names) with large files as sparse placeholders;
+        nothing else. A rootfs already materialised for a RUN is completed instead."""
+        if self.materialized:
+            return self.ensure()
+        self.path.mkdir(parents=True, exist_ok=True)
+        for desc in self.pending:
+            with open_layer(self.store, desc) as fp:
+                extract_layer(fp, self.path, select=_discovery_select)
+        self.pending.clear()
+        return self.path
+
     def cleanup(self) -> None:
         if self.path.exists():
             for dirpath, dirnames, _ in os.walk(self.path):
@@ -46,6 +60,20 @@ class WorkingRootfs:
                     if not os.path.islink(p):
                         os.chmod(p, 0o755)
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+FULL_TREES = ("manifests", "charts", "image-archives", "etc")
+SPARSE_TREES = ("registry", "bin")
+SPARSE_OVER = 1 << 20
+
+
+def _discovery_select(rel: str, size: int) -> str:
+    top = rel.split("/", 1)[0]
+    if top in FULL_TREES or rel == "Metadata":
+        return "full"
+    if top in SPARSE_TREES:
+        return "placeholder" if size > SPARSE_OVER else "full"
+    return "skip"
 
 
 def snapshot(root: Path) -> Snapshot:

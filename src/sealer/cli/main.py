@@ -37,6 +37,14 @@ class SealerGroup(click.Group):
         except KeyboardInterrupt:
             err.print("interrupted; nothing partial was committed")
             sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as e:  # a bug: say so plainly, keep the traceback for --debug
+            if isinstance(ctx.obj, AppContext) and ctx.obj.debug:
+                raise
+            err.print(f"[bold red]Internal error:[/] {type(e).__name__}: {e}", markup=True, highlight=False)
+            err.print("This is a bug in sealer; run the command again with --debug for the traceback and report it.")
+            sys.exit(70)
 
 
 @click.group(cls=SealerGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

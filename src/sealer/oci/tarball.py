@@ -10,7 +10,7 @@ import os
 import shutil
 import stat
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -109,9 +109,17 @@ def _remove(path: str) -> None:
         os.unlink(path)
 
 
+# select(rel_path, size) -> "full" (extract), "skip" (leave out) or "placeholder" (a regular file of the right
+# size whose content is not written: a sparse file).
+Selector = Callable[[str, int], str]
+
+
 def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts: bool = True,
-                  limits: ExtractLimits = ExtractLimits(), preserve_owner: bool = False) -> int:
-    """Apply one (uncompressed) layer stream onto ``dest``. Returns the number of entries applied."""
+                  limits: ExtractLimits = ExtractLimits(), preserve_owner: bool = False,
+                  select: Selector | None = None) -> int:
+    """Apply one (uncompressed) layer stream onto ``dest``. Returns the number of entries applied.
+
+    ``select`` extracts part of a layer (every safety check still applies to every entry)."""
     root = os.path.realpath(dest)
     os.makedirs(root, exist_ok=True)
     count = 0
@@ -147,9 +155,9 @@ def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts
                 else:
                     _remove(os.path.join(parent, hidden))
                 continue
-            if rel in seen and not m.isdir():
-                # a duplicate entry replaces the earlier one; never follow what the earlier one made
-                pass
+            how = select(rel, m.size if m.isreg() else 0) if select is not None else "full"
+            if how == "skip":
+                continue
             seen.add(rel)
             target = _safe_parent(root, rel)
             if m.isdir():
@@ -171,7 +179,10 @@ def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts
                 assert src is not None
                 fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 with os.fdopen(fd, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 20)
+                    if how == "placeholder":
+                        out.truncate(m.size)
+                    else:
+                        shutil.copyfileobj(src, out, 1 << 20)
                 os.chmod(target, m.mode & 0o7777)
                 os.utime(target, (m.mtime, m.mtime))
             elif m.issym():

@@ -48,6 +48,9 @@ class IngestWriter:
         self.size += len(data)
         return len(data)
 
+    def flush(self) -> None:
+        """Writers stacked on top (gzip) flush; durability comes from ``commit``."""
+
     @property
     def digest(self) -> Digest:
         return Digest.from_hex(self._h.copy().hexdigest())
