@@ -25,7 +25,7 @@ from sealer.oci.model import Platform, host_platform
 from sealer.reference import Reference
 from sealer.registry.archives import ARCHIVE_DIR, find_archives, import_archives
 from sealer.registry.cache_fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
-from sealer.registry.cache_layers import LayerWriter, plan_layers
+from sealer.registry.cache_layers import KEEP_SMALL, LayerMemo, LayerWriter, drop_large, plan_layers
 from sealer.registry.cache_model import (
     IMAGES_LABEL,
     CachedImage,
@@ -180,13 +180,34 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
     def in_base(d: Digest) -> bool:
         return any(b.has_blob(d) for b in base_dirs)
 
+    # Layers are planned before fetching (sizes come from the descriptors) and each one is written as soon as
+    # every blob it holds is in the blob cache, so layer writes overlap with the remaining downloads.
+    sizes: dict[Digest, int] = {}
+    for r in resolved:
+        sizes.update({d: len(raw) for d, raw in r.manifests.items()})
+        sizes.update({d: desc.size for d, desc in r.blobs.items()})
+    plans = plan_layers(resolved, lambda d: Entry.blob(d, cache.blob_path(d), sizes[d]), in_base)
+    problems = _check_plan(resolved, plans, in_base)
+    if problems:
+        raise CacheError("cache images: incomplete plan:\n  " + "\n  ".join(problems))
+    # A layer is a pure function of its entries: one made by an earlier build (memo, blob still in the store)
+    # is reused as is, and the large blobs only it holds are not fetched again.
+    memo = LayerMemo(store)
+    ready: dict[int, CachedLayer] = {}
+    for i, plan in enumerate(plans):
+        memo_hit = memo.get(plan)
+        if memo_hit is not None:
+            ready[i] = memo_hit
+    open_blobs = {e.digest for i, p in enumerate(plans) if i not in ready for e in p.entries if e.digest}
+    skip_fetch = {d for d, n in sizes.items() if n > KEEP_SMALL and d not in open_blobs}
+
     jobs: dict[Digest, BlobJob] = {}
     need: dict[Digest, set[str]] = defaultdict(set)
     reused = 0
     for r in resolved:
         source, _ = pick(_Request(r.ref, r.sources))
         for d, desc in r.blobs.items():
-            if in_base(d):
+            if in_base(d) or d in skip_fetch:
                 reused += desc.size if d not in jobs and d not in need else 0
                 continue
             if cache.has_blob(d):
@@ -204,18 +225,8 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
         if not left:
             prog.image_done(ref)
 
-    # Layers are planned before fetching (sizes come from the descriptors) and each one is written as soon as
-    # every blob it holds is in the blob cache, so layer writes overlap with the remaining downloads.
-    sizes: dict[Digest, int] = {}
-    for r in resolved:
-        sizes.update({d: len(raw) for d, raw in r.manifests.items()})
-        sizes.update({d: desc.size for d, desc in r.blobs.items()})
-    plans = plan_layers(resolved, lambda d: Entry.blob(d, cache.blob_path(d), sizes[d]), in_base)
-    problems = _check_plan(resolved, plans, in_base)
-    if problems:
-        raise CacheError("cache images: incomplete plan:\n  " + "\n  ".join(problems))
     _verify_blobs(cache, sorted(before - {d for d in before if in_base(d)}), max(1, min(4, max_parallel)))
-    writer = LayerWriter(store, plans, pending=set(jobs), parallel=2)
+    writer = LayerWriter(store, plans, pending=set(jobs), parallel=2, ready=ready)
 
     def done(job: BlobJob) -> None:
         writer.blob_done(job.digest)
@@ -231,10 +242,15 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
         images = _cached_images(resolved, cache) + from_base
         layers = writer.finish()
     except BaseException:
-        writer.abandon()
+        writer.abandon()   # blobs fetched so far stay in the blob cache: a rerun resumes from them
         raise
     finally:
         prog.close()
+    for i, layer in enumerate(layers):
+        if i not in ready:
+            memo.put(plans[i], layer)
+    # The layers now hold the large blobs durably; their blob-cache copies go before the kernel writes them back.
+    drop_large(cache, {e.digest for p in plans for e in p.entries if e.digest and sizes.get(e.digest, 0) > KEEP_SMALL})
     images.sort(key=lambda i: i.reference)
     fetched = sum(j.desc.size for j in jobs.values())
     return CacheResult(layers, images, fetched, reused)

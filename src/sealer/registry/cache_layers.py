@@ -90,7 +90,8 @@ class LayerWriter:
     """Writes planned layers as their blobs arrive: a plan is submitted once none of its blobs is pending.
     ``finish`` returns the layers in plan order (deterministic whatever the download order)."""
 
-    def __init__(self, store: Store, plans: Sequence[LayerPlan], pending: set[Digest], parallel: int = 2) -> None:
+    def __init__(self, store: Store, plans: Sequence[LayerPlan], pending: set[Digest], parallel: int = 2,
+                 ready: dict[int, CachedLayer] | None = None) -> None:
         from threading import Lock
 
         self._store = store
@@ -100,7 +101,10 @@ class LayerWriter:
         self._waiting: dict[int, set[Digest]] = {}
         self._by_blob: dict[Digest, list[int]] = defaultdict(list)
         self._futures: dict[int, Future[CachedLayer]] = {}
+        self._ready = dict(ready or {})
         for i, plan in enumerate(self._plans):
+            if i in self._ready:
+                continue
             needs = {e.digest for e in plan.entries if e.digest is not None and e.digest in pending}
             self._waiting[i] = needs
             for d in needs:
@@ -130,7 +134,7 @@ class LayerWriter:
             for i in list(self._waiting):   # blobs that were present all along
                 self._submit(i)
         try:
-            return [self._futures[i].result() for i in range(len(self._plans))]
+            return [self._ready[i] if i in self._ready else self._futures[i].result() for i in range(len(self._plans))]
         finally:
             self._pool.shutdown(wait=True)
 
@@ -138,3 +142,61 @@ class LayerWriter:
         for f in self._futures.values():
             f.cancel()
         self._pool.shutdown(wait=True)
+
+
+KEEP_SMALL = 1 << 20   # blobs up to this size (manifests, configs, small layers) stay in the blob cache
+
+
+def plan_key(plan: LayerPlan) -> str:
+    """The identity of a layer's content: every entry's path and content (digest and size, or bytes)."""
+    import hashlib
+
+    h = hashlib.sha256(b"sealer-cache-layer-v1")
+    for e in sorted(plan.entries, key=lambda x: x.path):
+        h.update(b"\0" + e.path.encode() + b"\0")
+        if e.digest is not None:
+            h.update(f"{e.digest}:{e.size}".encode())
+        else:
+            h.update(hashlib.sha256(e.data or b"").digest())
+    return h.hexdigest()
+
+
+class LayerMemo:
+    """``STORE/cache/registry-layers/<plan key>``: the layer an earlier build wrote for exactly these entries.
+    Used only while that blob is still in the store (pinned in the caller's lease when used)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._dir = store.root / "cache" / "registry-layers"
+        self._dir.mkdir(parents=True, exist_ok=True)
+
+    def get(self, plan: LayerPlan) -> CachedLayer | None:
+        import json
+
+        try:
+            doc = json.loads((self._dir / plan_key(plan)).read_text())
+            desc = Descriptor.from_json(doc["descriptor"])
+        except Exception:  # noqa: BLE001 - absent or damaged memo: write the layer again
+            return None
+        if not self._store.adopt(desc.digest) or self._store.blob_size(desc.digest) != desc.size:
+            return None
+        return CachedLayer(desc, desc.digest, plan.created_by, plan.images)
+
+    def put(self, plan: LayerPlan, layer: CachedLayer) -> None:
+        import contextlib
+        import json
+
+        from sealer.store.fsutil import atomic_write
+
+        with contextlib.suppress(OSError):
+            atomic_write(self._dir / plan_key(plan), json.dumps({"descriptor": layer.descriptor.to_json()}).encode())
+
+
+def drop_large(cache: object, digests: set[Digest]) -> None:
+    """Remove blob-cache copies of blobs now held by committed layers."""
+    import contextlib
+
+    blob_path = cache.blob_path  # type: ignore[attr-defined]
+    for d in digests:
+        with contextlib.suppress(FileNotFoundError):
+            blob_path(d).unlink()
