@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.hostile_text import SPEC_BROKEN_JOIN
 
 from sealer.cli.main import cli
 from sealer.cluster import Cluster, kubeadm_config, parse_clusterfile
@@ -18,17 +19,6 @@ from sealer.errors import ClusterConfigError
 GOLDEN = Path(__file__).parent / "golden"
 
 
-# The spec's custom join example, verbatim: `{ { - if .Master } }` is literal text, not an action.
-SPEC_BROKEN_JOIN = """kind: JoinConfiguration
-  { { - if .Master } }
-controlPlane:
-  localAPIEndpoint:
-    advertiseAddress: {{.Master}}
-    bindPort: 6443
-  { { - end } }
-nodeRegistration:
-  criSocket: /var/run/dockershim.sock
-"""
 
 # name -> (old text, new text, host, kind, path in the document, expected value)
 OVERRIDES = {

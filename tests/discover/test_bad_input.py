@@ -9,27 +9,15 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.hostile_text import BILLION_LAUGHS
 
 from sealer.discover import discover
 from sealer.errors import DiscoveryError
 
 from ._util import write
 
-BOMB = """
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: lol}
-data:
-  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-  b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-  c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-  d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-  e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-  f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-  g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-  h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-  i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-"""
+BOMB = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\ndata:\n" + "".join(
+    "  " + line + "\n" for line in BILLION_LAUGHS.splitlines())
 
 
 @pytest.mark.parametrize("text,line,match", [

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from helpers.hostile_text import SPEC_BROKEN_JOIN as BROKEN_JOIN
 
 from sealer.cli.main import cli
 
@@ -16,16 +17,6 @@ kind: InitConfiguration
 localAPIEndpoint:
   advertiseAddress: {{.Master0}}
   bindPort: 6443
-nodeRegistration:
-  criSocket: /var/run/dockershim.sock
-"""
-BROKEN_JOIN = """kind: JoinConfiguration
-  { { - if .Master } }
-controlPlane:
-  localAPIEndpoint:
-    advertiseAddress: {{.Master}}
-    bindPort: 6443
-  { { - end } }
 nodeRegistration:
   criSocket: /var/run/dockershim.sock
 """

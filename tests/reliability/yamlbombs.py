@@ -11,22 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.hostile_text import BILLION_LAUGHS
+
 SEALER = [sys.executable, "-m", "sealer.cli.main"]
 
-BOMB = """a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-apiVersion: v1
-kind: Pod
-metadata: {name: p}
-spec: {containers: [{name: c, image: nginx, args: *i}]}
-"""
+BOMB = BILLION_LAUGHS + 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: nginx, args: *i}]}\n'
 
 
 def _write(path: Path, text: str) -> None:
