@@ -146,7 +146,6 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
     base_cmds, base_format = _base_cmds(base)
     layers: list[LayerRecord] = []
     history: list[dict[str, Any]] = []
-    diff_ids: list[str] = []
     if base is not None:
         base_diff_ids = list((base.config.get("rootfs") or {}).get("diff_ids") or [])
         if len(base_diff_ids) != len(base.manifest.layers):
@@ -161,7 +160,6 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
             by = str(base_history[n].get("created_by", "")) if len(base_history) == len(base_diff_ids) else ""
             layers.append(LayerRecord(odesc, diff_id, by or f"base layer {n + 1} ({kubefile.base.image})"))
             rootfs.add_layer(desc)
-        diff_ids = [str(d.diff_id) for d in layers]
         history = list(base.config.get("history") or [])
         if len(base_history) != len(layers):   # keep history aligned with layers (OCI: non-empty entries = layers)
             history = [_hist(rec.created_by) for rec in layers]
@@ -218,7 +216,6 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
     key = chain(key, "KUBEFILE", kf_layer.descriptor.digest.hex)
 
     kube_version = _kube_version(base)
-    images: list[dict[str, Any]] = []
     from sealer.build.lite import cache_stage
 
     stage = cache_stage(opts, store, rootfs, cache, key, platforms, kube_version, rep, base)
@@ -279,7 +276,6 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
         raw = idx.to_bytes()
         final = Descriptor(mt.OCI_INDEX, store.put_bytes(raw), len(raw))
         lease.add(final.digest)
-    del diff_ids
     for t in opts.tags:
         store.set_ref(t, final)
     return BuildResult(final.digest, [Store.normalize(t) for t in opts.tags], layers, cached_steps, total_steps,
