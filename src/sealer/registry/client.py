@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urlencode, urljoin, urlsplit
 
+import httpcore
 import httpx
 import tenacity
 
@@ -32,6 +33,13 @@ from sealer.registry.options import BlobSink, NoProgress, ProgressLike, Registry
 from sealer.registry.tls import ssl_context
 
 MAX_MANIFEST = 16 << 20
+
+# httpcore reads HTTP/1.1 bodies 64 KiB at a time, and its per-read Python work (h11 events) then costs more
+# than hashing the bytes: 1 MiB reads make a blob download ~2x cheaper in CPU. A class attribute of httpcore's
+# sync HTTP/1.1 connection; left alone if a future httpcore renames it.
+_H11 = getattr(getattr(httpcore, "_sync", None), "http11", None)
+if _H11 is not None and isinstance(getattr(_H11.HTTP11Connection, "READ_NUM_BYTES", None), int):
+    _H11.HTTP11Connection.READ_NUM_BYTES = max(_H11.HTTP11Connection.READ_NUM_BYTES, 1 << 20)
 READ_CHUNK = 1 << 20
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 DOCKER_HUB_API = "registry-1.docker.io"
