@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sealer.store.fsutil import force_rmtree
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -199,7 +201,7 @@ def main() -> int:
             fuzz.kill()
             fuzz.wait()
         soaker.join(timeout=SOAK_SECONDS + 120)
-        _rmtree(work)
+        force_rmtree(work)
     table.print()
     if table.failed:
         print(f"stress: FAILED: {', '.join(table.failed)}")
@@ -207,16 +209,6 @@ def main() -> int:
     print("stress: every must-be-zero figure is zero")
     return 0
 
-
-def _rmtree(path: Path) -> None:
-    import shutil
-
-    for dirpath, dirnames, _ in os.walk(path):
-        for d in dirnames:
-            p = os.path.join(dirpath, d)
-            if not os.path.islink(p):
-                os.chmod(p, 0o755)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 if __name__ == "__main__":

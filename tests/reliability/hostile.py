@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sealer.errors import SealerError
 from sealer.oci.tarball import ExtractLimits, extract_layer
+from sealer.store.fsutil import force_rmtree
 
 SECRET = b"SECRET-CONTENT-OUTSIDE\n"
 
@@ -359,19 +360,9 @@ def run_layer_variants(workdir: Path, n: int, seed: int = 0) -> ArchiveTally:
     for i, (name, make) in enumerate(jobs):
         box = Box.make(workdir / f"box{i}")
         tally.add(name, try_extract(box, make(box), small))
-        _rmtree(box.top)
+        force_rmtree(box.top)
     return tally
 
-
-def _rmtree(path: Path) -> None:
-    import shutil
-
-    for dirpath, dirnames, _ in os.walk(path):
-        for d in dirnames:
-            p = os.path.join(dirpath, d)
-            if not os.path.islink(p):
-                os.chmod(p, 0o755)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # ---- OCI-layout archives for `sealer load` ----------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from sealer.build.layers import open_layer
 from sealer.oci.model import Descriptor
 from sealer.oci.tarball import extract_layer
 from sealer.store import Store
+from sealer.store.fsutil import force_rmtree
 
 Snapshot = dict[str, tuple[int, int, int, int, int]]
 
@@ -53,13 +53,7 @@ class WorkingRootfs:
         return self.path
 
     def cleanup(self) -> None:
-        if self.path.exists():
-            for dirpath, dirnames, _ in os.walk(self.path):
-                for d in dirnames:
-                    p = os.path.join(dirpath, d)
-                    if not os.path.islink(p):
-                        os.chmod(p, 0o755)
-            shutil.rmtree(self.path, ignore_errors=True)
+        force_rmtree(self.path)
 
 
 FULL_TREES = ("manifests", "charts", "image-archives", "etc")

@@ -33,3 +33,16 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
             os.unlink(tmp)
         raise
     fsync_dir(p.parent)
+
+
+def force_rmtree(path: str | os.PathLike[str]) -> None:
+    """Remove a tree even where a build or an extracted layer left directories without write permission."""
+    import shutil
+
+    for dirpath, dirnames, _ in os.walk(path):
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
+            if not os.path.islink(full):
+                with contextlib.suppress(OSError):
+                    os.chmod(full, 0o755)
+    shutil.rmtree(path, ignore_errors=True)

@@ -35,7 +35,7 @@ from sealer.digest import CHUNK, Digest
 from sealer.errors import DigestError, ImageNotFound, ReferenceError_, StoreError
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, Platform, parse_any, parse_config
-from sealer.store.fsutil import atomic_write, fsync_dir
+from sealer.store.fsutil import atomic_write, force_rmtree, fsync_dir
 from sealer.store.ingest import IngestWriter
 
 MAX_DOC = 16 << 20  # manifests and configs larger than this are refused
@@ -381,7 +381,7 @@ class Store:
                 with contextlib.suppress(FileNotFoundError):
                     if now - p.stat().st_mtime > ingest_grace and not _owner_alive(p.name):
                         if p.is_dir() and not p.is_symlink():
-                            _force_rmtree(p)
+                            force_rmtree(p)
                         else:
                             p.unlink()
         return removed, freed
@@ -411,12 +411,3 @@ def _owner_alive(name: str) -> bool:
         return _pid_alive(int(parts[1]))
     return False
 
-
-def _force_rmtree(path: Path) -> None:
-    for dirpath, dirnames, _ in os.walk(path):
-        for d in dirnames:
-            full = os.path.join(dirpath, d)
-            if not os.path.islink(full):
-                with contextlib.suppress(OSError):
-                    os.chmod(full, 0o755)
-    shutil.rmtree(path, ignore_errors=True)
