@@ -60,7 +60,7 @@ def serve(inp: IO[str], out: IO[str]) -> None:
         out.flush()
 
 
-DEFAULT_MEMORY_MB = 1024
+DEFAULT_MEMORY_MB = 512
 
 
 def limit_memory() -> None:
