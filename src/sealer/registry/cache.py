@@ -25,7 +25,7 @@ from sealer.oci.model import Platform, host_platform
 from sealer.reference import Reference
 from sealer.registry.archives import ARCHIVE_DIR, find_archives, import_archives
 from sealer.registry.cache_fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
-from sealer.registry.cache_layers import KEEP_SMALL, LayerMemo, LayerWriter, drop_large, plan_layers
+from sealer.registry.cache_layers import KEEP_SMALL, LayerMemo, drop_large, plan_layers, write_layers
 from sealer.registry.cache_model import (
     IMAGES_LABEL,
     CachedImage,
@@ -38,6 +38,7 @@ from sealer.registry.cache_model import (
 from sealer.registry.cache_progress import CacheProgress
 from sealer.registry.cache_resolve import ImageSource, Resolved, platform_of_config, repository_name, resolve
 from sealer.registry.cache_sources import ArchiveSource, RegistrySource
+from sealer.registry.cache_stream import CannotStream, stream_layer
 from sealer.registry.cache_verify import VerifyReport, inspect_dir_image, verify_image, verify_registry
 from sealer.registry.layout_writer import Entry, RegistryDir, materialize
 from sealer.store import Store
@@ -226,24 +227,39 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
             prog.image_done(ref)
 
     _verify_blobs(cache, sorted(before - {d for d in before if in_base(d)}), max(1, min(4, max_parallel)))
-    writer = LayerWriter(store, plans, pending=set(jobs), parallel=2, ready=ready)
+    # Large blobs from a registry are streamed straight into their layer (written once); the rest go through the
+    # blob cache first. A layer the stream cannot finish is fetched into the blob cache and written from there.
+    streamable = {d: j for d, j in jobs.items() if j.desc.size > KEEP_SMALL and isinstance(j.source, RegistrySource)}
+    small_jobs = [j for d, j in jobs.items() if d not in streamable]
+    results: dict[int, CachedLayer] = dict(ready)
 
     def done(job: BlobJob) -> None:
-        writer.blob_done(job.digest)
         for ref in need.get(job.digest, ()):
             left = remaining[ref]
             left.discard(job.digest)
             if not left:
                 prog.image_done(ref)
 
+    def one(i: int) -> tuple[int, CachedLayer]:
+        plan = plans[i]
+        mine = {e.digest: streamable[e.digest] for e in plan.entries if e.digest in streamable}
+        try:
+            layer = stream_layer(store, plan, mine, prog.add_bytes)
+        except CannotStream:
+            fetch_all(mine.values(), sink, 1)
+            layer = write_layers(store, [plan], parallel=1)[0]
+        for job in mine.values():
+            done(job)
+        return i, layer
+
     try:
-        writer.start()
-        fetch_all(jobs.values(), sink, max_parallel, done)
+        fetch_all(small_jobs, sink, max_parallel, done)
+        pending = [i for i in range(len(plans)) if i not in ready]
+        with ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="layer") as pool:
+            for i, layer in pool.map(one, pending):
+                results[i] = layer
         images = _cached_images(resolved, cache) + from_base
-        layers = writer.finish()
-    except BaseException:
-        writer.abandon()   # blobs fetched so far stay in the blob cache: a rerun resumes from them
-        raise
+        layers = [results[i] for i in range(len(plans))]
     finally:
         prog.close()
     for i, layer in enumerate(layers):

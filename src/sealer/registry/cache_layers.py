@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sealer.digest import Digest
@@ -84,64 +84,6 @@ def write_layers(store: Store, plans: Sequence[LayerPlan], parallel: int = 2) ->
         return [_write(store, p) for p in plans]
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="layer") as pool:
         return list(pool.map(lambda p: _write(store, p), plans))
-
-
-class LayerWriter:
-    """Writes planned layers as their blobs arrive: a plan is submitted once none of its blobs is pending.
-    ``finish`` returns the layers in plan order (deterministic whatever the download order)."""
-
-    def __init__(self, store: Store, plans: Sequence[LayerPlan], pending: set[Digest], parallel: int = 2,
-                 ready: dict[int, CachedLayer] | None = None) -> None:
-        from threading import Lock
-
-        self._store = store
-        self._plans = list(plans)
-        self._pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="layer")
-        self._lock = Lock()
-        self._waiting: dict[int, set[Digest]] = {}
-        self._by_blob: dict[Digest, list[int]] = defaultdict(list)
-        self._futures: dict[int, Future[CachedLayer]] = {}
-        self._ready = dict(ready or {})
-        for i, plan in enumerate(self._plans):
-            if i in self._ready:
-                continue
-            needs = {e.digest for e in plan.entries if e.digest is not None and e.digest in pending}
-            self._waiting[i] = needs
-            for d in needs:
-                self._by_blob[d].append(i)
-
-    def start(self) -> None:
-        with self._lock:
-            for i, needs in list(self._waiting.items()):
-                if not needs:
-                    self._submit(i)
-
-    def _submit(self, i: int) -> None:
-        del self._waiting[i]
-        self._futures[i] = self._pool.submit(_write, self._store, self._plans[i])
-
-    def blob_done(self, digest: Digest) -> None:
-        with self._lock:
-            for i in self._by_blob.pop(digest, []):
-                needs = self._waiting.get(i)
-                if needs is not None:
-                    needs.discard(digest)
-                    if not needs:
-                        self._submit(i)
-
-    def finish(self) -> list[CachedLayer]:
-        with self._lock:
-            for i in list(self._waiting):   # blobs that were present all along
-                self._submit(i)
-        try:
-            return [self._ready[i] if i in self._ready else self._futures[i].result() for i in range(len(self._plans))]
-        finally:
-            self._pool.shutdown(wait=True)
-
-    def abandon(self) -> None:
-        for f in self._futures.values():
-            f.cancel()
-        self._pool.shutdown(wait=True)
 
 
 KEEP_SMALL = 1 << 20   # blobs up to this size (manifests, configs, small layers) stay in the blob cache

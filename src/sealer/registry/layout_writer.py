@@ -20,7 +20,7 @@ import contextlib
 import os
 import shutil
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -125,7 +125,8 @@ def _info(name: str, *, is_dir: bool, size: int = 0) -> tarfile.TarInfo:
     return ti
 
 
-def write_layer_tar(out: IO[bytes], entries: Iterable[Entry], prefix: str = LAYER_PREFIX) -> None:
+def write_layer_tar(out: IO[bytes], entries: Iterable[Entry], prefix: str = LAYER_PREFIX,
+                    produce: Callable[[Entry, IO[bytes]], bool] | None = None) -> None:
     """Stream a deterministic tar of ``entries`` under ``prefix/``: sorted names, every parent directory,
     owners 0/0, mtime 0, fixed modes, PAX headers. The same entries always give the same bytes. Written by
     hand (headers from ``TarInfo.tobuf``) to copy blob data in large chunks."""
@@ -149,6 +150,9 @@ def write_layer_tar(out: IO[bytes], entries: Iterable[Entry], prefix: str = LAYE
         else:
             assert ent.source is not None
             out.write(tar_header(_info(name, is_dir=False, size=ent.size)))
+            if produce is not None and produce(ent, out):   # wrote exactly ent.size verified bytes itself
+                out.write(tar_padding(ent.size))
+                continue
             with open(ent.source, "rb") as fp:
                 copy_exact(fp, out, ent.size, str(ent.source))
     out.write(b"\0" * (2 * tarfile.BLOCKSIZE))  # end of archive; no record padding (not needed by readers)
