@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import time
 import tomllib
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers.registry import Registry, free_port, push_test_image, skopeo, start_registry
+from helpers.registry import Registry, free_port, push_test_image, skopeo, start_registry, stop_process
 
 from sealer.cluster import load_registry_config, render_containerd_hosts, render_distribution_configs
 from sealer.cluster.registry_proxy import proxy_endpoints
@@ -34,14 +33,7 @@ def serve(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_process(proc, timeout=10)
 
 
 def wait_ready(addr: str, proc: subprocess.Popen[bytes], log: Path) -> None:
