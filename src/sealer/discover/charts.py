@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ from sealer.discover.files import Warn, chart_kind, existing_file, walk
 from sealer.discover.model import ImageSource
 from sealer.discover.renderpool import RenderPool
 from sealer.discover.safeyaml import load_plain
-from sealer.discover.scanner import scan_stream
+from sealer.discover.scanner import scan_rendered
 from sealer.errors import DiscoveryError
 
 DEFAULT_TIMEOUT = 120.0
@@ -104,21 +103,22 @@ def _one(root: Path, chart: ChartRef, pool: RenderPool, *, kube_version: str | N
     if not answer.get("ok"):
         name = answer.get("chart") or chart.rel
         raise DiscoveryError(f"render chart {name}: {answer.get('error')}", chart.rel)
-    hits = list(_scan_rendered(chart, how, answer["manifests"], deep=deep))
+    hits = list(_scan_rendered(chart, how, answer["manifests"], deep=deep, warn=warn))
     hits.extend(_annotated(chart, answer.get("annotations") or {}, answer.get("merged") or {}))
     if deep and answer.get("images_lock"):
         hits.extend(_images_lock(chart, str(answer["images_lock"])))
     return hits
 
 
-def _scan_rendered(chart: ChartRef, how: str, manifests: dict[str, str], *, deep: bool) -> Iterator[ChartHit]:
+def _scan_rendered(chart: ChartRef, how: str, manifests: dict[str, str], *, deep: bool,
+                   warn: Warn) -> Iterator[ChartHit]:
     for template in sorted(manifests):
         text = manifests[template]
         if template.endswith(".txt") or not text.strip():
             continue
         origin = f"{chart.rel} {template}"
         try:
-            for hit, number in scan_stream(io.StringIO(text), origin, deep=deep):
+            for hit, number in scan_rendered(text, origin, deep=deep, warn=warn):
                 detail = f"{how} {template}#{number} {hit.detail}" + (" (helm test)" if hit.helm_test else "")
                 yield ChartHit(hit.raw, ImageSource(chart.rel, None, detail), hit.extended, hit.helm_test)
         except DiscoveryError as e:

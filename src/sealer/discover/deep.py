@@ -23,7 +23,7 @@ from collections.abc import Callable
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from sealer.discover.podspec import Hit, K8sObject
-from sealer.discover.safeyaml import Budget, line_of, mapping_items, scalar_str
+from sealer.discover.safeyaml import Budget, mapping_items, scalar_str
 from sealer.errors import ReferenceError_
 from sealer.reference import Reference, parse
 
@@ -108,7 +108,7 @@ class DeepScanner:
     def _emit(self, raw: str, node: Node, path: str) -> None:
         detail = f"{self.obj.label} {path.lstrip('.') or '.'} (extended)"
         self.hits.append(Hit(raw.strip().rstrip(_TRAILING) if "/" in raw else raw.strip(),
-                             line_of(node), detail, True, self.obj.helm_test))
+                             self.budget.line(node), detail, True, self.obj.helm_test))
 
     def _walk(self, node: Node, key: str, path: str, depth: int) -> None:
         self.budget.tick(node)
@@ -148,7 +148,7 @@ class DeepScanner:
         if "\n" in text and len(text) <= MAX_EMBEDDED:
             found = self.embedded(text, f"{self.obj.label} {path.lstrip('.')}")
             for h in found:
-                self.hits.append(Hit(h.raw, line_of(node), h.detail, True, self.obj.helm_test or h.helm_test))
+                self.hits.append(Hit(h.raw, self.budget.line(node), h.detail, True, self.obj.helm_test or h.helm_test))
             if found:
                 return
         for token in _TOKEN_SPLIT.split(text):

@@ -94,7 +94,7 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
             col.add(entry.raw, ImageSource(IMAGE_LIST, entry.line, ""), extended=False)
 
     for rel, real, _what in walk(root, "manifests", col.warn, want=manifest_kind):
-        for hit, number in scan_file(real, rel, deep=deep):
+        for hit, number in scan_file(real, rel, deep=deep, warn=col.warn):
             col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
                     helm_test=False)
 

@@ -77,24 +77,31 @@ VISITS_PER_CHAR = 20
 class Budget:
     """Counts node visits while walking one document; raises when the walk is out of proportion."""
 
-    def __init__(self, origin: str, document: int, size: int) -> None:
+    def __init__(self, origin: str, document: int, size: int, line_offset: int = 0) -> None:
         self.origin = origin
         self.document = document
         self.limit = max(MIN_VISITS, VISITS_PER_CHAR * size)
         self.visits = 0
+        self.line_offset = line_offset  # lines of the stream before this document's text
+        self.notes: list[str] = []      # warnings found while walking (duplicate keys...)
+
+    def line(self, node: Node) -> int | None:
+        """The line of ``node`` in the whole stream (not in its document)."""
+        line = line_of(node)
+        return None if line is None else line + self.line_offset
 
     def tick(self, node: Node, count: int = 1) -> None:
         self.visits += count
         if self.visits > self.limit:
             raise DiscoveryError(
                 f"read YAML document {self.document}: refused, alias expansion exceeds "
-                f"{self.limit} nodes (YAML bomb?)", self.origin, line_of(node))
+                f"{self.limit} nodes (YAML bomb?)", self.origin, self.line(node))
 
     def depth(self, depth: int, node: Node) -> None:
         if depth > MAX_DEPTH:
             raise DiscoveryError(
                 f"read YAML document {self.document}: nesting deeper than {MAX_DEPTH}",
-                self.origin, line_of(node))
+                self.origin, self.line(node))
 
 
 def line_of(node: Node) -> int | None:
@@ -131,6 +138,27 @@ def iter_documents(stream: IO[bytes] | IO[str] | str, origin: str) -> Iterator[t
             number += 1
             if node is not None:
                 yield number, node
+    finally:
+        loader.dispose()
+
+
+def parse_document(text: bytes | str, origin: str, *, line_offset: int = 0) -> Node | None:
+    """The root node of the first YAML document of ``text`` (one document cut by :mod:`.splitting`), as
+    ``sigs.k8s.io/yaml`` reads it; errors name the line in the whole stream (``line_offset`` lines before)."""
+    loader = _Loader(text)
+    try:
+        if not loader.check_node():
+            return None
+        node: Node | None = loader.get_node()
+        return node
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = None if mark is None else int(mark.line) + 1 + line_offset
+        raise DiscoveryError(f"parse YAML: {e.problem or e.context or 'invalid YAML'}", origin, line) from None
+    except yaml.YAMLError as e:
+        raise DiscoveryError(f"parse YAML: {e}", origin) from None
+    except UnicodeDecodeError as e:
+        raise DiscoveryError(f"parse YAML: not UTF-8 text ({e.reason})", origin) from None
     finally:
         loader.dispose()
 

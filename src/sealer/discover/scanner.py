@@ -3,48 +3,71 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from sealer.discover.deep import DeepScanner, is_image_key, keyed_image
+from sealer.discover.files import Warn
 from sealer.discover.model import ImageSource
 from sealer.discover.podspec import Hit, objects, pod_spec_images
-from sealer.discover.safeyaml import Budget, iter_documents, line_of, mapping_items, node_size, scalar_str
+from sealer.discover.safeyaml import (
+    Budget,
+    iter_documents,
+    line_of,
+    mapping_items,
+    node_size,
+    parse_document,
+    scalar_str,
+)
+from sealer.discover.splitting import Piece, helm_documents, kubernetes_documents
 from sealer.errors import DiscoveryError
 
 ScanHit = tuple[Hit, int]  # hit, document number
 
 
-def scan_stream(stream: IO[bytes] | IO[str] | str, origin: str, *, deep: bool = False) -> Iterator[ScanHit]:
+def scan_pieces(pieces: Iterable[Piece], origin: str, *, deep: bool = False,
+                warn: Warn | None = None) -> Iterator[ScanHit]:
     """Yield every candidate of every document, one document in memory at a time."""
-    for number, root in iter_documents(stream, origin):
-        budget = Budget(origin, number, node_size(root))
+    for piece in pieces:
+        offset = piece.line - 1
+        root = parse_document(piece.text, origin, line_offset=offset)
+        if root is None:
+            continue
+        budget = Budget(origin, piece.number, node_size(root), offset)
         for obj in objects(root, budget):
             strict = pod_spec_images(obj, budget)
             for hit in strict:
-                yield hit, number
+                yield hit, piece.number
             if deep:
                 seen = {(h.raw, h.line) for h in strict}
                 scanner = DeepScanner(obj, budget, _embedded(origin, budget))
                 for hit in scanner.run():
                     if (hit.raw, hit.line) not in seen:
-                        yield hit, number
+                        yield hit, piece.number
+        if warn is not None:
+            for note in budget.notes:
+                warn(note)
 
 
-def scan_file(path: Path, origin: str, *, deep: bool = False) -> Iterator[ScanHit]:
+def scan_file(path: Path, origin: str, *, deep: bool = False, warn: Warn | None = None) -> Iterator[ScanHit]:
+    """A manifest file, split into documents as ``kubectl apply`` does (apimachinery's YAML reader)."""
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below, generator keeps it open while streaming
     except OSError as e:
         raise DiscoveryError(f"read manifest: {e.strerror}", origin) from None
     with fh:
-        yield from scan_stream(fh, origin, deep=deep)
+        yield from scan_pieces(kubernetes_documents(fh, origin), origin, deep=deep, warn=warn)
+
+
+def scan_rendered(text: str, origin: str, *, deep: bool = False, warn: Warn | None = None) -> Iterator[ScanHit]:
+    """A rendered chart template, split into documents as ``helm install`` does (``SplitManifests``)."""
+    yield from scan_pieces(helm_documents(text), origin, deep=deep, warn=warn)
 
 
 def images_from_yaml_text(text: str, origin: str, *, deep: bool = False) -> list[tuple[str, ImageSource, bool]]:
-    """Candidate images of a YAML stream: ``(raw string, source, extended)``.
+    """Candidate images of a YAML stream (split as ``kubectl apply`` does): ``(raw string, source, extended)``.
 
     Strict hits are pod-spec images of Kubernetes objects; with ``deep`` extended hits follow.
     ``helm.sh/hook: test`` objects are reported like the others (their detail says ``helm test``);
@@ -52,7 +75,8 @@ def images_from_yaml_text(text: str, origin: str, *, deep: bool = False) -> list
     parse them with :func:`sealer.reference.parse`.
     """
     out: list[tuple[str, ImageSource, bool]] = []
-    for hit, number in scan_stream(io.StringIO(text), origin, deep=deep):
+    pieces = kubernetes_documents(io.BytesIO(text.encode()), origin)
+    for hit, number in scan_pieces(pieces, origin, deep=deep):
         detail = hit.detail + (" (helm test)" if hit.helm_test else "")
         out.append((hit.raw, ImageSource(origin, hit.line, detail, number), hit.extended))
     return out
