@@ -77,16 +77,26 @@ def _by_chart_name(root: Path, chart: ChartRef, chart_name: str, warn: Warn) -> 
 
 
 def render_charts(root: Path, charts: list[ChartRef], *, kube_version: str | None, deep: bool,
-                  parallel: int, timeout: float, warn: Warn) -> list[ChartHit]:
-    """Render every chart (in parallel worker processes) and return candidates in chart order."""
+                  parallel: int, timeout: float, warn: Warn) -> tuple[list[ChartHit], list[DiscoveryError]]:
+    """Render every chart (in parallel worker processes): candidates in chart order, and every chart's error
+    (one failing chart does not stop the others, so a run reports them all)."""
     if not charts:
-        return []
+        return [], []
     size = max(1, min(parallel, len(charts)))
     with RenderPool(size, timeout) as pool, ThreadPoolExecutor(size) as ex:
-        job: Callable[[ChartRef], list[ChartHit]] = lambda c: _one(  # noqa: E731
+        job: Callable[[ChartRef], list[ChartHit] | DiscoveryError] = lambda c: _guarded(  # noqa: E731
             root, c, pool, kube_version=kube_version, deep=deep, warn=warn)
         results = list(ex.map(job, charts))
-    return [hit for hits in results for hit in hits]
+    hits = [hit for r in results if not isinstance(r, DiscoveryError) for hit in r]
+    return hits, [r for r in results if isinstance(r, DiscoveryError)]
+
+
+def _guarded(root: Path, chart: ChartRef, pool: RenderPool, *, kube_version: str | None, deep: bool,
+             warn: Warn) -> list[ChartHit] | DiscoveryError:
+    try:
+        return _one(root, chart, pool, kube_version=kube_version, deep=deep, warn=warn)
+    except DiscoveryError as e:
+        return e
 
 
 def _one(root: Path, chart: ChartRef, pool: RenderPool, *, kube_version: str | None, deep: bool,

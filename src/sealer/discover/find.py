@@ -9,7 +9,7 @@ from pathlib import Path
 from sealer.discover.charts import DEFAULT_TIMEOUT, find_charts, render_charts
 from sealer.discover.files import existing_file, manifest_kind, walk
 from sealer.discover.imagelist import IgnoreList, read_list
-from sealer.discover.model import DiscoveryResult, FoundImage, ImageSource
+from sealer.discover.model import DiscoveryErrors, DiscoveryResult, FoundImage, ImageSource
 from sealer.discover.scanner import scan_file
 from sealer.discover.settings import read_settings
 from sealer.errors import DiscoveryError, ReferenceError_
@@ -66,7 +66,9 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
     a context enables it for its build with ``manifests/.sealer-discover.yaml`` holding ``deep: true``
     (see :mod:`sealer.discover.settings`). ``kube_version`` sets ``.Capabilities.KubeVersion``.
     Images of ``helm.sh/hook: test`` pods go to ``result.helm_tests`` unless ``include_helm_tests``.
-    Symlinks leading outside ``root`` are not followed. Errors raise :class:`DiscoveryError`.
+    Symlinks leading outside ``root`` are not followed. Every manifest and chart is read even when
+    others fail; failures raise :class:`DiscoveryError` (one) or :class:`DiscoveryErrors` (several, each
+    with its file and the engine's message), once, at the end.
     """
     root = Path(os.path.realpath(root))
     if not root.is_dir():
@@ -88,20 +90,33 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
         for entry in read_list(ignore_file, IGNORE_LIST, default_tag=False):
             ignores.add(entry.reference)
 
+    errors: list[DiscoveryError] = []  # every failure of the run, reported together at the end
     image_list = existing_file(root, IMAGE_LIST, col.warn)
     if image_list is not None:
-        for entry in read_list(image_list, IMAGE_LIST):
-            col.add(entry.raw, ImageSource(IMAGE_LIST, entry.line, ""), extended=False)
+        try:
+            for entry in read_list(image_list, IMAGE_LIST):
+                col.add(entry.raw, ImageSource(IMAGE_LIST, entry.line, ""), extended=False)
+        except DiscoveryError as e:
+            errors.append(e)
 
     for rel, real, _what in walk(root, "manifests", col.warn, want=manifest_kind):
-        for hit, number in scan_file(real, rel, deep=deep, warn=col.warn):
-            col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
-                    helm_test=False)
+        try:
+            for hit, number in scan_file(real, rel, deep=deep, warn=col.warn):
+                col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
+                        helm_test=False)
+        except DiscoveryError as e:
+            errors.append(e)
 
     charts = find_charts(root, col.warn)
-    for ch in render_charts(root, charts, kube_version=kube_version, deep=deep, parallel=parallel,
-                            timeout=chart_timeout, warn=col.warn):
+    hits, chart_errors = render_charts(root, charts, kube_version=kube_version, deep=deep, parallel=parallel,
+                                       timeout=chart_timeout, warn=col.warn)
+    errors.extend(chart_errors)
+    for ch in hits:
         col.add(ch.raw, ch.source, extended=ch.extended, helm_test=ch.helm_test and not include_helm_tests)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise DiscoveryErrors(errors)
 
     images: list[FoundImage] = []
     ignored: list[FoundImage] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sealer.errors import DiscoveryError
 from sealer.reference import Reference
 
 
@@ -74,3 +75,12 @@ class DiscoveryResult:
             "helm_tests": [f.to_json() for f in self.helm_tests],
             "warnings": list(self.warnings),
         }
+
+
+class DiscoveryErrors(DiscoveryError):
+    """Several manifests, charts or lists failed in one run; ``errors`` holds each one (file, line, message)."""
+
+    def __init__(self, errors: list[DiscoveryError]) -> None:
+        self.errors = list(errors)
+        lines = "\n".join("  " + str(e).replace("\n", "\n    ") for e in self.errors)
+        super().__init__(f"{len(self.errors)} problems found:\n{lines}")
