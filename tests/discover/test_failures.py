@@ -67,7 +67,7 @@ def test_find_images_prints_all_and_exits_once(rootfs: Path) -> None:
 def test_lite_build_prints_three_errors_in_one_run(rootfs: Path, tmp_path: Path) -> None:
     ctx = tmp_path / "ctx"
     three_charts(ctx)
-    write(ctx / "Kubefile", "FROM scratch\nCOPY charts charts\n")
+    write(ctx / "Kubefile", "FROM scratch\nCOPY charts .\n")
     r = CliRunner().invoke(cli, ["--root", str(tmp_path / "store"), "build", "-q", "-b", "lite", "-t", "x:v1",
                                  str(ctx)])
     assert r.exit_code == 1, r.output

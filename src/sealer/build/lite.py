@@ -46,7 +46,8 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
     from sealer.build.executor import LayerRecord
 
     key = chain(key, "CACHE-IMAGES", json.dumps({
-        "deep": opts.deep, "ignore": sorted(opts.ignore_images), "platforms": [str(p) for p in platforms]}))
+        "deep": opts.deep, "ignore": sorted(opts.ignore_images), "platforms": [str(p) for p in platforms],
+        **({"strict": True} if opts.strict else {})}))
     rep.say("STEP: discover and cache container images")
     hit = None if opts.no_cache else cache.get(key)
     if hit is not None:
@@ -66,7 +67,9 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
     from sealer.discover import discover
 
     found = discover(root, deep=opts.deep, kube_version=kv, ignore=opts.ignore_images,
-                     parallel=max(1, min(4, opts.max_parallel)))
+                     parallel=max(1, min(4, opts.max_parallel)), strict=opts.strict)
+    for warning in found.warnings:
+        rep.warn(warning)
     for img in found.images:
         srcs = ", ".join(str(s) for s in img.sources[:3])
         rep.say(f"  found {img.reference}  <- {srcs}")

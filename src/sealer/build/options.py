@@ -20,6 +20,7 @@ class BuildOptions:
     no_cache: bool = False
     platforms: list[Platform] = field(default_factory=list)   # default: the host platform
     deep: bool = False
+    strict: bool = False  # discovery warnings about charts (library chart, no workload) fail the build
     ignore_images: list[str] = field(default_factory=list)
     max_parallel: int = 8
     quiet: bool = False

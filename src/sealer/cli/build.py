@@ -23,6 +23,8 @@ from sealer.oci.model import Platform
               "(default: this host's).")
 @click.option("--deep", is_flag=True, help="Also cache image-like strings found in args, env, ConfigMaps and "
               "custom resources (extended discovery).")
+@click.option("--strict", is_flag=True, help="Fail when a chart is a library chart or renders no workload "
+              "(warnings otherwise).")
 @click.option("--ignore-image", "ignore_images", multiple=True, help="Do not cache this image (repeatable).")
 @click.option("--max-parallel", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Concurrent image/blob downloads.")
@@ -34,7 +36,7 @@ from sealer.oci.model import Platform
 @click.argument("context", type=click.Path(path_type=Path, file_okay=False), default=".")
 @click.pass_context
 def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], backend: str, no_cache: bool,
-              platforms: str, deep: bool, ignore_images: tuple[str, ...], max_parallel: int,
+              platforms: str, deep: bool, strict: bool, ignore_images: tuple[str, ...], max_parallel: int,
               insecure: tuple[str, ...], ca_cert: Path | None, authfile: Path | None, as_json: bool, quiet: bool,
               context: Path) -> None:
     """Build a cluster image from a Kubefile.
@@ -60,7 +62,7 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
         reg_opts = RegistryOptions(insecure=frozenset(insecure), ca_cert=ca_cert, auth_file=authfile)
     opts = BuildOptions(
         context=context, tags=list(tags), kubefile=kubefile, backend=backend, no_cache=no_cache,
-        platforms=[Platform.parse(p) for p in platforms.split(",") if p.strip()], deep=deep,
+        platforms=[Platform.parse(p) for p in platforms.split(",") if p.strip()], deep=deep, strict=strict,
         ignore_images=list(ignore_images), max_parallel=max_parallel, quiet=quiet or as_json,
         registry_options=reg_opts,
     )

@@ -23,9 +23,11 @@ from sealer.discover import FoundImage, discover
               help="Charts rendered at once.")
 @click.option("--chart-timeout", default=120.0, show_default=True, type=click.FloatRange(0.1),
               help="Seconds one chart may take to render.")
+@click.option("--strict", is_flag=True,
+              help="A library chart or a chart rendering no workload is an error (a warning otherwise).")
 @json_option
 def find_images(directory: Path, deep: bool, kube_version: str | None, ignore: tuple[str, ...], helm_tests: bool,
-                parallel: int, chart_timeout: float, as_json: bool) -> None:
+                parallel: int, chart_timeout: float, strict: bool, as_json: bool) -> None:
     """Find the container images DIRECTORY needs (a build context or rootfs).
 
     \b
@@ -37,9 +39,10 @@ def find_images(directory: Path, deep: bool, kube_version: str | None, ignore: t
     Examples:
       sealer find-images ./build-context
       sealer find-images --deep --json ./rootfs | jq -r '.[].image'
+      sealer find-images --strict ./ctx   # fail on library charts and charts rendering nothing
     """
     result = discover(directory, deep=deep, kube_version=kube_version, ignore=ignore, parallel=parallel,
-                      include_helm_tests=helm_tests, chart_timeout=chart_timeout)
+                      include_helm_tests=helm_tests, chart_timeout=chart_timeout, strict=strict)
     if as_json:
         print_json([f.to_json() for f in result.images])
     else:

@@ -56,7 +56,7 @@ class _Collector:
 
 def discover(root: Path, *, deep: bool = False, kube_version: str | None = None, ignore: Iterable[str] = (),
              parallel: int = 4, include_helm_tests: bool = False,
-             chart_timeout: float = DEFAULT_TIMEOUT) -> DiscoveryResult:
+             chart_timeout: float = DEFAULT_TIMEOUT, strict: bool = False) -> DiscoveryResult:
     """Find the images of ``root`` (a rootfs or any directory with ``manifests/`` and/or ``charts/``).
 
     Sources: ``manifests/imageList``; every ``*.yaml``/``*.yml`` under ``manifests/`` (pod specs of
@@ -66,6 +66,8 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
     a context enables it for its build with ``manifests/.sealer-discover.yaml`` holding ``deep: true``
     (see :mod:`sealer.discover.settings`). ``kube_version`` sets ``.Capabilities.KubeVersion``.
     Images of ``helm.sh/hook: test`` pods go to ``result.helm_tests`` unless ``include_helm_tests``.
+    A library chart, or a chart that renders no workload, is a warning (``result.warnings``); ``strict``
+    makes it an error.
     Symlinks leading outside ``root`` are not followed. Every manifest and chart is read even when
     others fail; failures raise :class:`DiscoveryError` (one) or :class:`DiscoveryErrors` (several, each
     with its file and the engine's message), once, at the end.
@@ -78,6 +80,7 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
     deep = deep or settings.deep
     include_helm_tests = include_helm_tests or settings.helm_tests
     kube_version = kube_version or settings.kube_version
+    strict = strict or settings.strict
 
     ignores = IgnoreList()
     for text in ignore:
@@ -109,7 +112,7 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
 
     charts = find_charts(root, col.warn)
     hits, chart_errors = render_charts(root, charts, kube_version=kube_version, deep=deep, parallel=parallel,
-                                       timeout=chart_timeout, warn=col.warn)
+                                       timeout=chart_timeout, warn=col.warn, strict=strict)
     errors.extend(chart_errors)
     for ch in hits:
         col.add(ch.raw, ch.source, extended=ch.extended, helm_test=ch.helm_test and not include_helm_tests)
