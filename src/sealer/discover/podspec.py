@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sealer.discover.safeyaml import Budget, get, get_str, mapping_items, scalar_str
+from sealer.discover.safeyaml import Budget, duplicate_keys, get, get_str, mapping_items, scalar_str
 
 CONTAINER_LISTS = (("containers", "container"), ("initContainers", "initContainer"),
                    ("ephemeralContainers", "ephemeralContainer"))
@@ -114,6 +114,10 @@ def _pod_spec_hits(spec: MappingNode, obj: K8sObject, budget: Budget) -> list[Hi
             if raw is None or image is None:
                 continue
             cname = get_str(c, "name") or "?"
+            if "image" in duplicate_keys(c):
+                budget.notes.append(f"{budget.origin}:{budget.line(image)}: {obj.label} {word} {cname} has the "
+                                    "key image more than once; the last one is used, as Kubernetes does "
+                                    "(kubectl apply --validate=strict refuses such a document)")
             hits.append(Hit(raw.strip(), budget.line(image), f"{obj.label} {word} {cname}", False, obj.helm_test))
     volumes = get(spec, "volumes")
     if isinstance(volumes, SequenceNode):

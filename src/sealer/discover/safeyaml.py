@@ -180,10 +180,15 @@ def scalar_str(node: Node | None) -> str | None:
 
 
 def mapping_items(node: Node) -> list[tuple[Node, Node]]:
-    """Pairs of a mapping with YAML merge keys (``<<``) flattened; explicit keys win."""
+    """Pairs of a mapping as Kubernetes reads it: a key given twice keeps its last value (as
+    ``sigs.k8s.io/yaml`` does); YAML merge keys (``<<``) flattened, explicit keys win."""
     if not isinstance(node, MappingNode):
         return []
     pairs: list[tuple[Node, Node]] = node.value
+    if len(pairs) > 1:
+        keys = [k.value if isinstance(k, ScalarNode) else id(k) for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            pairs = _last_wins(pairs)
     for k, _ in pairs:
         if k.value == "<<":
             break
@@ -201,26 +206,50 @@ def mapping_items(node: Node) -> list[tuple[Node, Node]]:
             items.append((k, v))
     if merged:
         seen = {k.value for k, _ in items if isinstance(k, ScalarNode)}
-        items.extend((k, v) for k, v in merged if not (isinstance(k, ScalarNode) and k.value in seen))
+        items.extend((k, v) for k, v in _last_wins(merged) if not (isinstance(k, ScalarNode) and k.value in seen))
     return items
 
 
+def _last_wins(pairs: list[tuple[Node, Node]]) -> list[tuple[Node, Node]]:
+    seen: set[object] = set()
+    out: list[tuple[Node, Node]] = []
+    for k, v in reversed(pairs):
+        key = k.value if isinstance(k, ScalarNode) else id(k)
+        if key not in seen:
+            seen.add(key)
+            out.append((k, v))
+    out.reverse()
+    return out
+
+
+def duplicate_keys(node: Node) -> list[str]:
+    """Scalar keys given more than once in a mapping."""
+    if not isinstance(node, MappingNode):
+        return []
+    counts: dict[str, int] = {}
+    for k, _ in node.value:
+        if isinstance(k, ScalarNode) and isinstance(k.value, str):
+            counts[k.value] = counts.get(k.value, 0) + 1
+    return [k for k, n in counts.items() if n > 1]
+
+
 def get(node: Node, key: str) -> Node | None:
-    """The value node of ``key`` in a mapping node, else None."""
+    """The value node of ``key`` in a mapping node (the last one when the key is repeated), else None."""
     if not isinstance(node, MappingNode):
         return None
     merge = False
+    found: Node | None = None
     for k, v in node.value:
         kv = k.value
         if kv == key and isinstance(k, ScalarNode):
-            found: Node = v
-            return found
-        if kv == "<<":
+            found = v
+        elif kv == "<<":
             merge = True
-    if merge:
-        for k, v in mapping_items(node):
-            if isinstance(k, ScalarNode) and k.value == key:
-                return v
+    if found is not None or not merge:
+        return found
+    for k, v in mapping_items(node):
+        if isinstance(k, ScalarNode) and k.value == key:
+            return v
     return None
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from sealer.discover.deep import DeepScanner, is_image_key, keyed_image
+from sealer.discover.deep import DeepScanner, is_image_key, joined_reference, keyed_image
 from sealer.discover.files import Warn
 from sealer.discover.model import ImageSource
 from sealer.discover.podspec import Hit, objects, pod_spec_images
@@ -113,20 +113,29 @@ class _EmbeddedScanner:
             return []
         return hits
 
-    def _keyed(self, node: Node, where: str, depth: int) -> list[Hit]:
-        """``image: x`` pairs anywhere in a non-Kubernetes embedded document."""
+    def _keyed(self, node: Node, where: str, depth: int, parent_key: str = "") -> list[Hit]:
+        """``image: x`` pairs (and joined ``repository`` + ``tag`` siblings) anywhere in a non-Kubernetes
+        embedded document."""
         self.budget.tick(node)
         self.budget.depth(depth, node)
         hits: list[Hit] = []
         if isinstance(node, MappingNode):
-            for k, v in mapping_items(node):
+            items = mapping_items(node)
+            used: set[int] = set()
+            joined = joined_reference(items, parent_key)
+            if joined is not None:
+                joined_text, base_key, base_node, used = joined
+                hits.append(Hit(joined_text, line_of(base_node), f"{where} -> {base_key}", True, False))
+            for k, v in items:
+                if id(v) in used:
+                    continue
                 key = scalar_str(k)
                 text = scalar_str(v)
                 if key and text is not None and is_image_key(key) and keyed_image(text, key):
                     hits.append(Hit(text.strip(), line_of(v), f"{where} -> {key}", True, False))
                 else:
-                    hits.extend(self._keyed(v, where, depth + 1))
+                    hits.extend(self._keyed(v, where, depth + 1, key or ""))
         elif isinstance(node, SequenceNode):
             for v in node.value:
-                hits.extend(self._keyed(v, where, depth + 1))
+                hits.extend(self._keyed(v, where, depth + 1, parent_key))
         return hits
