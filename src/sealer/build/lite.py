@@ -70,6 +70,15 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
                      parallel=max(1, min(4, opts.max_parallel)), strict=opts.strict)
     for warning in found.warnings:
         rep.warn(warning)
+    if any(f.extended for f in found.images):  # --deep candidates: cached only when their manifest resolves
+        from dataclasses import replace as _replace
+
+        from sealer.discover.resolve import confirm_extended
+        from sealer.registry import RegistryClient, RegistryOptions
+
+        with RegistryClient(_replace(opts.registry_options or RegistryOptions(), retries=2)) as checker:
+            for warning in confirm_extended(found, checker, parallel=opts.max_parallel):
+                rep.warn(warning)
     for img in found.images:
         srcs = ", ".join(str(s) for s in img.sources[:3])
         rep.say(f"  found {img.reference}  <- {srcs}")

@@ -57,13 +57,15 @@ class DiscoveryResult:
 
     ``images`` are to be cached (sorted by ``str(reference)``); ``ignored`` matched the ignore list;
     ``helm_tests`` are images of ``helm.sh/hook: test`` pods, which only ``helm test`` pulls (not cached
-    unless asked); ``warnings`` explain what was skipped (unrendered templates, symlinks leaving the root...).
+    unless asked); ``warnings`` explain what was skipped (unrendered templates, symlinks leaving the root...);
+    ``unresolved`` are deep candidates whose manifest did not resolve (:mod:`sealer.discover.resolve`).
     """
 
     images: list[FoundImage]
     ignored: list[FoundImage] = field(default_factory=list)
     helm_tests: list[FoundImage] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unresolved: list[FoundImage] = field(default_factory=list)
 
     def references(self) -> list[Reference]:
         return [f.reference for f in self.images]
@@ -74,6 +76,7 @@ class DiscoveryResult:
             "ignored": [f.to_json() for f in self.ignored],
             "helm_tests": [f.to_json() for f in self.helm_tests],
             "warnings": list(self.warnings),
+            "unresolved": [f.to_json() for f in self.unresolved],
         }
 
 
