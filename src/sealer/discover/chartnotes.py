@@ -37,8 +37,8 @@ def banner_lines(notes: str) -> list[str]:
 
 
 def no_workload_message(chart_rel: str, how: str, notes: str | None) -> str:
-    message = (f"{chart_rel} {how}: renders no workload (no pod spec with an image), so no image is cached "
-               "from it; check its values")
+    message = (f"{chart_rel} {how}: renders no workload (no pod spec with an image), so its templates give no "
+               "image to cache; check its values")
     quoted = banner_lines(notes or "")
     if quoted:
         message += "; its NOTES.txt says:\n" + "\n".join("    " + line for line in quoted)
