@@ -82,3 +82,12 @@ def test_one_failure_is_reported_as_itself(rootfs: Path) -> None:
         discover(rootfs)
     assert not isinstance(e.value, DiscoveryErrors)
     assert "alpha.host is required" in str(e.value)
+
+
+def test_every_bad_image_list_line_is_reported(rootfs: Path) -> None:
+    write(rootfs / "manifests/imageList", "ok:1\nNOT VALID\nnginx:1.25\nAlso Bad\n")
+    make_chart(rootfs / "charts", "alpha", values="alpha: {}\n", templates={"pod.yaml": REQUIRED})
+    with pytest.raises(DiscoveryErrors) as e:
+        discover(rootfs)
+    assert [(x.file, x.line) for x in e.value.errors] == [
+        ("manifests/imageList", 2), ("manifests/imageList", 4), ("charts/alpha", None)]

@@ -99,6 +99,8 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
         try:
             for entry in read_list(image_list, IMAGE_LIST):
                 col.add(entry.raw, ImageSource(IMAGE_LIST, entry.line, ""), extended=False)
+        except DiscoveryErrors as e:
+            errors.extend(e.errors)
         except DiscoveryError as e:
             errors.append(e)
 
