@@ -17,6 +17,14 @@ from sealer.reference import parse
 
 IMAGE_LIST = "manifests/imageList"
 IGNORE_LIST = "manifests/imageList.ignore"
+APPS_DIR = "application/apps"   # sealer v0.9: files of `APP name ...` (rootfs.GlobalManager.App().Root())
+
+
+def _app_manifest_kind(name: str, real: Path) -> str | None:
+    """YAML files of apps, not inside a chart (charts are rendered instead)."""
+    if real.is_dir() and (real / "Chart.yaml").is_file():
+        return None
+    return manifest_kind(name, real)
 
 
 class _Collector:
@@ -98,7 +106,12 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
             col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
                     helm_test=False)
 
-    charts = find_charts(root, col.warn)
+    # sealer v0.9 apps (application/apps/NAME/): YAML files as manifests, chart apps rendered (kubefile branch)
+    for rel, real, _what in walk(root, APPS_DIR, col.warn, want=_app_manifest_kind):
+        for hit, number in scan_file(real, rel, deep=deep):
+            col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
+                    helm_test=False)
+    charts = find_charts(root, col.warn) + find_charts(root, col.warn, APPS_DIR)
     for ch in render_charts(root, charts, kube_version=kube_version, deep=deep, parallel=parallel,
                             timeout=chart_timeout, warn=col.warn):
         col.add(ch.raw, ch.source, extended=ch.extended, helm_test=ch.helm_test and not include_helm_tests)
