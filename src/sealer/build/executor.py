@@ -253,7 +253,7 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
 
     labels = {
         imagemeta.LABEL_BUILD_TYPE: opts.backend,
-        imagemeta.LABEL_CMDS: json.dumps(cmds),
+        imagemeta.LABEL_CMDS: json.dumps(launch_cmds),
         imagemeta.LABEL_IMAGES: json.dumps(images),
         imagemeta.LABEL_KUBEFILE: kubefile_text.decode("utf-8", "replace"),
         imagemeta.LABEL_VERSION: __version__,
