@@ -2,10 +2,16 @@
 
 Rules beyond Docker's line syntax (see :mod:`sealer.kubefile.lexer`):
 
-* Keywords are case-insensitive ASCII: ``FROM``, ``COPY``, ``RUN``, ``CMD``. Other Dockerfile
-  instructions (``ADD``, ``ENV``, ...) are refused by name; near-misses get "did you mean".
-* ``FROM`` comes first, exactly once, with exactly one word: ``scratch`` (any case) or an image
-  reference (validated with :func:`sealer.reference.parse`, kept as written).
+* Keywords are case-insensitive ASCII: ``FROM``, ``COPY``, ``RUN``, ``CMD`` and sealer v0.9's ``ARG``, ``ENV``,
+  ``LABEL``, ``MAINTAINER``, ``KUBEVERSION``, ``APP``, ``APPCMDS``, ``APPENV``, ``CNI``, ``CSI``, ``LAUNCH``,
+  ``CMDS`` (rules and sealer sources: docs/kubefile.md). Other Dockerfile instructions (``ADD``, ...) are
+  refused by name; near-misses get "did you mean".
+* ``FROM`` comes first (only ``ARG`` may precede it), exactly once: ``scratch`` (any case) or an image
+  reference (validated with :func:`sealer.reference.parse`), optionally ``--platform=`` and ``AS name``.
+* ``${k}``/``$k`` expand with BuildKit's shell-lexer rules (:mod:`sealer.kubefile.shellex`) in FROM, COPY,
+  ENV, LABEL, KUBEVERSION, APP sources and ARG defaults; ``${ARCH}`` in COPY is the build platform's arch.
+* ``LAUNCH``/``CMDS``: at most one, last, mutually exclusive, and exclusive with ``CMD``. APPCMDS/APPENV/
+  LAUNCH name existing apps (of this Kubefile, or of the FROM image: :func:`check_apps`).
 * Exec (JSON-array) form: an argument that parses as a JSON array is exec form and must hold only
   strings (no NUL). Docker silently falls back to shell form for malformed JSON; we refuse it
   when the writer clearly meant JSON:
