@@ -136,3 +136,7 @@ def test_remote_app_source(tmp_path: Path, http_dir: str) -> None:
     missing = ctx_with(tmp_path, "m", {"Kubefile": f"FROM scratch\nAPP r {http_dir}/nope.yaml\n"})
     msg = sealer(root, "build", "-q", "-b", "lite", "-t", "m:v1", str(missing), ok=False)
     assert "Kubefile:2: APP: download" in msg and "nope.yaml" in msg
+    with_secret = http_dir.replace("http://", "http://user:s3cret@")
+    secret = ctx_with(tmp_path, "s", {"Kubefile": f"FROM scratch\nAPP r {with_secret}/nope.yaml\n"})
+    msg = sealer(root, "build", "-q", "-b", "lite", "-t", "s:v1", str(secret), ok=False)
+    assert "APP: download http://***@127.0.0.1" in msg and "s3cret" not in msg

@@ -213,11 +213,20 @@ def _download(url: str, workdir: Path, loc: Location) -> Path:
             while chunk := resp.read(1 << 20):
                 total += len(chunk)
                 if total > MAX_REMOTE_BYTES:
-                    raise BuildError(f"APP: {url} is larger than {MAX_REMOTE_BYTES >> 20} MiB", loc.file, loc.line)
+                    raise BuildError(f"APP: {_redact(url)} is larger than {MAX_REMOTE_BYTES >> 20} MiB", loc.file, loc.line)
                 out.write(chunk)
     except OSError as e:
-        raise BuildError(f"APP: download {url}: {getattr(e, 'reason', None) or e}", loc.file, loc.line) from None
+        raise BuildError(f"APP: download {_redact(url)}: {getattr(e, 'reason', None) or e}", loc.file,
+                         loc.line) from None
     return target
+
+
+def _redact(url: str) -> str:
+    """``url`` without user:password (never in logs or errors)."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 @dataclass
@@ -298,15 +307,17 @@ class AppState:
                                  app.location.file, app.location.line)
 
     def launch(self, cmds: list[str], kubefile: Kubefile) -> tuple[list[str], list[str]]:
-        """``(launch.cmds, launch.app_names)``: sealer's ``RawCmds`` (CMD commands, CMDS) and LAUNCH.
+        """``(launch.cmds, launch.app_names)``.
 
-        A Kubefile with none of LAUNCH/CMDS/CMD keeps its base image's launch (sealer drops it; we keep
-        it so a derived image still launches its base's apps). ``cmds`` are the CMD commands, base's first.
+        A Kubefile with LAUNCH or CMDS gets exactly its own launch, as sealer (``RawCmds``/``LaunchedAppNames``
+        of this Kubefile only; the base's are not inherited). A Kubefile with CMDs keeps sealer-py's rule:
+        ``cmds`` = the base image's CMD commands, then its own. A Kubefile with none of them keeps its base
+        image's launch (sealer drops it; we keep it so ``FROM base`` + ``COPY`` still launches the base's apps).
         """
         if self.launch_cmds is not None:
-            return [c for c in cmds if c] + self.launch_cmds, []
+            return list(self.launch_cmds), []
         if self.app_names:
-            return [c for c in cmds if c], self.app_names
+            return [], list(self.app_names)
         if not kubefile.cmds:
             return cmds, list(self.inherited_app_names)
         return cmds, []
