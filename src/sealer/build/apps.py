@@ -33,7 +33,6 @@ from sealer.kubefile import (
     AppCmds,
     AppEnv,
     Arg,
-    Cmd,
     Cmds,
     Copy,
     Env,
@@ -329,10 +328,6 @@ def _reorder(app: dict[str, Any]) -> None:
     items = {k: app[k] for k in order if k in app}
     app.clear()
     app.update(items)
-
-
-def cmd_commands(step: Cmd) -> tuple[str, ...]:
-    return step.commands
 
 
 def base_extension(base: Any) -> Any:

@@ -101,7 +101,6 @@ class _Parser:
         self.scratch = False
         self.scope: dict[str, str] = {}
         self.apps: dict[str, int] = {}          # name -> line
-        self.deferred: list[tuple[Node, str, str]] = []
         self.last: tuple[str, int] | None = None
         self.cmd_line: int | None = None
 
@@ -361,8 +360,7 @@ class _Parser:
         if name in self.apps or (self.inherited is not None and name in self.inherited):
             return
         if self.inherited is None and not self.scratch:
-            self.deferred.append((node, keyword, name))   # may come from the base image: checked at build
-            return
+            return   # may come from the base image: check_apps() at build, once the base is known
         known = sorted(set(self.apps) | set(self.inherited or ()))
         where = f"; apps defined: {', '.join(known)}" if known else "; no APP is defined"
         raise self.error(node, f"{keyword}: app {_show(name)} does not exist in the image{where}")
