@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 from helpers.registry import Registry, push_test_image
-from interop.sealer_schema import IMAGE_EXTENSION
+from interop.sealer_schema import CONTAINER_IMAGES, IMAGE_EXTENSION
 
 from sealer.apps import launch_plan
 from sealer.cli.main import cli
@@ -86,8 +86,11 @@ def test_build_with_appcmds(images: Registry, tmp_path: Path) -> None:
         "kubectl apply -f app.yaml", "bash application/apps/shellapp/a.sh", "bash application/apps/shellapp/b.sh",
         "bash application/apps/shellapp/c.sh"]
     assert doc["launch"]["plan"][0]["cwd"] == "application/apps/mixedapp"
-    # the app's nginx image is found in application/apps/ and cached
+    # the app's nginx image is found in application/apps/ and cached; sealer.image.container.images names the app
     assert any("nginx" in i["reference"] for i in doc["cachedImages"])
+    listed = json.loads(doc["annotations"]["sealer.image.container.images"])
+    assert {(c["image"].split("/", 1)[1], c.get("appName")) for c in listed} == {("library/nginx:alpine", "mixedapp")}
+    jsonschema.validate(listed, CONTAINER_IMAGES)
 
 
 def test_build_with_cmds(images: Registry, tmp_path: Path) -> None:

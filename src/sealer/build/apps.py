@@ -390,3 +390,17 @@ def with_image_lists(found: Any, opts: Any) -> Any:
         found.images = [i for i in found.images if not ignores.matches(i.reference)]
     found.images.sort(key=lambda i: str(i.reference))
     return found
+
+
+def app_of_images(images: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """reference -> the app whose files (``application/apps/NAME/...``) name it, for ``appName``."""
+    out: dict[str, str] = {}
+    for img in images:
+        for src in img.get("sources") or []:
+            text = str(src)
+            if text.startswith(APP_ROOT + "/"):
+                name = text[len(APP_ROOT) + 1:].split("/", 1)[0]
+                if name:
+                    out.setdefault(str(img.get("reference")), name)
+                    break
+    return out

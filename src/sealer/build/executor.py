@@ -351,10 +351,12 @@ def _manifest_annotations(cmds: list[str], images: list[dict[str, Any]], kube_in
     except ImportError:
         return ann
     pairs = [(str(i["reference"]), str(p)) for i in images for p in (i.get("platforms") or ["linux/amd64"])]
+    from sealer.build.apps import app_of_images  # kubefile hook: appName of images found in an app
     ann.update(sealer_annotations(cmds=cmds, images=pairs, kube_installer=kube_installer,
                                   sealer_version=f"v{__version__}", app_names=app_names or (),
                                   env=app_state.env if app_state is not None else None,
-                                  applications=list(app_state.applications.values()) if app_state else ()))
+                                  applications=list(app_state.applications.values()) if app_state else (),
+                                  app_of=app_of_images(images)))
     return ann
 
 

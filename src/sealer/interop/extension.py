@@ -201,12 +201,14 @@ def _go_reference(text: str) -> str:
 
 def sealer_annotations(*, cmds: Sequence[str], images: Sequence[tuple[str, str]], kube_installer: bool,
                        app_names: Sequence[str] = (), env: Mapping[str, str] | None = None,
-                       applications: Sequence[Mapping[str, Any]] = (), sealer_version: str) -> dict[str, str]:
+                       applications: Sequence[Mapping[str, Any]] = (), app_of: Mapping[str, str] | None = None,
+                       sealer_version: str) -> dict[str, str]:
     """The sealer v0.9+ manifest annotations for an image we build, byte-for-byte as sealer's
     ``json.Marshal`` would write them.
 
     ``cmds``: every CMD to run at delivery, in order (the base image's first). ``images``: the cached
-    container images as ``(reference, "os/arch[/variant]")``. ``sealer.image.container.images`` is left
+    container images as ``(reference, "os/arch[/variant]")``; ``app_of`` maps a reference to the app whose
+    files name it (``appName``). ``sealer.image.container.images`` is left
     out when there are none, as ``sealer build`` does.
     """
     ext = ImageExtension(
@@ -220,7 +222,8 @@ def sealer_annotations(*, cmds: Sequence[str], images: Sequence[tuple[str, str]]
     out = {keys.EXTENSION_ANNOTATION: ext.marshal()}
     if images:
         out[keys.CONTAINER_IMAGES_ANNOTATION] = marshal_container_images(
-            [ContainerImage(_go_reference(ref), "", Platform.parse(plat)) for ref, plat in images])
+            [ContainerImage(_go_reference(ref), (app_of or {}).get(ref, ""), Platform.parse(plat))
+             for ref, plat in images])
     return out
 
 
