@@ -223,7 +223,11 @@ class _Parser:
         try:
             parse_reference(image)
         except ReferenceError_ as e:
-            raise self.error(node, f"FROM: invalid base image: {e}") from None
+            hint = ""
+            if "$" in words[0]:
+                hint = (f" ({_show(words[0])} expanded to {_show(image)}: declare ARG NAME=DEFAULT before FROM, "
+                        "or give --build-arg NAME=VALUE)")
+            raise self.error(node, f"FROM: invalid base image: {e}{hint}") from None
         return From(image=image, location=self.location(node), platform=platform)
 
     def copy(self, node: Node) -> Copy:
