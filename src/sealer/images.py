@@ -108,6 +108,10 @@ def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> d
         "manifest": img.manifest.to_json(),
         **info_extra,
     }
+    with contextlib.suppress(ImportError):   # sealer v0.9 applications and launch plan (kubefile branch)
+        from sealer.apps import inspect_fields
+
+        doc.update(inspect_fields(img.manifest.annotations or {}))
     if img.index_descriptor is not None:
         idx = parse_any(store.read_blob(img.index_descriptor.digest), img.index_descriptor.media_type)
         assert isinstance(idx, Index)

@@ -27,7 +27,7 @@ from sealer.build.rootfs import WorkingRootfs, diff, snapshot
 from sealer.build.run import run_step
 from sealer.digest import Digest
 from sealer.errors import BuildError, SealerError, UnsupportedError
-from sealer.kubefile import Cmd, Copy, From, Kubefile, Run, parse_file
+from sealer.kubefile import App, Arg, Cmd, Copy, Env, From, Kubefile, Run, parse_file
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, Platform, canonical_json, host_platform
 from sealer.store import Lease, Store, StoredImage
@@ -117,9 +117,15 @@ def build(opts: BuildOptions, store: Store) -> BuildResult:
     kf_path = opts.kubefile_path
     if not kf_path.is_file():
         raise BuildError(f"read Kubefile {kf_path}: no such file (use -f to name it)")
-    kubefile = parse_file(kf_path)
-    kubefile_text = kf_path.read_bytes()
     platforms = opts.platforms or [host_platform()]
+    # --- kubefile hook: ARG/--build-arg and ${ARCH} (one image per platform when COPY names it) ---
+    from sealer.build import multiarch
+
+    kubefile = parse_file(kf_path, build_args=opts.build_args, arch=platforms[0].architecture)
+    if multiarch.needs_split(kf_path, opts, platforms):
+        return multiarch.build_each(opts, store, platforms, build)
+    # --- end kubefile hook ---
+    kubefile_text = kf_path.read_bytes()
     cache = BuildCache(store)
     workdir = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=store.root / "ingest"))
     rootfs = WorkingRootfs(store, workdir / "rootfs")
@@ -144,6 +150,9 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
            t0: float) -> BuildResult:
     base = _base_image(store, kubefile.base, platforms[0], opts, rep)
     base_cmds, base_format = _base_cmds(base)
+    from sealer.build import apps  # --- kubefile hook: apps, env, labels (sealer v0.9) ---
+
+    app_state = apps.AppState.from_base(kubefile, apps.base_extension(base), base.config if base else None)
     layers: list[LayerRecord] = []
     history: list[dict[str, Any]] = []
     if base is not None:
@@ -175,10 +184,21 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
     for n, step in enumerate(steps, start=2):
         rep.say(f"STEP {n}/{total}: {step.text}")
         if isinstance(step, Cmd):
-            cmds.append(step.shell_line)
+            cmds.extend(step.commands)
             history.append(_hist(step.text, empty=True))
             continue
-        if isinstance(step, Copy):
+        if isinstance(step, apps.METADATA_ONLY):   # kubefile hook: ARG/ENV/LABEL/... change no file
+            app_state.record(step)
+            history.append(_hist(step.text, empty=True))
+            if isinstance(step, Env | Arg):
+                key = chain(key, step.text)
+            continue
+        if isinstance(step, App):             # kubefile hook: APP/CNI/CSI files -> application/apps/NAME/
+            app_layer = apps.plan_app(step, opts.context.resolve(), workdir)
+            app_state.add_app(step, app_layer.record)
+            plan = apps.as_copy_plan(app_layer)
+            key = chain(key, step.text, plan.content_hash)
+        elif isinstance(step, Copy):
             plan = plan_copy(step, str(opts.context.resolve()))
             key = chain(key, step.text, plan.content_hash)
         else:
@@ -194,10 +214,11 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
             rep.say("  --> CACHED" + (f" {hit.layers[0][0].digest.short}" if hit.layers else " (no change)"))
             continue
         made: WrittenLayer | None
-        if isinstance(step, Copy):
+        if isinstance(step, Copy | App):
             made = _copy_layer(store, plan.entries)
         else:
-            made = _run_layer(store, step, rootfs, opts.quiet)
+            assert isinstance(step, Run)
+            made = _run_layer(store, step, rootfs, opts.quiet, app_state.run_env())
         recs: list[tuple[Descriptor, Digest, str]] = []
         if made is not None:
             _record(lease, layers, made.descriptor, made.diff_id, step.text)
@@ -226,11 +247,13 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
     kube_version = stage.kube_version or kube_version
     if stage.cached:
         cached_steps += 1
-    total_steps = sum(1 for s in steps if not isinstance(s, Cmd)) + 1
+    total_steps = sum(1 for s in steps if isinstance(s, Copy | Run | App)) + 1
+    app_state.check(kubefile)
+    launch_cmds, launch_apps = app_state.launch(cmds, kubefile)
 
     labels = {
         imagemeta.LABEL_BUILD_TYPE: opts.backend,
-        imagemeta.LABEL_CMDS: json.dumps(cmds),
+        imagemeta.LABEL_CMDS: json.dumps(launch_cmds),
         imagemeta.LABEL_IMAGES: json.dumps(images),
         imagemeta.LABEL_KUBEFILE: kubefile_text.decode("utf-8", "replace"),
         imagemeta.LABEL_VERSION: __version__,
@@ -244,8 +267,9 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
         labels[imagemeta.LABEL_BASE_IMAGE] = f"{kubefile.base.image}@{base.descriptor.digest}"
     if stage.registry_config is not None:
         labels[imagemeta.LABEL_REGISTRY_CONFIG] = json.dumps(stage.registry_config)
+    labels = {**app_state.labels, **labels}   # kubefile hook: LABEL/KUBEVERSION/CNI/CSI
     created = _created(opts)
-    annotations = _manifest_annotations(cmds, images, stage.kube_installer, created)
+    annotations = _manifest_annotations(launch_cmds, images, stage.kube_installer, created, app_state, launch_apps)
     descs = []
     for p in platforms:
         config = {
@@ -253,7 +277,7 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
             "architecture": p.architecture,
             "os": p.os,
             **({"variant": p.variant} if p.variant else {}),
-            "config": {"Labels": labels},
+            "config": apps.config_fields(labels, app_state),
             "rootfs": {"type": "layers", "diff_ids": [str(rec.diff_id) for rec in layers]},
             "history": history,
         }
@@ -320,15 +344,19 @@ def _kube_version(base: StoredImage | None) -> str | None:
 
 
 def _manifest_annotations(cmds: list[str], images: list[dict[str, Any]], kube_installer: bool,
-                          created: str) -> dict[str, str]:
+                          created: str, app_state: Any = None, app_names: list[str] | None = None) -> dict[str, str]:
     ann = {mt.ANNOTATION_CREATED: created}
     try:
         from sealer.interop import sealer_annotations
     except ImportError:
         return ann
     pairs = [(str(i["reference"]), str(p)) for i in images for p in (i.get("platforms") or ["linux/amd64"])]
+    from sealer.build.apps import app_of_images  # kubefile hook: appName of images found in an app
     ann.update(sealer_annotations(cmds=cmds, images=pairs, kube_installer=kube_installer,
-                                  sealer_version=f"v{__version__}"))
+                                  sealer_version=f"v{__version__}", app_names=app_names or (),
+                                  env=app_state.env if app_state is not None else None,
+                                  applications=list(app_state.applications.values()) if app_state else (),
+                                  app_of=app_of_images(images)))
     return ann
 
 
@@ -348,10 +376,11 @@ def _bytes_layer(store: Store, workdir: Path, name: str, data: bytes) -> Written
     return write_layer(store, d, [name])
 
 
-def _run_layer(store: Store, step: Run, rootfs: WorkingRootfs, quiet: bool) -> WrittenLayer | None:
+def _run_layer(store: Store, step: Run, rootfs: WorkingRootfs, quiet: bool,
+               env: dict[str, str] | None = None) -> WrittenLayer | None:
     root = rootfs.ensure()
     before = snapshot(root)
-    run_step(step, root, quiet=quiet)
+    run_step(step, root, quiet=quiet, env=env)
     after = snapshot(root)
     changed, deleted = diff(before, after)
     if not changed and not deleted:

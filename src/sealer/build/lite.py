@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sealer import imagemeta
+from sealer.build import apps
 from sealer.build.cache import BuildCache, chain
 from sealer.build.options import BuildOptions
 from sealer.build.rootfs import WorkingRootfs
@@ -47,7 +48,8 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
 
     key = chain(key, "CACHE-IMAGES", json.dumps({
         "deep": opts.deep, "ignore": sorted(opts.ignore_images), "platforms": [str(p) for p in platforms],
-        **({"strict": True} if opts.strict else {})}))
+        **({"strict": True} if opts.strict else {}),
+        **({"lists": apps.image_list_key(opts)} if opts.image_list or opts.ignored_image_list else {})}))
     rep.say("STEP: discover and cache container images")
     hit = None if opts.no_cache else cache.get(key)
     if hit is not None:
@@ -68,6 +70,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
 
     found = discover(root, deep=opts.deep, kube_version=kv, ignore=opts.ignore_images,
                      parallel=max(1, min(4, opts.max_parallel)), strict=opts.strict)
+    found = apps.with_image_lists(found, opts)   # kubefile hook: --image-list / --ignored-image-list
     for warning in found.warnings:
         rep.warn(warning)
     if any(f.extended for f in found.images):  # --deep candidates: cached only when their manifest resolves

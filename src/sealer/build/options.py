@@ -26,6 +26,9 @@ class BuildOptions:
     quiet: bool = False
     registry_options: Any = None          # sealer.registry.RegistryOptions, when given
     source_date_epoch: int | None = None  # fixed 'created' for reproducible output
+    build_args: dict[str, str] = field(default_factory=dict)   # --build-arg K=V (overrides ARG defaults)
+    image_list: Path | None = None        # --image-list FILE: more images to cache
+    ignored_image_list: Path | None = None  # --ignored-image-list FILE: images not to cache
 
     @property
     def kubefile_path(self) -> Path:

@@ -56,7 +56,7 @@ class WorkingRootfs:
         force_rmtree(self.path)
 
 
-FULL_TREES = ("manifests", "charts", "image-archives", "etc")
+FULL_TREES = ("manifests", "charts", "image-archives", "etc", "application")   # application/apps/: sealer v0.9 APP files
 SPARSE_TREES = ("registry", "bin")
 SPARSE_OVER = 1 << 20
 

@@ -6,6 +6,7 @@ import collections
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from sealer.errors import BuildError
@@ -14,8 +15,10 @@ from sealer.kubefile import Run
 TAIL_LINES = 20
 
 
-def run_step(step: Run, rootfs: Path, quiet: bool = False, timeout: float | None = None) -> None:
-    env = dict(os.environ)
+def run_step(step: Run, rootfs: Path, quiet: bool = False, timeout: float | None = None,
+             env: Mapping[str, str] | None = None) -> None:
+    """``env``: the Kubefile's ARG values and ENV, given to the command on top of ours."""
+    env = {**os.environ, **(env or {})}
     env["PATH"] = f"{rootfs / 'bin'}:{env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
     env["ROOTFS"] = env["SEALER_ROOTFS"] = str(rootfs)
     if step.argv is not None:

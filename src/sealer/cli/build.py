@@ -26,6 +26,12 @@ from sealer.oci.model import Platform
 @click.option("--strict", is_flag=True, help="Fail when a chart is a library chart or renders no workload "
               "(warnings otherwise).")
 @click.option("--ignore-image", "ignore_images", multiple=True, help="Do not cache this image (repeatable).")
+@click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE",
+              help="Set an ARG of the Kubefile (repeatable; NAME=V1,NAME2=V2 also accepted, as sealer's).")
+@click.option("--image-list", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="File with more images to cache, one per line.")
+@click.option("--ignored-image-list", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="File with images not to cache, one per line.")
 @click.option("--max-parallel", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Concurrent image/blob downloads.")
 @click.option("--insecure-registry", "insecure", multiple=True, help="Registry host reachable over plain HTTP.")
@@ -38,17 +44,20 @@ from sealer.oci.model import Platform
 def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], backend: str, no_cache: bool,
               platforms: str, deep: bool, strict: bool, ignore_images: tuple[str, ...], max_parallel: int,
               insecure: tuple[str, ...], ca_cert: Path | None, authfile: Path | None, as_json: bool, quiet: bool,
-              context: Path) -> None:
+              context: Path, build_args: tuple[str, ...] = (), image_list: Path | None = None,
+              ignored_image_list: Path | None = None) -> None:
     """Build a cluster image from a Kubefile.
 
     \b
     Kubefile instructions: FROM (first; an image or scratch), COPY src... dest,
     RUN cmd (host shell at build time, rootfs/bin on PATH; file changes become a layer),
-    CMD cmd (run at delivery; several allowed, kept in order).
+    ARG, ENV, LABEL, KUBEVERSION, APP name local://path|https://url, APPCMDS, APPENV,
+    CNI, CSI, LAUNCH ["app",...] or CMDS ["cmd",...] (last), CMD (deprecated). See docs/kubefile.md.
 
     \b
     Examples:
       sealer build -b lite -t my-cluster:v1 .
+      sealer build -b lite -t app:v1 --build-arg TAG=v1.22.15 --image-list extra.txt .
       sealer build -f Kubefile.prod -t registry.local/ops/cluster:v2 -b lite --platform linux/amd64,linux/arm64 ./ctx
     """
     from sealer.build.executor import build
@@ -64,7 +73,8 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
         context=context, tags=list(tags), kubefile=kubefile, backend=backend, no_cache=no_cache,
         platforms=[Platform.parse(p) for p in platforms.split(",") if p.strip()], deep=deep, strict=strict,
         ignore_images=list(ignore_images), max_parallel=max_parallel, quiet=quiet or as_json,
-        registry_options=reg_opts,
+        registry_options=reg_opts, build_args=_build_args(build_args), image_list=image_list,
+        ignored_image_list=ignored_image_list,
     )
     result = build(opts, Store(app(ctx).root))
     if as_json:
@@ -76,6 +86,17 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
     else:
         click.echo(f"Successfully built {', '.join(result.tags)} {result.digest} "
                    f"({result.cached_steps}/{result.total_steps} steps cached, {result.seconds:.1f}s)")
+
+
+def _build_args(items: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        for part in item.split(",") if all("=" in p for p in item.split(",")) else [item]:
+            name, eq, value = part.partition("=")
+            if not eq or not name.strip():
+                raise click.BadParameter(f"{part!r}: want NAME=VALUE", param_hint="--build-arg")
+            out[name.strip()] = value
+    return out
 
 
 commands: list[click.Command] = [build_cmd]

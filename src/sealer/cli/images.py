@@ -71,6 +71,15 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
     out.print("\n[bold]CMDs[/] (run in order at delivery)")
     for c in doc["cmds"] or ["(none)"]:
         out.print(f"  {c}", markup=False)
+    if doc.get("applications"):
+        out.print("\n[bold]Applications[/]")
+        for ap in doc["applications"]:
+            out.print(f"  {ap['name']}  {ap.get('type') or '-'}  {' '.join(ap.get('files') or [])}", markup=False)
+    plan = (doc.get("launch") or {}).get("plan")
+    if plan:
+        out.print("\n[bold]Launch plan[/]")
+        for st in plan if isinstance(plan, list) else [{"command": plan}]:
+            out.print(f"  {('[' + st['app'] + '] ') if st.get('app') else ''}{st['command']}", markup=False)
     out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])})")
     for im in doc["cachedImages"]:
         out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}",

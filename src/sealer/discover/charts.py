@@ -45,9 +45,9 @@ class ChartHit:
     helm_test: bool
 
 
-def find_charts(root: Path, warn: Warn) -> list[ChartRef]:
+def find_charts(root: Path, warn: Warn, under: str = "charts") -> list[ChartRef]:
     charts: list[ChartRef] = []
-    for rel, real, _what in walk(root, "charts", warn, want=chart_kind):
+    for rel, real, _what in walk(root, under, warn, want=chart_kind):
         stem = rel.rsplit("/", 1)[-1].removesuffix(".tgz")
         parent = rel.rsplit("/", 1)[0]
         values = f"{parent}/{stem}.values.yaml"

@@ -17,6 +17,14 @@ from sealer.reference import parse
 
 IMAGE_LIST = "manifests/imageList"
 IGNORE_LIST = "manifests/imageList.ignore"
+APPS_DIR = "application/apps"   # sealer v0.9: files of `APP name ...` (rootfs.GlobalManager.App().Root())
+
+
+def _app_manifest_kind(name: str, real: Path) -> str | None:
+    """YAML files of apps, not inside a chart (charts are rendered instead)."""
+    if real.is_dir() and (real / "Chart.yaml").is_file():
+        return None
+    return manifest_kind(name, real)
 
 
 class _Collector:
@@ -112,7 +120,15 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
         except DiscoveryError as e:
             errors.append(e)
 
-    charts = find_charts(root, col.warn)
+    # sealer v0.9 apps (application/apps/NAME/): YAML files as manifests, chart apps rendered
+    for rel, real, _what in walk(root, APPS_DIR, col.warn, want=_app_manifest_kind):
+        try:
+            for hit, number in scan_file(real, rel, deep=deep, warn=col.warn):
+                col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
+                        helm_test=False)
+        except DiscoveryError as e:
+            errors.append(e)
+    charts = find_charts(root, col.warn) + find_charts(root, col.warn, APPS_DIR)
     hits, chart_errors = render_charts(root, charts, kube_version=kube_version, deep=deep, parallel=parallel,
                                        timeout=chart_timeout, warn=col.warn, strict=strict)
     errors.extend(chart_errors)
