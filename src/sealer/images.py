@@ -108,6 +108,14 @@ def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> d
         "manifest": img.manifest.to_json(),
         **info_extra,
     }
+    # -- basereg: images in registry/ and the Kubernetes version, for images without our labels
+    from sealer.carried.show import show
+
+    shown = show(store, img)
+    doc.update({"cachedImages": shown.images, "cachedImagesFrom": shown.images_from,
+                "kubernetesVersion": shown.kube_version, "kubernetesVersionFrom": shown.kube_version_from})
+    if shown.notes:
+        doc["notes"] = shown.notes
     if img.index_descriptor is not None:
         idx = parse_any(store.read_blob(img.index_descriptor.digest), img.index_descriptor.media_type)
         assert isinstance(idx, Index)

@@ -71,10 +71,12 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
     out.print("\n[bold]CMDs[/] (run in order at delivery)")
     for c in doc["cmds"] or ["(none)"]:
         out.print(f"  {c}", markup=False)
-    out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])})")
+    out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])}, from {doc.get('cachedImagesFrom')})")
     for im in doc["cachedImages"]:
-        out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}",
-                  markup=False)
+        out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}"
+                  f"  <- {', '.join(im.get('sources') or []) or '-'}", markup=False)
+    for note in doc.get("notes") or []:
+        out.print(f"  note: {note}", markup=False)
     if doc["kubefile"]:
         out.print("\n[bold]Kubefile[/]")
         out.print(doc["kubefile"].rstrip("\n"), markup=False)

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from sealer.carried.verify import verify_image  # basereg: streams layers, checks everything registry/ holds
 from sealer.digest import Digest, sha256_file
 from sealer.oci.model import Platform, host_platform
 from sealer.reference import Reference
@@ -39,7 +40,7 @@ from sealer.registry.cache_progress import CacheProgress
 from sealer.registry.cache_resolve import ImageSource, Resolved, platform_of_config, repository_name, resolve
 from sealer.registry.cache_sources import ArchiveSource, RegistrySource
 from sealer.registry.cache_stream import CannotStream, stream_layer
-from sealer.registry.cache_verify import VerifyReport, inspect_dir_image, verify_image, verify_registry
+from sealer.registry.cache_verify import VerifyReport, inspect_dir_image, verify_registry
 from sealer.registry.layout_writer import Entry, RegistryDir, materialize
 from sealer.store import Store
 
@@ -80,12 +81,12 @@ def _requests(items: Iterable[Any]) -> list[_Request]:
     return [merged[k] for k in sorted(merged)]
 
 
-def _from_base(dirs: Sequence[RegistryDir], req: _Request) -> CachedImage | None:
+def _from_base(dirs: Sequence[RegistryDir], req: _Request, want: Sequence[str] | None = None) -> CachedImage | None:
     repo = repository_name(req.ref)
     for d in dirs:
         if req.ref.tag and d.tag(repo, req.ref.tag) is None:
             continue
-        c = inspect_dir_image(d.root, str(req.ref), repo, req.ref.tag, req.ref.digest)
+        c = inspect_dir_image(d.root, str(req.ref), repo, req.ref.tag, req.ref.digest, want_platforms=want)
         if not c.problems and c.digest is not None:
             return CachedImage(str(req.ref), c.digest, c.media_type, c.platforms, c.size, req.sources,
                                repo, req.ref.tag, c.digest, "base")
@@ -155,7 +156,7 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
     from_base: list[CachedImage] = []
     todo: list[_Request] = []
     for req in reqs:
-        hit = _from_base(base_dirs, req) if arch_source.find(req.ref) is None else None
+        hit = _from_base(base_dirs, req, [str(p) for p in platforms]) if arch_source.find(req.ref) is None else None
         if hit is not None:
             from_base.append(hit)
         else:
