@@ -198,7 +198,7 @@ class CachedImage:
                 d.mkdir()
                 (d / "version").write_text("Directory Transport Version: 1.1\n")
                 for dg, data in self.upstream.items():
-                    is_manifest = b'"layers"' in data[:4096] and data[:1] == b"{"
+                    is_manifest = data[:1] == b"{" and b'"schemaVersion"' in data[:4096]
                     (d / (f"{dg[7:]}.manifest.json" if is_manifest else dg[7:])).write_bytes(data)
                 (d / "manifest.json").write_bytes(self.manifest_raw)
                 src, extra = f"dir:{d}", ["--all"]
