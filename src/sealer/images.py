@@ -143,7 +143,7 @@ def remove(store: Store, refs: list[str], prune: bool = False) -> tuple[list[str
     if prune:
         import shutil
 
-        for sub in ("build", "registry-blobs", "registry-layers", "diffids"):
+        for sub in ("build", "registry-blobs", "registry-layers", "diffids", "carried"):
             shutil.rmtree(store.root / "cache" / sub, ignore_errors=True)
         (store.root / "cache" / "build").mkdir(parents=True, exist_ok=True)
     return removed, n, freed
