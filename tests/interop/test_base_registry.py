@@ -5,6 +5,7 @@ sealer v0.8.6's code), pushed with skopeo to a real docker-registry and pulled/b
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -128,6 +129,18 @@ def test_tree_whiteout_of_registry_and_file_replacing_directory() -> None:
     assert [i.name for i in tree.images()] == ["library/a:1"]
     tree.add_layer(_layer({"registry/docker/registry/v2/repositories/library/a": b"not a directory"}))
     assert tree.images() == [] and tree.file_count > 0   # blobs remain: content, but no image
+
+
+def test_tree_hashes_large_blobs_in_chunks() -> None:
+    big = bytes(range(256)) * (12 << 12)          # 12 MiB: many read chunks
+    good = "sha256:" + hashlib.sha256(big).hexdigest()
+    bad = "sha256:" + hashlib.sha256(b"other").hexdigest()
+    v2 = "registry/docker/registry/v2/blobs/sha256"
+    tree = RegistryTree(hash_blobs=True)
+    tree.add_layer(_layer({f"{v2}/{good[7:9]}/{good[7:]}/data": big, f"{v2}/{bad[7:9]}/{bad[7:]}/data": big}))
+    assert tree.blob_state(Digest(good)) == (True, len(big), True)
+    assert tree.blob_state(Digest(bad)) == (True, len(big), False)
+    assert tree.hashed_bytes == 2 * len(big) and tree.docs == {}
 
 
 # ---- inspect ---------------------------------------------------------------------------------------------------
@@ -313,3 +326,21 @@ def test_v08_manifest_list_with_one_platform_child(registry: Registry, counted: 
     p = sealer(root, "verify", broken_ref, check=False)
     assert p.returncode != 0 and layer in p.stderr and "library/busybox:1.36" in p.stderr
     assert "linux/arm64" not in p.stderr
+
+
+# ---- sealer v0.9: the annotation is its record ----------------------------------------------------------------
+def test_v09_image_inspect_and_verify_against_its_annotation(registry: Registry, tmp_path: Path) -> None:
+    from interop.fixtures import sealer_v09_image
+
+    base = sealer_v09_image()
+    root = tmp_path / "store"
+    ref = pull(root, registry, base, "sealer-io/kubernetes:v1.22.15")
+    doc = json.loads(sealer(root, "inspect", "--json", ref).stdout)
+    assert doc["kubernetesVersion"] == "v1.22.15" and doc["kubernetesVersionFrom"] == "rootfs Metadata"
+    (listed,) = doc["cachedImages"]
+    assert listed["reference"] == "docker.io/library/busybox:1.36"   # named by the annotation
+    assert listed["digest"] == base.cached.manifest_digest
+    v = json.loads(sealer(root, "verify", "--json", ref).stdout)
+    assert v["ok"], v["problems"]
+    assert v["record"] == "annotation sealer.image.container.images" and len(v["images"]) == 1
+    assert v["blobs"] == len(all_blobs(base.cached))

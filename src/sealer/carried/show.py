@@ -9,6 +9,7 @@ from typing import Any
 from sealer import imagemeta
 from sealer.carried.record import entry, name_of, read_record
 from sealer.carried.scan import carried
+from sealer.errors import SealerError
 from sealer.oci.model import ManifestError
 from sealer.store import Store, StoredImage
 
@@ -30,7 +31,11 @@ def show(store: Store, img: StoredImage) -> Shown:
     has_label = imagemeta.LABEL_IMAGES in labels
     if has_label and kv:
         return out
-    scan = carried(store, img.descriptor.digest, img.manifest, img.name or str(img.descriptor.digest))
+    try:
+        scan = carried(store, img.descriptor.digest, img.manifest, img.name or str(img.descriptor.digest))
+    except SealerError as e:      # a missing or corrupt layer: show the rest, say why the list is absent
+        out.notes.append(f"registry/ not read: {e}")
+        return out
     if not kv and scan.kube_version:
         out.kube_version, out.kube_version_from = scan.kube_version, "rootfs Metadata"
     if scan.metadata_error:

@@ -71,7 +71,7 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
     out.print("\n[bold]CMDs[/] (run in order at delivery)")
     for c in doc["cmds"] or ["(none)"]:
         out.print(f"  {c}", markup=False)
-    out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])}, from {doc.get('cachedImagesFrom')})")
+    out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])}) from {doc.get('cachedImagesFrom')}")
     for im in doc["cachedImages"]:
         out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}"
                   f"  <- {', '.join(im.get('sources') or []) or '-'}", markup=False)

@@ -132,7 +132,7 @@ class RegistryTree:
         new_meta: bytes | None = None
         meta_hidden = False
         try:
-            with tarfile.open(fileobj=fp, mode="r|") as tf:
+            with tarfile.open(fileobj=fp, mode="r|", bufsize=CHUNK) as tf:
                 for m in tf:
                     rel = _norm(m.name)
                     if rel is None:
