@@ -143,6 +143,23 @@ def test_tree_hashes_large_blobs_in_chunks() -> None:
     assert tree.hashed_bytes == 2 * len(big) and tree.docs == {}
 
 
+def test_directory_and_stream_readers_agree(tmp_path: Path) -> None:
+    imgs = [cached_image("library/a", "1"), cached_index_image("library/multi", "2"),
+            cached_image("sealer-io/sub/pause", "3.2")]
+    files: dict[str, Any] = {}
+    for i in imgs:
+        files.update(i.registry_files())
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    streamed = RegistryTree()
+    streamed.add_layer(_layer(files))
+    on_disk = RegistryTree.from_dir(tmp_path / "registry")
+    assert [i.to_json() for i in streamed.images()] == [i.to_json() for i in on_disk.images()]
+    multi = next(i for i in on_disk.images() if i.repository == "library/multi")
+    assert (multi.platforms, multi.absent_platforms, multi.problems) == (["linux/amd64"], ["linux/arm64"], [])
+
+
 # ---- inspect ---------------------------------------------------------------------------------------------------
 def test_inspect_v08_image_lists_its_cached_image_and_kubernetes_version(registry: Registry,
                                                                         tmp_path: Path) -> None:
