@@ -261,6 +261,8 @@ def test_verify_never_ok_with_zero_images_when_registry_has_content(registry: Re
     assert p.returncode != 0
     assert "library/busybox:1.36: in registry/ (layer 0) but not recorded in the label io.sealer.images" in p.stderr
     assert "0 images" not in p.stdout and "1 images" in p.stdout
+    v = json.loads(sealer(root, "verify", "--json", "test/unrecorded:v1", check=False).stdout)
+    assert v["unrecorded"] == ["library/busybox:1.36"] and v["blobs"] == 3 and not v["ok"]
 
     # blobs only: nothing to check, so never ok
     blobs_only = {k: v for k, v in busybox.registry_files().items() if "/blobs/" in k}
@@ -323,6 +325,8 @@ def test_v08_manifest_list_with_one_platform_child(registry: Registry, counted: 
     (listed,) = doc["cachedImages"]
     assert listed["digest"] == busybox.manifest_digest
     assert listed["platforms"] == ["linux/amd64"] and "problems" not in listed
+    assert listed["absentPlatforms"] == ["linux/arm64"]
+    assert "(listed, not carried: linux/arm64)" in sealer(root, "inspect", base_ref).stdout
 
     # a build that needs busybox for linux/amd64 uses the base's copy (the upstream list is whole)
     busybox.push(registry)

@@ -48,6 +48,7 @@ def show(store: Store, img: StoredImage) -> Shown:
             rec = None
         known = rec[1] if rec else []
         out.images = [entry(i, name_of(i, known), [f"registry/ (layer {i.layer})"], "registry")
+                      | ({"absentPlatforms": i.absent_platforms} if i.absent_platforms else {})
                       | ({"problems": i.problems} if i.problems else {}) for i in scan.images]
         out.images_from = "registry/ in the layers"
         if scan.files and not scan.images:

@@ -72,8 +72,6 @@ def _verify_manifest(store: Store, report: VerifyReport, m: Manifest, plat: str,
             msg = f"{name}{suffix}: in registry/ (layer {img.layer}) but not recorded in the {what}"
             report.problems.append(msg)
             report.unrecorded.append(name)
-        else:
-            report.unrecorded.append(name)
     if not present and tree.file_count:
         report.problems.append(f"{report.image}{suffix}: registry/ holds {tree.file_count} files but no image "
                                "(no tag or manifest revision link): nothing could be checked")

@@ -74,7 +74,9 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
     out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])}) from {doc.get('cachedImagesFrom')}")
     for im in doc["cachedImages"]:
         out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}"
-                  f"  <- {', '.join(im.get('sources') or []) or '-'}", markup=False)
+                  f"  <- {', '.join(im.get('sources') or []) or '-'}"
+                  + (f"  (listed, not carried: {','.join(im['absentPlatforms'])})" if im.get("absentPlatforms") else "")
+                  + (f"  INCOMPLETE: {'; '.join(im['problems'][:2])}" if im.get("problems") else ""), markup=False)
     for note in doc.get("notes") or []:
         out.print(f"  note: {note}", markup=False)
     if doc["kubefile"]:
