@@ -75,6 +75,13 @@ def build_on(root: Path, tmp_path: Path, base_ref: str, host: str, images: list[
                   "-t", tag, str(ctx))
 
 
+def base_digest(root: Path, ref: str) -> str:
+    """Hex of the platform manifest the store keeps for ``ref`` (what the carried memo is keyed by)."""
+    from sealer.store import Store
+
+    return Store(root).image(ref).descriptor.digest.hex
+
+
 def label_images(root: Path, ref: str) -> list[dict[str, Any]]:
     doc = json.loads(sealer(root, "inspect", "--json", ref).stdout)
     return json.loads(doc["labels"].get("io.sealer.images") or "null") or doc["cachedImages"]
@@ -215,6 +222,17 @@ def test_lite_build_records_base_images_beside_its_own_and_verify_checks_all(
     assert len(v["images"]) == 3 and all(i["ok"] for i in v["images"])
     assert v["unrecorded"] == []
     assert v["blobs"] == len(all_blobs(base.cached, pause, new))   # every blob of every image hashed
+
+    # one more level: our image as a base. Its label accounts for its registry/, so its layers are not listed
+    (tmp_path / "ctx").rename(tmp_path / "ctx1")
+    build_on(root, tmp_path, "test/on-base:v1", counted.host, [], tag="test/on-on-base:v1")
+    again = {e["reference"]: e for e in label_images(root, "test/on-on-base:v1")}
+    assert set(again) == set(entries)
+    assert all(e["sources"] == ["base image docker.io/test/on-base:v1"] for e in again.values())
+    memo = root / "cache" / "carried"
+    mid = json.loads(sealer(root, "inspect", "--json", "test/on-base:v1").stdout)["digest"]
+    assert (memo / f"{base_digest(root, base_ref)}.json").is_file() and not (memo / f"{mid[7:]}.json").exists()
+    assert json.loads(sealer(root, "verify", "--json", "test/on-on-base:v1").stdout)["ok"]
 
 
 @pytest.mark.parametrize("how", ["missing-from-base-layer", "whiteout-in-upper-layer"])

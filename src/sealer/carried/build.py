@@ -27,14 +27,28 @@ def carried_union(cached: list[dict[str, Any]], registry_dir: Path, store: Store
     known: list[Recorded] = []
     if base is not None:
         name = base_name or base.name or str(base.descriptor.digest)
-        in_base = carried(store, base.descriptor.digest, base.manifest, name).images
         try:
             rec = read_record(base.config, base.manifest.annotations)
         except ManifestError as e:
             log.debug("base image record unreadable: %s", e)
             rec = None
         known = rec[1] if rec else []
+        by_label = _label_says(rec, present)
+        # a base with our label that accounts for everything present needs no listing of its layers
+        in_base = by_label if by_label is not None else carried(store, base.descriptor.digest, base.manifest,
+                                                                 name).images
     entries, warnings = union(cached, present, base_name or (base.name if base else None), in_base, known)
     for w in warnings:
         warn(w)
     return entries
+
+
+def _label_says(rec: tuple[str, list[Recorded]] | None, present: list[CarriedImage]) -> list[CarriedImage] | None:
+    """The present images when the base's own ``io.sealer.images`` label records every one of them with the
+    same digest (what a sealer-py build recorded from the truth); None when the layers must be read."""
+    if rec is None or not rec[0].startswith("label"):
+        return None
+    recorded = {(r.repository, r.tag or str(r.digest), str(r.digest)) for r in rec[1]}
+    if all((i.repository, i.tag or str(i.digest), str(i.digest)) in recorded for i in present):
+        return list(present)
+    return None
