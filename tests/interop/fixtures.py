@@ -433,8 +433,11 @@ def v09_extension_json(cmds: list[str], sealer_version: str) -> str:
 
 
 def sealer_v09_image(*, kube_version: str = "v1.22.15", platform: str = "linux/amd64",
-                     cached: CachedImage | None = None, sealer_version: str = "v0.9.3") -> SealerImage:
-    """A sealer v0.9 cluster image: one OCI manifest (buildah-built), sealer metadata in annotations."""
+                     cached: CachedImage | None = None, sealer_version: str = "v0.9.3",
+                     list_images: bool = True) -> SealerImage:
+    """A sealer v0.9 cluster image: one OCI manifest (buildah-built), sealer metadata in annotations.
+    ``list_images=False``: no ``sealer.image.container.images`` (sealer leaves it out when its own list is
+    empty, e.g. images COPY'd into registry/ rather than discovered)."""
     cached = cached or cached_image()
     arch = platform.split("/")[1]
     layers = [
@@ -457,18 +460,17 @@ def sealer_v09_image(*, kube_version: str = "v1.22.15", platform: str = "linux/a
              "empty_layer": True},
             {"created": "2023-03-01T08:00:00Z", "created_by": f"/bin/sh -c #(nop) {layers[2].kind}"},
         ]})
-    container_images = [f"docker.io/{cached.repository}:{cached.tag}"]
-    images_json = ('[{"image":"' + container_images[0] + '","platform":{"architecture":"' + arch
-                   + '","os":"linux"}}]')
+    container_images = [f"docker.io/{cached.repository}:{cached.tag}"] if list_images else []
+    annotations = {"org.opencontainers.image.base.digest": ""}
+    if container_images:
+        annotations["sealer.image.container.images"] = (
+            '[{"image":"' + container_images[0] + '","platform":{"architecture":"' + arch + '","os":"linux"}}]')
+    annotations["sealer.image.extension"] = v09_extension_json(V09_CMDS, sealer_version)
     manifest_raw = go_json({
         "schemaVersion": 2, "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_CONFIG, "digest": sha(config_raw), "size": len(config_raw)},
         "layers": [x.descriptor() for x in layers],
-        "annotations": {
-            "org.opencontainers.image.base.digest": "",
-            "sealer.image.container.images": images_json,
-            "sealer.image.extension": v09_extension_json(V09_CMDS, sealer_version),
-        }})
+        "annotations": annotations})
     img = PlatformImage(platform, manifest_raw, config_raw, layers)
     return SealerImage("sealer-v0.9", OCI_MANIFEST, manifest_raw, [img], cached, list(V09_CMDS), kube_version,
                        None, container_images)
