@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sealer.carried.verify import verify_image  # basereg: streams layers, checks everything registry/ holds
 from sealer.digest import Digest, sha256_file
 from sealer.oci.model import Platform, host_platform
 from sealer.reference import Reference
@@ -49,7 +48,7 @@ ARCHIVES_DIR = ARCHIVE_DIR
 __all__ = [
     "ARCHIVES_DIR", "IMAGES_LABEL", "CacheError", "CacheResult", "CachedImage", "CachedLayer", "VerifyReport",
     "cache_images", "cache_to_dir", "find_archives", "images_label", "parse_images_label", "repository_name",
-    "verify_image", "verify_registry",
+    "verify_registry",
 ]
 
 
