@@ -112,6 +112,14 @@ def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> d
         from sealer.apps import inspect_fields
 
         doc.update(inspect_fields(img.manifest.annotations or {}))
+    # -- basereg: images in registry/ and the Kubernetes version, for images without our labels
+    from sealer.carried.show import show
+
+    shown = show(store, img)
+    doc.update({"cachedImages": shown.images, "cachedImagesFrom": shown.images_from,
+                "kubernetesVersion": shown.kube_version, "kubernetesVersionFrom": shown.kube_version_from})
+    if shown.notes:
+        doc["notes"] = shown.notes
     if img.index_descriptor is not None:
         idx = parse_any(store.read_blob(img.index_descriptor.digest), img.index_descriptor.media_type)
         assert isinstance(idx, Index)
@@ -139,7 +147,7 @@ def remove(store: Store, refs: list[str], prune: bool = False) -> tuple[list[str
     if prune:
         import shutil
 
-        for sub in ("build", "registry-blobs", "registry-layers", "diffids"):
+        for sub in ("build", "registry-blobs", "registry-layers", "diffids", "carried"):
             shutil.rmtree(store.root / "cache" / sub, ignore_errors=True)
         (store.root / "cache" / "build").mkdir(parents=True, exist_ok=True)
     return removed, n, freed

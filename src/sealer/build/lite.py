@@ -110,6 +110,13 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
                 f"({cres.fetched_bytes} bytes fetched, {cres.reused_bytes} reused)")
     else:
         rep.say("  --> no images to cache")
+    # -- basereg: record the union with what registry/ already holds (the base's images, a Kubefile step's)
+    from sealer.carried.build import carried_union
+
+    result.images = carried_union(result.images, root / "registry", store, base,
+                                  base.name if base is not None else None, rep.warn)
+    if (n := len(result.images)) and not result.layers:
+        rep.say(f"  --> {n} images already in registry/")
     cache.put(key, [(r.descriptor, r.diff_id, r.created_by) for r in result.layers],
               {"images": result.images, "kube_version": kv, "kube_installer": result.kube_installer,
                "registry_config": result.registry_config,

@@ -80,10 +80,14 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
         out.print("\n[bold]Launch plan[/]")
         for st in plan if isinstance(plan, list) else [{"command": plan}]:
             out.print(f"  {('[' + st['app'] + '] ') if st.get('app') else ''}{st['command']}", markup=False)
-    out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])})")
+    out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])}) from {doc.get('cachedImagesFrom')}")
     for im in doc["cachedImages"]:
-        out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}",
-                  markup=False)
+        out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}"
+                  f"  <- {', '.join(im.get('sources') or []) or '-'}"
+                  + (f"  (listed, not carried: {','.join(im['absentPlatforms'])})" if im.get("absentPlatforms") else "")
+                  + (f"  INCOMPLETE: {'; '.join(im['problems'][:2])}" if im.get("problems") else ""), markup=False)
+    for note in doc.get("notes") or []:
+        out.print(f"  note: {note}", markup=False)
     if doc["kubefile"]:
         out.print("\n[bold]Kubefile[/]")
         out.print(doc["kubefile"].rstrip("\n"), markup=False)

@@ -39,7 +39,7 @@ from sealer.registry.cache_progress import CacheProgress
 from sealer.registry.cache_resolve import ImageSource, Resolved, platform_of_config, repository_name, resolve
 from sealer.registry.cache_sources import ArchiveSource, RegistrySource
 from sealer.registry.cache_stream import CannotStream, stream_layer
-from sealer.registry.cache_verify import VerifyReport, inspect_dir_image, verify_image, verify_registry
+from sealer.registry.cache_verify import VerifyReport, inspect_dir_image, verify_registry
 from sealer.registry.layout_writer import Entry, RegistryDir, materialize
 from sealer.store import Store
 
@@ -48,7 +48,7 @@ ARCHIVES_DIR = ARCHIVE_DIR
 __all__ = [
     "ARCHIVES_DIR", "IMAGES_LABEL", "CacheError", "CacheResult", "CachedImage", "CachedLayer", "VerifyReport",
     "cache_images", "cache_to_dir", "find_archives", "images_label", "parse_images_label", "repository_name",
-    "verify_image", "verify_registry",
+    "verify_registry",
 ]
 
 
@@ -80,12 +80,12 @@ def _requests(items: Iterable[Any]) -> list[_Request]:
     return [merged[k] for k in sorted(merged)]
 
 
-def _from_base(dirs: Sequence[RegistryDir], req: _Request) -> CachedImage | None:
+def _from_base(dirs: Sequence[RegistryDir], req: _Request, want: Sequence[str] | None = None) -> CachedImage | None:
     repo = repository_name(req.ref)
     for d in dirs:
         if req.ref.tag and d.tag(repo, req.ref.tag) is None:
             continue
-        c = inspect_dir_image(d.root, str(req.ref), repo, req.ref.tag, req.ref.digest)
+        c = inspect_dir_image(d.root, str(req.ref), repo, req.ref.tag, req.ref.digest, want_platforms=want)
         if not c.problems and c.digest is not None:
             return CachedImage(str(req.ref), c.digest, c.media_type, c.platforms, c.size, req.sources,
                                repo, req.ref.tag, c.digest, "base")
@@ -155,7 +155,7 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
     from_base: list[CachedImage] = []
     todo: list[_Request] = []
     for req in reqs:
-        hit = _from_base(base_dirs, req) if arch_source.find(req.ref) is None else None
+        hit = _from_base(base_dirs, req, [str(p) for p in platforms]) if arch_source.find(req.ref) is None else None
         if hit is not None:
             from_base.append(hit)
         else:

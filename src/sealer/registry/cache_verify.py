@@ -1,31 +1,26 @@
 """Check that cached images are complete: links, manifests, configs and every layer present with the right
-digest and size. Works on a registry directory (:func:`verify_registry`) and on a stored cluster image,
-streaming its layers without unpacking them (:func:`verify_image`)."""
+digest and size. Works on a registry directory (:func:`verify_registry`) and on any view of one (a stored
+cluster image's layers, streamed: :mod:`sealer.carried.verify`)."""
 
 from __future__ import annotations
 
-import hashlib
-import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 
-from sealer import imagemeta, reference
-from sealer.digest import CHUNK, Digest, is_digest, sha256_file
-from sealer.errors import ArchiveError, ReferenceError_, SealerError
+from sealer import reference
+from sealer.digest import Digest, sha256_file
+from sealer.errors import ReferenceError_, SealerError
 from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
-from sealer.registry.cache_model import CachedImage, RecordedImage, parse_images_label
+from sealer.registry.cache_model import CachedImage, RecordedImage
 from sealer.registry.cache_resolve import platform_of_config, repository_name
 from sealer.registry.layout_writer import (
-    LAYER_PREFIX,
-    V2,
     RegistryDir,
     layer_link_path,
     revision_link_path,
     tag_current_path,
 )
-from sealer.store import Store
 
 MAX_DOC = 16 << 20
 
@@ -44,10 +39,15 @@ class ImageCheck:
     platforms: list[str] = field(default_factory=list)
     size: int = 0
     problems: list[str] = field(default_factory=list)
+    source: str = ""          # where the image comes from (recorded sources, or where registry/ holds it)
 
 
-def check_image(view: View, name: str, repo: str, tag: str | None, want: Digest | None) -> ImageCheck:
-    """Check one image served by ``repo`` for ``tag`` (or ``want`` when pinned); problems name ``name``."""
+def check_image(view: View, name: str, repo: str, tag: str | None, want: Digest | None,
+                want_platforms: Sequence[str] | None = None) -> ImageCheck:
+    """Check one image served by ``repo`` for ``tag`` (or ``want`` when pinned); problems name ``name``.
+
+    With ``want_platforms``, an index child of another platform whose manifest is absent is a platform the
+    registry does not carry (sealer v0.8's cache keeps one child of a manifest list), not a problem."""
     out = ImageCheck(name)
     p = out.problems
     top = view.link(tag_current_path(repo, tag)) if tag else want
@@ -111,14 +111,27 @@ def check_image(view: View, name: str, repo: str, tag: str | None, want: Digest 
     out.media_type = doc.media_type
     if isinstance(doc, Index):
         for child in doc.manifests:
+            # -- basereg: children of platforms not wanted and not present are not carried
+            if want_platforms is not None and child.platform and not _matches(str(child.platform), want_platforms) \
+                    and view.doc(child.digest) is None and not view.blob_state(child.digest)[0]:
+                continue
             craw = manifest(child.digest, f"child manifest ({child.platform or 'no platform'})")
             if child.platform and str(child.platform) not in out.platforms:
                 out.platforms.append(str(child.platform))
             if craw is not None:
                 image_manifest(craw, child.media_type or None, "child manifest")
+        p += [f"{name}: no manifest for platform {w} in index {top}" for w in want_platforms or ()
+              if not _matches(w, out.platforms)]
     else:
         image_manifest(raw, doc.media_type, "manifest")
     return out
+
+
+def _matches(platform: str, others: Sequence[str]) -> bool:
+    """os/arch equal (a variant on one side only still matches: linux/arm64 and linux/arm64/v8)."""
+    a = platform.split("/")
+    return any(a[:2] == b.split("/")[:2] and (len(a) < 3 or len(b.split("/")) < 3 or a == b.split("/"))
+               for b in others)
 
 
 # ---- a registry directory ----------------------------------------------------------------------------------
@@ -171,11 +184,11 @@ def verify_registry(root: Path, images: Sequence[CachedImage] | None = None) -> 
 
 
 def inspect_dir_image(root: Path, name: str, repo: str, tag: str | None, want: Digest | None,
-                      rehash: bool = False) -> ImageCheck:
+                      rehash: bool = False, want_platforms: Sequence[str] | None = None) -> ImageCheck:
     """Check an image in a registry directory (used for base images' ``registry/``); without ``rehash`` blobs
     are checked by presence and size only (the base image was verified when it was built)."""
     view = DirView(root) if rehash else _SizeOnlyDirView(root)
-    return check_image(view, name, repo, tag, want)
+    return check_image(view, name, repo, tag, want, want_platforms)
 
 
 class _SizeOnlyDirView(DirView):
@@ -184,87 +197,19 @@ class _SizeOnlyDirView(DirView):
         return (True, path.stat().st_size, True) if path.is_file() else (False, 0, False)
 
 
-# ---- a stored cluster image, streamed --------------------------------------------------------------------
-class StreamView:
-    """What the registry tree of an image's layers holds, gathered by streaming every layer once."""
-
-    def __init__(self) -> None:
-        self.links: dict[str, Digest | None] = {}
-        self.blobs: dict[Digest, tuple[int, bool]] = {}
-        self.docs: dict[Digest, bytes] = {}
-        self.bytes = 0
-
-    def link(self, rel: str) -> Digest | None:
-        return self.links.get(rel)
-
-    def doc(self, digest: Digest) -> bytes | None:
-        return self.docs.get(digest)
-
-    def blob_state(self, digest: Digest) -> tuple[bool, int, bool]:
-        s = self.blobs.get(digest)
-        return (False, 0, False) if s is None else (True, s[0], s[1])
-
-    def _remove(self, prefix: str) -> None:
-        for k in [k for k in self.links if k == prefix or k.startswith(prefix + "/")]:
-            del self.links[k]
-        if prefix == V2 or prefix.startswith(f"{V2}/blobs"):
-            for d in list(self.blobs):
-                if f"{V2}/blobs/sha256/{d.hex[:2]}/{d.hex}".startswith(prefix):
-                    self.blobs.pop(d, None)
-                    self.docs.pop(d, None)
-
-    def scan(self, fp: IO[bytes]) -> None:
-        try:
-            with tarfile.open(fileobj=fp, mode="r|") as tf:
-                self._scan(tf)
-        except tarfile.TarError as e:
-            raise ArchiveError(f"verify: layer is not a tar stream or is corrupt: {e}") from None
-
-    def _scan(self, tf: tarfile.TarFile) -> None:
-        base = f"{LAYER_PREFIX}/"
-        for m in tf:
-            name = m.name.lstrip("./")
-            if not name.startswith(base):
-                continue
-            rel = name[len(base):]
-            leaf = rel.rsplit("/", 1)[-1]
-            if leaf.startswith(".wh."):
-                parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
-                self._remove(parent if leaf == ".wh..wh..opq" else f"{parent}/{leaf[4:]}".lstrip("/"))
-                continue
-            if not m.isreg():
-                continue
-            src = tf.extractfile(m)
-            assert src is not None
-            if leaf == "link":
-                text = src.read(200).decode(errors="replace").strip()
-                self.links[rel] = Digest(text) if is_digest(text) else None
-            elif leaf == "data" and rel.startswith(f"{V2}/blobs/sha256/"):
-                hexpart = rel.split("/")[-2]
-                if not is_digest("sha256:" + hexpart):
-                    continue
-                want = Digest.from_hex(hexpart)
-                h = hashlib.sha256()
-                small = m.size <= 4 << 20
-                buf = bytearray()
-                while b := src.read(CHUNK):
-                    h.update(b)
-                    if small:
-                        buf += b
-                ok = Digest.from_hex(h.hexdigest()) == want
-                self.blobs[want] = (m.size, ok)
-                self.bytes += m.size
-                if small and ok:
-                    self.docs[want] = bytes(buf)
-
-
+# ---- the report of `sealer verify` -------------------------------------------------------------------
 @dataclass
 class VerifyReport:
+    """What ``sealer verify`` found (built by :func:`sealer.carried.verify.verify_image`)."""
+
     image: str
     images: list[ImageCheck]
     problems: list[str]
     blobs: int = 0
     bytes: int = 0
+    record: str = ""                                        # where the cached images are recorded, or "none"
+    unrecorded: list[str] = field(default_factory=list)     # present in registry/, missing from the record
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -272,43 +217,7 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, object]:
         return {"image": self.image, "ok": self.ok, "problems": self.problems, "blobs": self.blobs,
-                "bytes": self.bytes,
+                "bytes": self.bytes, "record": self.record, "unrecorded": self.unrecorded, "notes": self.notes,
                 "images": [{"reference": c.reference, "digest": str(c.digest) if c.digest else None,
-                            "platforms": c.platforms, "size": c.size, "ok": not c.problems} for c in self.images]}
-
-
-def verify_image(store: Store, ref: str) -> VerifyReport:
-    """Check every image recorded in the cluster image's ``io.sealer.images`` label against the registry tree
-    its layers build (all platforms of a multi-arch cluster image)."""
-    from sealer.build.layers import open_layer
-
-    stored = store.resolve(ref)
-    raw = store.read_blob(stored.descriptor.digest)
-    doc = parse_any(raw, stored.descriptor.media_type)
-    manifests = [(c.digest, c.media_type, str(c.platform or "")) for c in doc.manifests] \
-        if isinstance(doc, Index) else [(stored.descriptor.digest, doc.media_type, "")]
-    report = VerifyReport(stored.name, [], [])
-    for digest, media_type, plat in manifests:
-        m = Manifest.parse(store.read_blob(digest), media_type or None)
-        config = store.read_blob(m.config.digest)
-        import json
-
-        labels = imagemeta.labels(json.loads(config))
-        recorded = parse_images_label(labels[imagemeta.LABEL_IMAGES]) \
-            if imagemeta.LABEL_IMAGES in labels else []
-        view = StreamView()
-        for layer in m.layers:
-            if not store.has_blob(layer.digest):
-                report.problems.append(f"{stored.name}: layer {layer.digest} is missing from the store")
-                continue
-            with open_layer(store, layer) as fp:
-                view.scan(fp)
-        report.blobs += len(view.blobs)
-        report.bytes += view.bytes
-        suffix = f" [{plat}]" if plat else ""
-        for img in recorded:
-            name, repo, tag, want = _target(img)
-            c = check_image(view, name + suffix, repo, tag, want)
-            report.images.append(c)
-            report.problems += c.problems
-    return report
+                            "platforms": c.platforms, "size": c.size, "ok": not c.problems, "source": c.source}
+                           for c in self.images]}
