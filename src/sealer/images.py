@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
+import shutil
 from dataclasses import dataclass
 from typing import Any
 
 from sealer import imagemeta
 from sealer.errors import ImageNotFound, SealerError
+from sealer.interop import detect
 from sealer.oci.model import Index, Manifest, Platform, parse_any, parse_config
 from sealer.reference import parse as parse_ref
 from sealer.store import Store, StoredRef
@@ -72,19 +73,11 @@ def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> d
         layers.append(entry)
     fmt = "sealer-py"
     info_extra: dict[str, Any] = {}
-    with contextlib.suppress(ImportError):
-        from sealer.interop import detect
-
-        info = detect(img.manifest, cfg)
-        fmt = str(info.format)
-        if info.clusterfile:
-            info_extra["clusterfile"] = info.clusterfile
-    cmds = imagemeta.cmds(cfg)
-    if not cmds:
-        with contextlib.suppress(ImportError):
-            from sealer.interop import detect as _d
-
-            cmds = list(_d(img.manifest, cfg).cmds)
+    info = detect(img.manifest, cfg)
+    fmt = str(info.format)
+    if info.clusterfile:
+        info_extra["clusterfile"] = info.clusterfile
+    cmds = imagemeta.cmds(cfg) or list(info.cmds)
     doc: dict[str, Any] = {
         "name": r.name,
         "digest": str(r.descriptor.digest),
@@ -133,8 +126,6 @@ def remove(store: Store, refs: list[str], prune: bool = False) -> tuple[list[str
         removed.append(r.name)
     n, freed = store.gc()
     if prune:
-        import shutil
-
         for sub in ("build", "registry-blobs", "registry-layers", "diffids"):
             shutil.rmtree(store.root / "cache" / sub, ignore_errors=True)
         (store.root / "cache" / "build").mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import PurePosixPath
 
 from sealer.errors import BuildError
@@ -57,8 +58,6 @@ def _load_ignore(context: str) -> list[str]:
 
 
 def _ignored(rel: str, patterns: list[str]) -> bool:
-    from fnmatch import fnmatch
-
     return any(fnmatch(rel, p) or rel.startswith(p + "/") for p in patterns)
 
 

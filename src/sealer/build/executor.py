@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,24 +20,20 @@ from typing import Any
 from sealer import __version__, imagemeta
 from sealer.build.cache import BuildCache, chain
 from sealer.build.context import plan_copy
-from sealer.build.layers import WrittenLayer, layer_diff_id, write_layer
+from sealer.build.layers import WrittenLayer, layer_diff_id, write_entries_layer, write_layer
+from sealer.build.lite import cache_stage
 from sealer.build.options import BACKENDS, BuildOptions
+from sealer.build.records import LayerRecord, Reporter
 from sealer.build.rootfs import WorkingRootfs, diff, snapshot
 from sealer.build.run import run_step
 from sealer.digest import Digest
-from sealer.errors import BuildError, SealerError, UnsupportedError
+from sealer.errors import BuildError, ImageNotFound, UnsupportedError
+from sealer.interop import detect, sealer_annotations
 from sealer.kubefile import Cmd, Copy, From, Kubefile, Run, parse_file
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, Platform, canonical_json, host_platform
+from sealer.registry import pull
 from sealer.store import Lease, Store, StoredImage
-
-
-@dataclass
-class LayerRecord:
-    descriptor: Descriptor
-    diff_id: Digest
-    created_by: str
-    annotations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,21 +47,6 @@ class BuildResult:
     seconds: float
 
 
-class Reporter:
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-
-    def say(self, msg: str) -> None:
-        if not self.quiet:
-            sys.stderr.write(msg + "\n")
-            sys.stderr.flush()
-
-    def warn(self, msg: str) -> None:
-        """Warnings are shown even with --quiet."""
-        sys.stderr.write("WARNING: " + msg + "\n")
-        sys.stderr.flush()
-
-
 def _base_image(store: Store, base: From, platform: Platform, opts: BuildOptions, rep: Reporter) -> StoredImage | None:
     if base.is_scratch:
         return None
@@ -74,14 +54,9 @@ def _base_image(store: Store, base: From, platform: Platform, opts: BuildOptions
     assert ref is not None
     try:
         return store.image(str(ref), platform)
-    except SealerError as e:
-        if "no such image" not in str(e):
-            raise
+    except ImageNotFound:
+        pass
     rep.say(f"pulling base image {ref} ...")
-    try:
-        from sealer.registry import pull
-    except ImportError as e:  # pragma: no cover - registry client missing from this build
-        raise UnsupportedError(f"pull base image {ref}: registry client unavailable ({e})") from None
     stored = pull(store, str(ref), opts.registry_options, platform=platform)
     return store.image(stored, platform)
 
@@ -89,13 +64,8 @@ def _base_image(store: Store, base: From, platform: Platform, opts: BuildOptions
 def _base_cmds(base: StoredImage | None) -> tuple[list[str], str]:
     if base is None:
         return [], "scratch"
-    try:
-        from sealer.interop import detect
-
-        info = detect(base.manifest, base.config)
-        return list(info.cmds), str(info.format)
-    except ImportError:
-        return imagemeta.cmds(base.config), "sealer-py"
+    info = detect(base.manifest, base.config)
+    return list(info.cmds), str(info.format)
 
 
 def build(opts: BuildOptions, store: Store) -> BuildResult:
@@ -216,8 +186,6 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
     key = chain(key, "KUBEFILE", kf_layer.descriptor.digest.hex)
 
     kube_version = _kube_version(base)
-    from sealer.build.lite import cache_stage
-
     stage = cache_stage(opts, store, rootfs, cache, key, platforms, kube_version, rep, base)
     for lrec in stage.layers:
         _record(lease, layers, lrec.descriptor, lrec.diff_id, lrec.created_by, lrec.annotations)
@@ -311,21 +279,12 @@ def _kube_version(base: StoredImage | None) -> str | None:
     v = imagemeta.labels(base.config).get(imagemeta.LABEL_KUBE_VERSION)
     if v:
         return v
-    try:
-        from sealer.interop import detect
-
-        return detect(base.manifest, base.config).kube_version
-    except ImportError:
-        return None
+    return detect(base.manifest, base.config).kube_version
 
 
 def _manifest_annotations(cmds: list[str], images: list[dict[str, Any]], kube_installer: bool,
                           created: str) -> dict[str, str]:
     ann = {mt.ANNOTATION_CREATED: created}
-    try:
-        from sealer.interop import sealer_annotations
-    except ImportError:
-        return ann
     pairs = [(str(i["reference"]), str(p)) for i in images for p in (i.get("platforms") or ["linux/amd64"])]
     ann.update(sealer_annotations(cmds=cmds, images=pairs, kube_installer=kube_installer,
                                   sealer_version=f"v{__version__}"))
@@ -335,8 +294,6 @@ def _manifest_annotations(cmds: list[str], images: list[dict[str, Any]], kube_in
 def _copy_layer(store: Store, entries: dict[str, str | None]) -> WrittenLayer | None:
     if not entries:
         return None
-    from sealer.build.layers import write_entries_layer
-
     return write_entries_layer(store, entries)
 
 

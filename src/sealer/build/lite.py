@@ -8,17 +8,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sealer import imagemeta
 from sealer.build.cache import BuildCache, chain
 from sealer.build.options import BuildOptions
+from sealer.build.records import LayerRecord, Reporter
 from sealer.build.rootfs import WorkingRootfs
+from sealer.cluster import parse_registry_config
+from sealer.discover import discover
+from sealer.interop import is_kube_installer
 from sealer.oci.model import Platform
+from sealer.registry import RegistryClient
+from sealer.registry.archives import find_archives
+from sealer.registry.cache import cache_images
 from sealer.store import Store, StoredImage
-
-if TYPE_CHECKING:
-    from sealer.build.executor import LayerRecord, Reporter
 
 
 @dataclass
@@ -43,8 +47,6 @@ def read_metadata(root: Path) -> dict[str, Any]:
 def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: BuildCache, key: str,
                 platforms: list[Platform], kube_version: str | None, rep: Reporter,
                 base: StoredImage | None) -> StageResult:
-    from sealer.build.executor import LayerRecord
-
     key = chain(key, "CACHE-IMAGES", json.dumps({
         "deep": opts.deep, "ignore": sorted(opts.ignore_images), "platforms": [str(p) for p in platforms]}))
     rep.say("STEP: discover and cache container images")
@@ -63,8 +65,6 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
     root = rootfs.ensure_for_discovery()
     meta = read_metadata(root)
     kv = str(meta.get("version") or "") or kube_version
-    from sealer.discover import discover
-
     found = discover(root, deep=opts.deep, kube_version=kv, ignore=opts.ignore_images,
                      parallel=max(1, min(4, opts.max_parallel)))
     for img in found.images:
@@ -72,17 +72,13 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
         rep.say(f"  found {img.reference}  <- {srcs}")
     for img in found.ignored:
         rep.say(f"  ignored {img.reference}")
-    result = StageResult(kube_version=kv, kube_installer=_kube_installer(root),
+    result = StageResult(kube_version=kv, kube_installer=is_kube_installer(root),
                          registry_config=_registry_config(root, rep))
     reuse = [root / "registry"] if (root / "registry").is_dir() else []
     archives = _archives(root)
     if found.images or archives:
-        from sealer.registry.cache import cache_images
-
         client = None
         if found.images:
-            from sealer.registry import RegistryClient
-
             client = RegistryClient(opts.registry_options)
         cres = cache_images(found.images, store=store, client=client, platforms=platforms,
                             workdir=rootfs.path.parent, reuse_dirs=reuse, archives=archives,
@@ -107,8 +103,6 @@ def _registry_config(root: Path, rep: Reporter) -> dict[str, Any] | None:
     path = root / "etc" / "registry_config.yaml"
     if not path.is_file():
         return None
-    from sealer.cluster import parse_registry_config
-
     cfg = parse_registry_config(path.read_text(encoding="utf-8"), "etc/registry_config.yaml", base=path.parent)
     warning = cfg.credentials_warning()
     if warning:
@@ -126,17 +120,6 @@ def _image_dict(ci: Any) -> dict[str, Any]:
             "platforms": list(ci.platforms), "size": ci.size, "sources": list(ci.sources)}
 
 
-def _kube_installer(root: Path) -> bool:
-    try:
-        from sealer.interop import is_kube_installer
-
-        return bool(is_kube_installer(root))
-    except ImportError:
-        return (root / "bin" / "kubeadm").exists() or (root / "bin" / "kubelet").exists()
-
-
 def _archives(root: Path) -> list[Path]:
     """Offline image sources: docker-save tarballs and OCI archives under ``image-archives/``."""
-    from sealer.registry.archives import find_archives
-
     return list(find_archives(root))

@@ -8,6 +8,7 @@ import click
 
 from sealer.cli.common import app, json_option, print_json, quiet_option
 from sealer.oci.model import Platform
+from sealer.store import Store
 
 
 @click.command("build")
@@ -51,8 +52,6 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
     """
     from sealer.build.executor import build
     from sealer.build.options import BuildOptions
-    from sealer.store import Store
-
     reg_opts = None
     if insecure or ca_cert or authfile:
         from sealer.registry import RegistryOptions

@@ -40,7 +40,7 @@ from sealer.registry.cache_resolve import ImageSource, Resolved, platform_of_con
 from sealer.registry.cache_sources import ArchiveSource, RegistrySource
 from sealer.registry.cache_stream import CannotStream, stream_layer
 from sealer.registry.cache_verify import VerifyReport, inspect_dir_image, verify_image, verify_registry
-from sealer.registry.layout_writer import Entry, RegistryDir, materialize
+from sealer.registry.layout_writer import Entry, RegistryDir, blob_data_path, materialize
 from sealer.store import Store
 
 ARCHIVES_DIR = ARCHIVE_DIR
@@ -290,7 +290,6 @@ def _check_plan(resolved: Sequence[Resolved], plans: Sequence[Any], in_base: Any
     """Every manifest and blob of every image is written by some layer or present in the base."""
     written = {e.path for p in plans for e in p.entries}
     problems = []
-    from sealer.registry.layout_writer import blob_data_path
     for r in resolved:
         for d in [*r.manifests, *r.blobs]:
             if blob_data_path(d) not in written and not in_base(d):

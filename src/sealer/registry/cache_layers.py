@@ -17,6 +17,9 @@ changed. Blobs present in the base image's ``registry/`` are not written again. 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +32,7 @@ from sealer.registry.cache_model import CachedLayer
 from sealer.registry.cache_resolve import Resolved
 from sealer.registry.layout_writer import Entry, image_links, write_layer_tar
 from sealer.store import Store
+from sealer.store.fsutil import atomic_write
 
 SHARED_MIN = 256 << 10
 
@@ -91,8 +95,6 @@ KEEP_SMALL = 1 << 20   # blobs up to this size (manifests, configs, small layers
 
 def plan_key(plan: LayerPlan) -> str:
     """The identity of a layer's content: every entry's path and content (digest and size, or bytes)."""
-    import hashlib
-
     h = hashlib.sha256(b"sealer-cache-layer-v1")
     for e in sorted(plan.entries, key=lambda x: x.path):
         h.update(b"\0" + e.path.encode() + b"\0")
@@ -113,8 +115,6 @@ class LayerMemo:
         self._dir.mkdir(parents=True, exist_ok=True)
 
     def get(self, plan: LayerPlan) -> CachedLayer | None:
-        import json
-
         try:
             doc = json.loads((self._dir / plan_key(plan)).read_text())
             desc = Descriptor.from_json(doc["descriptor"])
@@ -125,19 +125,12 @@ class LayerMemo:
         return CachedLayer(desc, desc.digest, plan.created_by, plan.images)
 
     def put(self, plan: LayerPlan, layer: CachedLayer) -> None:
-        import contextlib
-        import json
-
-        from sealer.store.fsutil import atomic_write
-
         with contextlib.suppress(OSError):
             atomic_write(self._dir / plan_key(plan), json.dumps({"descriptor": layer.descriptor.to_json()}).encode())
 
 
 def drop_large(cache: object, digests: set[Digest]) -> None:
     """Remove blob-cache copies of blobs now held by committed layers."""
-    import contextlib
-
     blob_path = cache.blob_path  # type: ignore[attr-defined]
     for d in digests:
         with contextlib.suppress(FileNotFoundError):

@@ -5,6 +5,7 @@ streaming its layers without unpacking them (:func:`verify_image`)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from sealer import imagemeta, reference
+from sealer.compression import decompressed
 from sealer.digest import CHUNK, Digest, is_digest, sha256_file
 from sealer.errors import ArchiveError, ReferenceError_, SealerError
 from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
@@ -280,8 +282,6 @@ class VerifyReport:
 def verify_image(store: Store, ref: str) -> VerifyReport:
     """Check every image recorded in the cluster image's ``io.sealer.images`` label against the registry tree
     its layers build (all platforms of a multi-arch cluster image)."""
-    from sealer.build.layers import open_layer
-
     stored = store.resolve(ref)
     raw = store.read_blob(stored.descriptor.digest)
     doc = parse_any(raw, stored.descriptor.media_type)
@@ -291,8 +291,6 @@ def verify_image(store: Store, ref: str) -> VerifyReport:
     for digest, media_type, plat in manifests:
         m = Manifest.parse(store.read_blob(digest), media_type or None)
         config = store.read_blob(m.config.digest)
-        import json
-
         labels = imagemeta.labels(json.loads(config))
         recorded = parse_images_label(labels[imagemeta.LABEL_IMAGES]) \
             if imagemeta.LABEL_IMAGES in labels else []
@@ -301,7 +299,7 @@ def verify_image(store: Store, ref: str) -> VerifyReport:
             if not store.has_blob(layer.digest):
                 report.problems.append(f"{stored.name}: layer {layer.digest} is missing from the store")
                 continue
-            with open_layer(store, layer) as fp:
+            with decompressed(store.open_blob(layer.digest), layer.media_type) as fp:
                 view.scan(fp)
         report.blobs += len(view.blobs)
         report.bytes += view.bytes

@@ -7,6 +7,7 @@ nothing in the store.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from typing import IO
 from sealer.digest import Digest
 from sealer.errors import ArchiveError, DigestError
 from sealer.oci import mediatypes as mt
-from sealer.oci.model import Descriptor, Index, ManifestError
+from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
 from sealer.oci.tarball import clean_member_name
 from sealer.store.layout import Store
 
@@ -176,8 +177,6 @@ def _unpack(src: IO[bytes], tmp: Path, limits: LoadLimits) -> tuple[bytes, set[s
 
 
 def _write_verified(f: IO[bytes], dst: Path, expected: Digest, size: int) -> None:
-    import hashlib
-
     h = hashlib.sha256()
     n = 0
     with open(dst, "wb") as out:
@@ -195,8 +194,6 @@ def _write_verified(f: IO[bytes], dst: Path, expected: Digest, size: int) -> Non
 
 
 def _check_complete(tmp: Path, blobs: set[str], roots: list[Descriptor]) -> None:
-    from sealer.oci.model import Manifest, parse_any
-
     stack = list(roots)
     seen: set[str] = set()
     while stack:

@@ -31,10 +31,21 @@ from typing import IO, Any
 from filelock import FileLock
 
 from sealer import reference
+from sealer.compression import decompressed
 from sealer.digest import CHUNK, Digest
 from sealer.errors import DigestError, ImageNotFound, ReferenceError_, StoreError
 from sealer.oci import mediatypes as mt
-from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, Platform, parse_any, parse_config
+from sealer.oci.model import (
+    Descriptor,
+    Index,
+    Manifest,
+    ManifestError,
+    Platform,
+    host_platform,
+    parse_any,
+    parse_config,
+)
+from sealer.oci.tarball import extract_layer
 from sealer.store.fsutil import atomic_write, force_rmtree, fsync_dir
 from sealer.store.ingest import IngestWriter
 
@@ -296,7 +307,6 @@ class Store:
         if isinstance(doc, Index):
             index_desc = desc
             if platform is None:
-                from sealer.oci.model import host_platform
                 platform = host_platform()
             try:
                 child = doc.select(platform)
@@ -313,9 +323,6 @@ class Store:
     def export_rootfs(self, ref: str, dest: str | os.PathLike[str], platform: Platform | None = None,
                       include: Iterable[str] | None = None) -> StoredImage:
         """Apply the image's layers in order (whiteouts honoured, extraction contained) into ``dest``."""
-        from sealer.compression import decompressed
-        from sealer.oci.tarball import extract_layer
-
         img = self.image(ref, platform)
         Path(dest).mkdir(parents=True, exist_ok=True)
         for layer in img.manifest.layers:
