@@ -49,8 +49,8 @@ def serve(root: Path, image: str, workdir: Path) -> int:
     sys.path.insert(0, str(REPO / "src"))
     from sealer import imagemeta, reference
     from sealer.build.layers import open_layer
+    from sealer.imagecache.cache import repository_name
     from sealer.oci.tarball import extract_layer
-    from sealer.registry.cache import repository_name
     from sealer.store import Store
 
     store = Store(root)

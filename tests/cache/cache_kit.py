@@ -13,8 +13,8 @@ from pathlib import Path
 from helpers.registry import Registry, start_registry
 
 from sealer.build.layers import open_layer
+from sealer.imagecache.model import CachedLayer
 from sealer.oci.tarball import extract_layer
-from sealer.registry.cache_model import CachedLayer
 from sealer.store import Store
 
 

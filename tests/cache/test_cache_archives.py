@@ -11,8 +11,8 @@ from cache_kit import docker_save_tar, name_layout, serve, tar_dir, unpack
 from helpers.registry import skopeo, write_oci_layout
 
 from sealer.errors import ArchiveError
+from sealer.imagecache.cache import cache_images, verify_registry
 from sealer.oci.model import Platform
-from sealer.registry.cache import cache_images, verify_registry
 from sealer.store import Store
 
 AMD64 = Platform.parse("linux/amd64")

@@ -8,9 +8,9 @@ from cache_kit import dir_bytes, store_cluster_image
 from helpers.registry import Registry, push_test_image, skopeo, start_registry
 
 from sealer import reference
+from sealer.imagecache.cache import cache_images
 from sealer.oci.model import Platform
 from sealer.registry import RegistryClient, RegistryOptions
-from sealer.registry.cache import cache_images
 from sealer.store import Store
 
 AMD64 = Platform.parse("linux/amd64")

@@ -13,9 +13,9 @@ from helpers.registry import Registry, push_test_image, skopeo
 
 from sealer import reference
 from sealer.errors import NotFoundError, SealerError
+from sealer.imagecache.cache import cache_images, verify_registry
 from sealer.oci.model import Platform
 from sealer.registry import RegistryClient, RegistryOptions
-from sealer.registry.cache import cache_images, verify_registry
 from sealer.store import Store
 
 AMD64 = Platform.parse("linux/amd64")

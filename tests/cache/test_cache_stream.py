@@ -12,10 +12,10 @@ from helpers.registry import Registry, push_test_image
 
 from sealer import reference
 from sealer.errors import DigestError, SealerError
+from sealer.imagecache.cache import cache_images
+from sealer.imagecache.stream import CannotStream
 from sealer.oci.model import Platform
 from sealer.registry import RegistryClient, RegistryOptions
-from sealer.registry.cache import cache_images
-from sealer.registry.cache_stream import CannotStream
 from sealer.store import Store
 
 AMD64 = Platform.parse("linux/amd64")
@@ -90,7 +90,7 @@ def test_download_that_cannot_stream_falls_back_to_the_blob_cache(big: Registry,
     with pytest.raises(CannotStream):
         import io
 
-        from sealer.registry.cache_stream import _LayerSink
+        from sealer.imagecache.stream import _LayerSink
         s = _LayerSink(io.BytesIO(), lambda n: None)
         s.writer().write(b"x")
         s.writer()

@@ -12,10 +12,10 @@ from cache_kit import store_cluster_image, unpack
 from helpers.registry import Registry, push_test_image
 
 from sealer import reference
+from sealer.distlayout.layout import blob_data_path, layer_link_path
+from sealer.imagecache.cache import CacheResult, cache_images, verify_image, verify_registry
 from sealer.oci.model import Platform
 from sealer.registry import RegistryClient, RegistryOptions
-from sealer.registry.cache import CacheResult, cache_images, verify_image, verify_registry
-from sealer.registry.layout_writer import blob_data_path, layer_link_path
 from sealer.store import Store
 
 AMD64 = Platform.parse("linux/amd64")

@@ -17,11 +17,11 @@ from sealer.build.records import LayerRecord, Reporter
 from sealer.build.rootfs import WorkingRootfs
 from sealer.cluster import parse_registry_config
 from sealer.discover import discover
+from sealer.imagecache.archives import find_archives
+from sealer.imagecache.cache import cache_images
 from sealer.interop import is_kube_installer
 from sealer.oci.model import Platform
 from sealer.registry import RegistryClient
-from sealer.registry.archives import find_archives
-from sealer.registry.cache import cache_images
 from sealer.store import Store, StoredImage
 
 

@@ -29,7 +29,7 @@ def verify(ctx: click.Context, image: str, as_json: bool, quiet: bool) -> None:
     Example:
       sealer verify my-cluster:v1
     """
-    from sealer.registry.cache import verify_image
+    from sealer.imagecache.cache import verify_image
 
     store = Store(app(ctx).root)
     if not quiet and not as_json:

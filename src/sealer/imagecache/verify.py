@@ -15,11 +15,7 @@ from typing import IO, Protocol
 from sealer import imagemeta, reference
 from sealer.compression import decompressed
 from sealer.digest import CHUNK, Digest, is_digest, sha256_file
-from sealer.errors import ArchiveError, ReferenceError_, SealerError
-from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
-from sealer.registry.cache_model import CachedImage, RecordedImage, parse_images_label
-from sealer.registry.cache_resolve import platform_of_config, repository_name
-from sealer.registry.layout_writer import (
+from sealer.distlayout.layout import (
     LAYER_PREFIX,
     V2,
     RegistryDir,
@@ -27,6 +23,10 @@ from sealer.registry.layout_writer import (
     revision_link_path,
     tag_current_path,
 )
+from sealer.errors import ArchiveError, ReferenceError_, SealerError
+from sealer.imagecache.model import CachedImage, RecordedImage, parse_images_label
+from sealer.imagecache.resolve import platform_of_config, repository_name
+from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
 from sealer.store import Store
 
 MAX_DOC = 16 << 20

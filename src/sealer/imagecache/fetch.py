@@ -19,9 +19,9 @@ from typing import Any
 
 from sealer.digest import Digest
 from sealer.errors import DigestError, SealerError, StoreError
+from sealer.imagecache.resolve import ImageSource
 from sealer.oci.model import Descriptor
 from sealer.reference import Reference
-from sealer.registry.cache_resolve import ImageSource
 from sealer.store.ingest import IngestWriter
 
 BLOB_CACHE_DIR = "cache/registry-blobs"

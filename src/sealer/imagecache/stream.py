@@ -13,13 +13,13 @@ from collections.abc import Callable, Mapping
 from typing import IO
 
 from sealer.digest import Digest
+from sealer.distlayout.layout import Entry, write_layer_tar
 from sealer.errors import DigestError, SealerError
+from sealer.imagecache.fetch import BlobJob, rewrap
+from sealer.imagecache.layers import LayerPlan
+from sealer.imagecache.model import CachedLayer
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor
-from sealer.registry.cache_fetch import BlobJob, rewrap
-from sealer.registry.cache_layers import LayerPlan
-from sealer.registry.cache_model import CachedLayer
-from sealer.registry.layout_writer import Entry, write_layer_tar
 from sealer.store import Store
 
 

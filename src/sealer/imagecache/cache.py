@@ -8,7 +8,7 @@
 Pipeline: normalise requests → import image archives (offline sources) → reuse images already complete in the
 base image's ``registry/`` → resolve manifests (concurrently) → fetch missing blobs (concurrently, streamed,
 verified) into the blob cache ``STORE/cache/registry-blobs`` → plan and write deterministic layers
-(see :mod:`sealer.registry.cache_layers`) → check that every image is complete. Nothing is tagged in the
+(see :mod:`sealer.imagecache.layers`) → check that every image is complete. Nothing is tagged in the
 store: a failed run leaves only verified blobs (for resuming) and unreferenced layer blobs (for gc).
 """
 
@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from sealer.digest import Digest, sha256_file
-from sealer.oci.model import Platform, host_platform
-from sealer.reference import Reference
-from sealer.registry.archives import ARCHIVE_DIR, find_archives, import_archives
-from sealer.registry.cache_fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
-from sealer.registry.cache_layers import KEEP_SMALL, LayerMemo, drop_large, plan_layers, write_layers
-from sealer.registry.cache_model import (
+from sealer.distlayout.layout import Entry, RegistryDir, blob_data_path, materialize
+from sealer.imagecache.archives import ARCHIVE_DIR, find_archives, import_archives
+from sealer.imagecache.fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
+from sealer.imagecache.layers import KEEP_SMALL, LayerMemo, drop_large, plan_layers, write_layers
+from sealer.imagecache.model import (
     IMAGES_LABEL,
     CachedImage,
     CachedLayer,
@@ -35,12 +34,13 @@ from sealer.registry.cache_model import (
     images_label,
     parse_images_label,
 )
-from sealer.registry.cache_progress import CacheProgress
-from sealer.registry.cache_resolve import ImageSource, Resolved, platform_of_config, repository_name, resolve
-from sealer.registry.cache_sources import ArchiveSource, RegistrySource
-from sealer.registry.cache_stream import CannotStream, stream_layer
-from sealer.registry.cache_verify import VerifyReport, inspect_dir_image, verify_image, verify_registry
-from sealer.registry.layout_writer import Entry, RegistryDir, blob_data_path, materialize
+from sealer.imagecache.progress import CacheProgress
+from sealer.imagecache.resolve import ImageSource, Resolved, platform_of_config, repository_name, resolve
+from sealer.imagecache.sources import ArchiveSource, RegistrySource
+from sealer.imagecache.stream import CannotStream, stream_layer
+from sealer.imagecache.verify import VerifyReport, inspect_dir_image, verify_image, verify_registry
+from sealer.oci.model import Platform, host_platform
+from sealer.reference import Reference
 from sealer.store import Store
 
 ARCHIVES_DIR = ARCHIVE_DIR

@@ -26,11 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sealer.digest import Digest
+from sealer.distlayout.layout import Entry, image_links, write_layer_tar
+from sealer.imagecache.model import CachedLayer
+from sealer.imagecache.resolve import Resolved
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor
-from sealer.registry.cache_model import CachedLayer
-from sealer.registry.cache_resolve import Resolved
-from sealer.registry.layout_writer import Entry, image_links, write_layer_tar
 from sealer.store import Store
 from sealer.store.fsutil import atomic_write
 
