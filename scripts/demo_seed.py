@@ -47,9 +47,10 @@ def serve(root: Path, image: str, workdir: Path) -> int:
     """Unpack only the cached-image layers' registry/ of IMAGE and pull every recorded image back from a stock
     docker-registry serving that directory."""
     sys.path.insert(0, str(REPO / "src"))
-    from sealer import imagemeta, reference
+    from sealer import reference
     from sealer.build.layers import open_layer
     from sealer.imagecache.cache import repository_name
+    from sealer.oci import labels as imagemeta
     from sealer.oci.tarball import extract_layer
     from sealer.store import Store
 

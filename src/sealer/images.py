@@ -6,9 +6,9 @@ import shutil
 from dataclasses import dataclass
 from typing import Any
 
-from sealer import imagemeta
 from sealer.errors import ImageNotFound, SealerError
 from sealer.interop import detect
+from sealer.oci import labels as imagemeta
 from sealer.oci.model import Index, Manifest, Platform, parse_any, parse_config
 from sealer.reference import parse as parse_ref
 from sealer.store import Store, StoredRef

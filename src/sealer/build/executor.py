@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sealer import __version__, imagemeta
+from sealer import __version__
 from sealer.build.cache import BuildCache, chain
 from sealer.build.context import plan_copy
 from sealer.build.layers import WrittenLayer, layer_diff_id, write_entries_layer, write_layer
@@ -30,6 +30,7 @@ from sealer.digest import Digest
 from sealer.errors import BuildError, ImageNotFound, UnsupportedError
 from sealer.interop import detect, sealer_annotations
 from sealer.kubefile import Cmd, Copy, From, Kubefile, Run, parse_file
+from sealer.oci import labels as imagemeta
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, Platform, canonical_json, host_platform
 from sealer.registry import pull

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sealer import imagemeta
 from sealer.build.cache import BuildCache, chain
 from sealer.build.options import BuildOptions
 from sealer.build.records import LayerRecord, Reporter
@@ -20,6 +19,7 @@ from sealer.discover import discover
 from sealer.imagecache.archives import find_archives
 from sealer.imagecache.cache import cache_images
 from sealer.interop import is_kube_installer
+from sealer.oci import labels as imagemeta
 from sealer.oci.model import Platform
 from sealer.registry import RegistryClient
 from sealer.store import Store, StoredImage

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
-from sealer import imagemeta, reference
+from sealer import reference
 from sealer.compression import decompressed
 from sealer.digest import CHUNK, Digest, is_digest, sha256_file
 from sealer.distlayout.layout import (
@@ -26,6 +26,7 @@ from sealer.distlayout.layout import (
 from sealer.errors import ArchiveError, ReferenceError_, SealerError
 from sealer.imagecache.model import CachedImage, RecordedImage, parse_images_label
 from sealer.imagecache.resolve import platform_of_config, repository_name
+from sealer.oci import labels as imagemeta
 from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
 from sealer.store import Store
 

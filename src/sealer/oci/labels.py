@@ -1,4 +1,4 @@
-"""Names of the metadata sealer-py writes into a cluster image's config, and readers for it."""
+"""Every name sealer-py and sealer (Go) put in image metadata (io.sealer.* labels, annotations), and readers."""
 
 from __future__ import annotations
 
