@@ -50,7 +50,7 @@ def serve(root: Path, image: str, workdir: Path) -> int:
     from sealer import reference
     from sealer.build.layers import open_layer
     from sealer.imagecache.cache import repository_name
-    from sealer.oci import labels as imagemeta
+    from sealer.oci import labels
     from sealer.oci.tarball import extract_layer
     from sealer.store import Store
 
@@ -66,7 +66,7 @@ def serve(root: Path, image: str, workdir: Path) -> int:
     failures = 0
     with start_registry(srv) as reg:
         print(f"  stock docker-registry serving {rootfs / 'registry'} at {reg.host}")
-        for rec in imagemeta.cached_images(img.config):
+        for rec in labels.cached_images(img.config):
             ref = reference.parse(str(rec["reference"]))
             name = f"{reg.host}/{repository_name(ref)}" + (f":{ref.tag}" if ref.tag else f"@{ref.digest}")
             try:

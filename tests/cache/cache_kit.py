@@ -85,14 +85,14 @@ def docker_save_tar(out: Path, repo_tags: list[str], layer_files: dict[str, byte
 def store_cluster_image(store: Store, name: str, layers: Sequence[CachedLayer], images: Sequence[object]) -> str:
     """Assemble a minimal cluster image from cached layers (what the lite build does) and tag it; returns
     the manifest digest. ``images`` are CachedImage values recorded in the io.sealer.images label."""
-    from sealer.oci import labels as imagemeta
+    from sealer.oci import labels
     from sealer.oci import mediatypes as mt
     from sealer.oci.model import Descriptor, canonical_json
 
     label = json.dumps([{"reference": i.reference, "digest": str(i.digest),  # type: ignore[attr-defined]
                          "platforms": i.platforms} for i in images])  # type: ignore[attr-defined]
     config = {"architecture": "amd64", "os": "linux",
-              "config": {"Labels": {imagemeta.LABEL_IMAGES: label}},
+              "config": {"Labels": {labels.LABEL_IMAGES: label}},
               "rootfs": {"type": "layers", "diff_ids": [str(x.diff_id) for x in layers]}}
     cfg = canonical_json(config)
     cfg_d = store.put_bytes(cfg)

@@ -30,8 +30,9 @@ from sealer.digest import Digest
 from sealer.errors import BuildError, ImageNotFound, UnsupportedError
 from sealer.interop import detect, sealer_annotations
 from sealer.kubefile import Cmd, Copy, From, Kubefile, Run, parse_file
-from sealer.oci import labels as imagemeta
+from sealer.oci import labels
 from sealer.oci import mediatypes as mt
+from sealer.oci.labels import ImageRecord, images_label
 from sealer.oci.model import Descriptor, Index, Manifest, Platform, canonical_json, host_platform
 from sealer.registry import pull
 from sealer.store import Lease, Store, StoredImage
@@ -44,7 +45,7 @@ class BuildResult:
     layers: list[LayerRecord]
     cached_steps: int
     total_steps: int
-    images: list[dict[str, Any]]
+    images: list[ImageRecord]
     seconds: float
 
 
@@ -197,22 +198,22 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
         cached_steps += 1
     total_steps = sum(1 for s in steps if not isinstance(s, Cmd)) + 1
 
-    labels = {
-        imagemeta.LABEL_BUILD_TYPE: opts.backend,
-        imagemeta.LABEL_CMDS: json.dumps(cmds),
-        imagemeta.LABEL_IMAGES: json.dumps(images),
-        imagemeta.LABEL_KUBEFILE: kubefile_text.decode("utf-8", "replace"),
-        imagemeta.LABEL_VERSION: __version__,
-        imagemeta.LABEL_TOOL: "sealer-py",
-        imagemeta.LABEL_PLATFORMS: json.dumps([str(p) for p in platforms]),
+    config_labels = {
+        labels.LABEL_BUILD_TYPE: opts.backend,
+        labels.LABEL_CMDS: json.dumps(cmds),
+        labels.LABEL_IMAGES: images_label(images),
+        labels.LABEL_KUBEFILE: kubefile_text.decode("utf-8", "replace"),
+        labels.LABEL_VERSION: __version__,
+        labels.LABEL_TOOL: "sealer-py",
+        labels.LABEL_PLATFORMS: json.dumps([str(p) for p in platforms]),
     }
     if kube_version:
-        labels[imagemeta.LABEL_KUBE_VERSION] = kube_version
+        config_labels[labels.LABEL_KUBE_VERSION] = kube_version
     if base is not None:
-        labels[imagemeta.LABEL_BASE_FORMAT] = base_format
-        labels[imagemeta.LABEL_BASE_IMAGE] = f"{kubefile.base.image}@{base.descriptor.digest}"
+        config_labels[labels.LABEL_BASE_FORMAT] = base_format
+        config_labels[labels.LABEL_BASE_IMAGE] = f"{kubefile.base.image}@{base.descriptor.digest}"
     if stage.registry_config is not None:
-        labels[imagemeta.LABEL_REGISTRY_CONFIG] = json.dumps(stage.registry_config)
+        config_labels[labels.LABEL_REGISTRY_CONFIG] = json.dumps(stage.registry_config)
     created = _created(opts)
     annotations = _manifest_annotations(cmds, images, stage.kube_installer, created)
     descs = []
@@ -222,7 +223,7 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
             "architecture": p.architecture,
             "os": p.os,
             **({"variant": p.variant} if p.variant else {}),
-            "config": {"Labels": labels},
+            "config": {"Labels": config_labels},
             "rootfs": {"type": "layers", "diff_ids": [str(rec.diff_id) for rec in layers]},
             "history": history,
         }
@@ -277,13 +278,13 @@ def _created(opts: BuildOptions) -> str:
 def _kube_version(base: StoredImage | None) -> str | None:
     if base is None:
         return None
-    v = imagemeta.labels(base.config).get(imagemeta.LABEL_KUBE_VERSION)
+    v = labels.of_config(base.config).get(labels.LABEL_KUBE_VERSION)
     if v:
         return v
     return detect(base.manifest, base.config).kube_version
 
 
-def _manifest_annotations(cmds: list[str], images: list[dict[str, Any]], kube_installer: bool,
+def _manifest_annotations(cmds: list[str], images: list[ImageRecord], kube_installer: bool,
                           created: str) -> dict[str, str]:
     ann = {mt.ANNOTATION_CREATED: created}
     pairs = [(str(i["reference"]), str(p)) for i in images for p in (i.get("platforms") or ["linux/amd64"])]

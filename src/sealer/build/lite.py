@@ -18,8 +18,10 @@ from sealer.cluster import parse_registry_config
 from sealer.discover import discover
 from sealer.imagecache.archives import find_archives
 from sealer.imagecache.cache import cache_images
+from sealer.imagecache.model import CachedImage
 from sealer.interop import is_kube_installer
-from sealer.oci import labels as imagemeta
+from sealer.oci import labels
+from sealer.oci.labels import ImageRecord
 from sealer.oci.model import Platform
 from sealer.registry import RegistryClient
 from sealer.store import Store, StoredImage
@@ -28,7 +30,7 @@ from sealer.store import Store, StoredImage
 @dataclass
 class StageResult:
     layers: list[LayerRecord] = field(default_factory=list)
-    images: list[dict[str, Any]] = field(default_factory=list)
+    images: list[ImageRecord] = field(default_factory=list)
     kube_version: str | None = None
     kube_installer: bool = False
     cached: bool = False
@@ -54,7 +56,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
     if hit is not None:
         rep.say(f"  --> CACHED ({len(hit.extra.get('images') or [])} images)")
         return StageResult(
-            layers=[LayerRecord(d, i, c, {imagemeta.LAYER_ANNOTATION_IMAGES: a} if (a := _ann(hit.extra, n)) else {})
+            layers=[LayerRecord(d, i, c, {labels.LAYER_ANNOTATION_IMAGES: a} if (a := _ann(hit.extra, n)) else {})
                     for n, (d, i, c) in enumerate(hit.layers)],
             images=list(hit.extra.get("images") or []),
             kube_version=hit.extra.get("kube_version"),
@@ -84,7 +86,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
                             workdir=rootfs.path.parent, reuse_dirs=reuse, archives=archives,
                             max_parallel=opts.max_parallel, progress=not opts.quiet)
         for cl in cres.layers:
-            ann = {imagemeta.LAYER_ANNOTATION_IMAGES: ",".join(cl.images)} if cl.images else {}
+            ann = {labels.LAYER_ANNOTATION_IMAGES: ",".join(cl.images)} if cl.images else {}
             result.layers.append(LayerRecord(cl.descriptor, cl.diff_id, cl.created_by, ann))
         result.images = [_image_dict(ci) for ci in cres.images]
         rep.say(f"  --> cached {len(cres.images)} images in {len(cres.layers)} layers "
@@ -94,7 +96,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
     cache.put(key, [(r.descriptor, r.diff_id, r.created_by) for r in result.layers],
               {"images": result.images, "kube_version": kv, "kube_installer": result.kube_installer,
                "registry_config": result.registry_config,
-               "annotations": [r.annotations.get(imagemeta.LAYER_ANNOTATION_IMAGES, "") for r in result.layers]})
+               "annotations": [r.annotations.get(labels.LAYER_ANNOTATION_IMAGES, "") for r in result.layers]})
     return result
 
 
@@ -115,7 +117,7 @@ def _ann(extra: dict[str, Any], n: int) -> str:
     return str(anns[n]) if n < len(anns) else ""
 
 
-def _image_dict(ci: Any) -> dict[str, Any]:
+def _image_dict(ci: CachedImage) -> ImageRecord:
     return {"reference": ci.reference, "digest": str(ci.digest), "mediaType": ci.media_type,
             "platforms": list(ci.platforms), "size": ci.size, "sources": list(ci.sources)}
 

@@ -26,13 +26,10 @@ from sealer.imagecache.archives import ARCHIVE_DIR, find_archives, import_archiv
 from sealer.imagecache.fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
 from sealer.imagecache.layers import KEEP_SMALL, LayerMemo, drop_large, plan_layers, write_layers
 from sealer.imagecache.model import (
-    IMAGES_LABEL,
     CachedImage,
     CachedLayer,
     CacheError,
     CacheResult,
-    images_label,
-    parse_images_label,
 )
 from sealer.imagecache.progress import CacheProgress
 from sealer.imagecache.resolve import ImageSource, Resolved, platform_of_config, repository_name, resolve
@@ -46,8 +43,8 @@ from sealer.store import Store
 ARCHIVES_DIR = ARCHIVE_DIR
 
 __all__ = [
-    "ARCHIVES_DIR", "IMAGES_LABEL", "CacheError", "CacheResult", "CachedImage", "CachedLayer", "VerifyReport",
-    "cache_images", "cache_to_dir", "find_archives", "images_label", "parse_images_label", "repository_name",
+    "ARCHIVES_DIR", "CacheError", "CacheResult", "CachedImage", "CachedLayer", "VerifyReport",
+    "cache_images", "cache_to_dir", "find_archives", "repository_name",
     "verify_image", "verify_registry",
 ]
 

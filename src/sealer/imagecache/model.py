@@ -1,16 +1,13 @@
-"""Value types of image caching and the ``io.sealer.images`` config label."""
+"""Value types of image caching (the ``io.sealer.images`` label itself is owned by :mod:`sealer.oci.labels`)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from sealer.digest import Digest
 from sealer.errors import SealerError
 from sealer.oci.model import Descriptor
-
-IMAGES_LABEL = "io.sealer.images"   # image config label: JSON list of {reference, digest, platforms}
 
 
 @dataclass
@@ -32,13 +29,6 @@ class CachedImage:
     tag: str | None = None
     source_digest: Digest | None = None
     origin: str = "registry"            # registry | archive:<file> | base
-
-    def to_label(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"reference": self.reference, "digest": str(self.digest),
-                             "platforms": list(self.platforms)}
-        if self.source_digest and self.source_digest != self.digest:
-            d["sourceDigest"] = str(self.source_digest)
-        return d
 
     def to_json(self) -> dict[str, Any]:
         return {"reference": self.reference, "digest": str(self.digest), "mediaType": self.media_type,
@@ -66,29 +56,5 @@ class CacheResult:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class RecordedImage:
-    """An entry of the ``io.sealer.images`` label."""
-
-    reference: str
-    digest: Digest
-    platforms: tuple[str, ...]
-
-
 class CacheError(SealerError):
     """An image could not be cached (the message names it and where it was discovered)."""
-
-
-def images_label(images: list[CachedImage]) -> str:
-    """The value of the ``io.sealer.images`` label (compact, deterministic JSON)."""
-    return json.dumps([i.to_label() for i in sorted(images, key=lambda i: i.reference)],
-                      separators=(",", ":"), sort_keys=True)
-
-
-def parse_images_label(text: str) -> list[RecordedImage]:
-    try:
-        items = json.loads(text)
-        return [RecordedImage(str(x["reference"]), Digest(str(x["digest"])), tuple(x.get("platforms") or ()))
-                for x in items]
-    except (ValueError, KeyError, TypeError) as e:
-        raise CacheError(f"read label {IMAGES_LABEL}: {e}") from None

@@ -24,9 +24,10 @@ from sealer.distlayout.layout import (
     tag_current_path,
 )
 from sealer.errors import ArchiveError, ReferenceError_, SealerError
-from sealer.imagecache.model import CachedImage, RecordedImage, parse_images_label
+from sealer.imagecache.model import CachedImage
 from sealer.imagecache.resolve import platform_of_config, repository_name
-from sealer.oci import labels as imagemeta
+from sealer.oci import labels
+from sealer.oci.labels import RecordedImage, parse_images_label
 from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
 from sealer.store import Store
 
@@ -292,9 +293,8 @@ def verify_image(store: Store, ref: str) -> VerifyReport:
     for digest, media_type, plat in manifests:
         m = Manifest.parse(store.read_blob(digest), media_type or None)
         config = store.read_blob(m.config.digest)
-        labels = imagemeta.labels(json.loads(config))
-        recorded = parse_images_label(labels[imagemeta.LABEL_IMAGES]) \
-            if imagemeta.LABEL_IMAGES in labels else []
+        found = labels.of_config(json.loads(config))
+        recorded = parse_images_label(found[labels.LABEL_IMAGES]) if labels.LABEL_IMAGES in found else []
         view = StreamView()
         for layer in m.layers:
             if not store.has_blob(layer.digest):
