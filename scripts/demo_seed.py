@@ -51,8 +51,8 @@ def serve(root: Path, image: str, workdir: Path) -> int:
     from sealer.build.layers import open_layer
     from sealer.imagecache.cache import repository_name
     from sealer.oci import labels
-    from sealer.oci.tarball import extract_layer
     from sealer.store import Store
+    from sealer.tario.extract import extract_layer
 
     store = Store(root)
     img = store.image(image)

@@ -14,8 +14,8 @@ from helpers.registry import Registry, start_registry
 
 from sealer.build.layers import open_layer
 from sealer.imagecache.model import CachedLayer
-from sealer.oci.tarball import extract_layer
 from sealer.store import Store
+from sealer.tario.extract import extract_layer
 
 
 def unpack(store: Store, layers: Sequence[CachedLayer], rootfs: Path) -> Path:

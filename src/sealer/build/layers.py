@@ -16,9 +16,9 @@ from sealer.compression import decompressed, gzip_writer
 from sealer.digest import Digest
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor
-from sealer.oci.tarball import write_entries, write_tree
 from sealer.store import Store
 from sealer.store.fsutil import atomic_write
+from sealer.tario.extract import write_entries, write_tree
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import IO
 
 from sealer.digest import CHUNK, Digest
 from sealer.errors import ArchiveError
-from sealer.oci.tarball import copy_exact, tar_header, tar_padding
+from sealer.tario.extract import copy_exact, tar_header, tar_padding
 
 V2 = "docker/registry/v2"
 LAYER_PREFIX = "registry"   # where the registry root sits in a cluster image rootfs

@@ -24,8 +24,8 @@ from sealer.digest import Digest
 from sealer.errors import ArchiveError, DigestError
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
-from sealer.oci.tarball import clean_member_name
 from sealer.store.layout import Store
+from sealer.tario.extract import clean_member_name
 
 _BLOB_RE = re.compile(r"^blobs/sha256/([a-f0-9]{64})$")
 MAX_ENTRIES = 1_000_000

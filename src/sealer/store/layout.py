@@ -45,9 +45,9 @@ from sealer.oci.model import (
     parse_any,
     parse_config,
 )
-from sealer.oci.tarball import extract_layer
 from sealer.store.fsutil import atomic_write, force_rmtree, fsync_dir
 from sealer.store.ingest import IngestWriter
+from sealer.tario.extract import extract_layer
 
 MAX_DOC = 16 << 20  # manifests and configs larger than this are refused
 
