@@ -18,7 +18,7 @@ from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor
 from sealer.store import Store
 from sealer.store.fsutil import atomic_write
-from sealer.tario.extract import write_entries, write_tree
+from sealer.tario.write import write_entries, write_tree
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +26,10 @@ from typing import IO
 
 from sealer.digest import CHUNK, Digest
 from sealer.errors import ArchiveError
-from sealer.tario.extract import copy_exact, tar_header, tar_padding
+from sealer.tario.write import Content, write_tar
 
 V2 = "docker/registry/v2"
 LAYER_PREFIX = "registry"   # where the registry root sits in a cluster image rootfs
-TAR_CHUNK = 4 << 20
-FILE_MODE = 0o644
-DIR_MODE = 0o755
 
 
 # ---- paths (relative to the registry storage root) ---------------------------------------------------------
@@ -109,53 +105,21 @@ def _dedup(entries: Iterable[Entry]) -> dict[str, Entry]:
     return by_path
 
 
-# ---- deterministic tar -------------------------------------------------------------------------------------
-def _info(name: str, *, is_dir: bool, size: int = 0) -> tarfile.TarInfo:
-    ti = tarfile.TarInfo(name)
-    ti.mtime = 0
-    ti.uid = ti.gid = 0
-    ti.uname = ti.gname = ""
-    if is_dir:
-        ti.type = tarfile.DIRTYPE
-        ti.mode = DIR_MODE
-    else:
-        ti.type = tarfile.REGTYPE
-        ti.mode = FILE_MODE
-        ti.size = size
-    return ti
-
-
+# ---- deterministic tar ---------------------------------------------------------------------------------------
 def write_layer_tar(out: IO[bytes], entries: Iterable[Entry], prefix: str = LAYER_PREFIX,
                     produce: Callable[[Entry, IO[bytes]], bool] | None = None) -> None:
-    """Stream a deterministic tar of ``entries`` under ``prefix/``: sorted names, every parent directory,
-    owners 0/0, mtime 0, fixed modes, PAX headers. The same entries always give the same bytes. Written by
-    hand (headers from ``TarInfo.tobuf``) to copy blob data in large chunks."""
-    files = _dedup(entries)
-    names: dict[str, Entry | None] = {}
-    for path, e in files.items():
-        full = f"{prefix}/{path}" if prefix else path
-        names[full] = e
-        parent = full
-        while "/" in parent:
-            parent = parent.rsplit("/", 1)[0]
-            names.setdefault(parent, None)
-    for name in sorted(names):
-        ent = names[name]
-        if ent is None:
-            out.write(tar_header(_info(name, is_dir=True)))
-        elif ent.data is not None:
-            out.write(tar_header(_info(name, is_dir=False, size=len(ent.data))))
-            out.write(ent.data)
-            out.write(tar_padding(len(ent.data)))
-        else:
-            assert ent.source is not None
-            out.write(tar_header(_info(name, is_dir=False, size=ent.size)))
-            if produce is not None and produce(ent, out):   # wrote exactly ent.size verified bytes itself
-                out.write(tar_padding(ent.size))
-                continue
-            with open(ent.source, "rb") as fp:
-                copy_exact(fp, out, ent.size, str(ent.source))
-    out.write(b"\0" * (2 * tarfile.BLOCKSIZE))  # end of archive; no record padding (not needed by readers)
+    """Stream a deterministic tar of ``entries`` under ``prefix/`` (see :func:`sealer.tario.write.write_tar`:
+    every parent directory, owners 0/0, mtime 0, fixed modes). ``produce`` may write an entry's verified bytes
+    itself (streaming)."""
+
+    def member(e: Entry) -> Content:
+        if e.data is not None:
+            return Content(len(e.data), data=e.data)
+        assert e.source is not None, e.path
+        hook = None if produce is None else (lambda o: produce(e, o))
+        return Content(e.size, source=e.source, produce=hook)
+
+    write_tar(out, {(f"{prefix}/{path}" if prefix else path): member(e) for path, e in _dedup(entries).items()})
 
 
 # ---- directory writer --------------------------------------------------------------------------------------

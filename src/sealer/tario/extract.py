@@ -1,4 +1,4 @@
-"""Deterministic layer tar writing, and safe extraction with OCI whiteouts.
+"""Safe extraction of layer tars with OCI whiteouts.
 
 Extraction never writes outside ``dest``: absolute names, ``..``, links pointing outside, writes through a
 symlinked parent, and device nodes are refused with ArchiveError. Size and entry-count limits stop tar bombs.
@@ -10,16 +10,15 @@ import os
 import shutil
 import stat
 import tarfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO
 
 from sealer.errors import ArchiveError
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_WHITEOUT = ".wh..wh..opq"
-DEFAULT_MTIME = 0
 
 
 @dataclass(frozen=True)
@@ -231,181 +230,6 @@ def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts
         os.chmod(path, mode | 0o700)
         os.utime(path, (mtime, mtime), follow_symlinks=False)
     return count
-
-
-def _tarinfo(src: str, rel: str, st: os.stat_result, mtime: int, linkname: str | None = None) -> tarfile.TarInfo:
-    ti = tarfile.TarInfo(rel)
-    ti.mode = stat.S_IMODE(st.st_mode)
-    ti.mtime = mtime
-    ti.uid = ti.gid = 0
-    ti.uname = ti.gname = ""
-    if stat.S_ISDIR(st.st_mode):
-        ti.type = tarfile.DIRTYPE
-    elif stat.S_ISLNK(st.st_mode):
-        ti.type = tarfile.SYMTYPE
-        ti.linkname = linkname if linkname is not None else os.readlink(src)
-    elif stat.S_ISREG(st.st_mode):
-        ti.type = tarfile.REGTYPE
-        ti.size = st.st_size
-    elif stat.S_ISFIFO(st.st_mode):
-        ti.type = tarfile.FIFOTYPE
-    else:
-        raise ArchiveError(f"write layer: {rel!r} is a device or socket; not supported in a layer")
-    return ti
-
-
-def write_tree(out: Any, root: str | os.PathLike[str], paths: Iterable[str] | None = None,
-               whiteouts: Iterable[str] = (), mtime: int | None = DEFAULT_MTIME,
-               opaque_dirs: Iterable[str] = ()) -> None:
-    """Write a deterministic tar stream of ``paths`` (relative, POSIX) under ``root``.
-
-    ``paths=None`` means the whole tree. Entries are sorted, owners 0/0, mtimes fixed (or kept when
-    ``mtime`` is None). ``whiteouts`` are relative paths deleted in this layer.
-    """
-    root_s = os.path.realpath(root)  # canonical: write_entries refuses sources whose parents moved
-    if paths is None:
-        paths = walk_relative(root_s)
-    write_entries(out, {rel: os.path.join(root_s, rel) for rel in paths}, whiteouts, mtime, opaque_dirs)
-
-
-def write_entries(out: Any, entries: dict[str, str | None],
-                  whiteouts: Iterable[str] = (), mtime: int | None = DEFAULT_MTIME,
-                  opaque_dirs: Iterable[str] = ()) -> None:
-    """Write a deterministic tar of ``entries`` (archive name -> source path on disk, or None for a
-    plain 0755 directory). Missing parent directories are added as plain directories."""
-    items: dict[str, tuple[str, str | None]] = {}
-    for arc, src in entries.items():
-        items[arc] = ("f", src)
-        parent = arc
-        while "/" in parent:
-            parent = parent.rsplit("/", 1)[0]
-            items.setdefault(parent, ("d", None))
-    for rel in whiteouts:
-        head, _, tail = rel.rpartition("/")
-        items[(head + "/" if head else "") + WHITEOUT_PREFIX + tail] = ("w", None)
-        while head:
-            items.setdefault(head, ("d", None))
-            head = head.rpartition("/")[0]
-    for rel in opaque_dirs:
-        items[rel + "/" + OPAQUE_WHITEOUT] = ("w", None)
-        items.setdefault(rel, ("d", None))
-    for arc in sorted(items):
-        kind, src = items[arc]
-        if kind == "w" or src is None:
-            ti = tarfile.TarInfo(arc)
-            ti.mtime = mtime or 0
-            if kind == "w":
-                ti.mode = 0o644
-            else:
-                ti.type = tarfile.DIRTYPE
-                ti.mode = 0o755
-            out.write(tar_header(ti))
-            continue
-        with _SourceEntry(src) as entry:
-            st = entry.stat
-            ti = _tarinfo(src, arc, st, int(st.st_mtime) if mtime is None else mtime, entry.linkname)
-            out.write(tar_header(ti))
-            if ti.type == tarfile.REGTYPE:
-                with entry.open() as fp:
-                    copy_exact(fp, out, ti.size, arc)
-    out.write(b"\0" * (2 * tarfile.BLOCKSIZE))
-
-
-TAR_CHUNK = 1 << 20
-
-
-def tar_header(ti: tarfile.TarInfo) -> bytes:
-    """One USTAR block when the name fits (up to 255 bytes through the prefix field), else PAX: the same
-    entry always gives the same bytes, and registry paths avoid PAX's two extra blocks."""
-    try:
-        return ti.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
-    except ValueError:
-        return ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-
-
-def tar_padding(n: int) -> bytes:
-    rem = n % tarfile.BLOCKSIZE
-    return b"\0" * (tarfile.BLOCKSIZE - rem) if rem else b""
-
-
-def copy_exact(src: IO[bytes], out: Any, size: int, name: str) -> None:
-    """Copy exactly ``size`` bytes (in large chunks) plus the tar padding; a file that shrank or grew since its
-    header was written is an error, never a torn entry."""
-    n = 0
-    while n < size and (b := src.read(min(TAR_CHUNK, size - n))):
-        out.write(b)
-        n += len(b)
-    if n != size or src.read(1):
-        raise ArchiveError(f"write layer: {name!r} changed while it was read ({n} bytes, header says {size})")
-    out.write(tar_padding(size))
-
-
-def _fd_path(fd: int) -> str | None:
-    try:
-        return os.readlink(f"/proc/self/fd/{fd}")
-    except OSError:
-        return None  # no /proc: the O_NOFOLLOW leaf checks still apply
-
-
-class _SourceEntry:
-    """One source path opened without following symlinks, so a path swapped while a layer is written
-    (a directory replaced by a symlink leading elsewhere) is refused instead of read through.
-
-    Callers pass canonical paths (no symlink in any parent: the build plans COPY sources with realpath and
-    walks without following links). The parent directory is opened, and the kernel's own name for it must
-    still be that path; the leaf is inspected and opened relative to it with O_NOFOLLOW."""
-
-    def __init__(self, src: str) -> None:
-        self.src = src
-        parent, self.name = os.path.split(src)
-        try:
-            self._dfd = os.open(parent or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError as e:
-            raise ArchiveError(f"write layer: open {parent}: {e.strerror}") from None
-        try:
-            actual = _fd_path(self._dfd)
-            if parent and actual is not None and actual != os.path.abspath(parent):
-                raise ArchiveError(f"write layer: {src}: its directory was replaced while the layer was "
-                                   f"written (it now leads to {actual}); refusing to read through it")
-            try:
-                self.stat = os.stat(self.name, dir_fd=self._dfd, follow_symlinks=False)
-                self.linkname = (os.readlink(self.name, dir_fd=self._dfd) if stat.S_ISLNK(self.stat.st_mode)
-                                 else None)
-            except OSError as e:
-                raise ArchiveError(f"write layer: {src}: {e.strerror} (was it changed while the layer was "
-                                   "written?)") from None
-        except BaseException:
-            os.close(self._dfd)
-            raise
-
-    def open(self) -> IO[bytes]:
-        try:
-            fd = os.open(self.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._dfd)
-        except OSError as e:
-            raise ArchiveError(f"write layer: open {self.src}: {e.strerror} (was it replaced while the layer "
-                               "was written?)") from None
-        st = os.fstat(fd)
-        if (st.st_dev, st.st_ino) != (self.stat.st_dev, self.stat.st_ino):
-            os.close(fd)
-            raise ArchiveError(f"write layer: {self.src} was replaced while the layer was written")
-        return os.fdopen(fd, "rb")
-
-    def __enter__(self) -> _SourceEntry:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self._dfd)
-
-
-def walk_relative(root: str) -> Iterable[str]:
-    """Every path below root (relative, POSIX), directories included, symlinks not followed."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(dirpath, root)
-        for name in sorted(dirnames) + sorted(filenames):
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            yield rel.replace(os.sep, "/")
-        # os.walk does not descend into symlinked dirs by default
-        dirnames.sort()
 
 
 def safe_join(root: str | os.PathLike[str], rel: str) -> Path:
