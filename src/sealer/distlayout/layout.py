@@ -19,12 +19,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from sealer.digest import CHUNK, Digest
+from sealer.digest import Digest
 from sealer.errors import ArchiveError
 from sealer.tario.write import Content, write_tar
 
@@ -172,12 +172,6 @@ class RegistryDir:
     def tag(self, repo: str, tag: str) -> Digest | None:
         return self._link(tag_current_path(repo, tag))
 
-    def has_revision(self, repo: str, digest: Digest) -> bool:
-        return self._link(revision_link_path(repo, digest)) == digest
-
-    def has_layer_link(self, repo: str, digest: Digest) -> bool:
-        return self._link(layer_link_path(repo, digest)) == digest
-
     def blob_path(self, digest: Digest) -> Path:
         return self.root / blob_data_path(digest)
 
@@ -204,9 +198,3 @@ class RegistryDir:
     def tags(self, repo: str) -> list[str]:
         d = self.root / repo_dir(repo) / "_manifests" / "tags"
         return sorted(p.name for p in d.iterdir() if (p / "current" / "link").is_file()) if d.is_dir() else []
-
-
-def iter_file(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as fp:
-        while b := fp.read(CHUNK):
-            yield b

@@ -12,7 +12,7 @@ import stat
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import IO
 
 from sealer.errors import ArchiveError
@@ -230,13 +230,3 @@ def extract_layer(fileobj: IO[bytes], dest: str | os.PathLike[str], *, whiteouts
         os.chmod(path, mode | 0o700)
         os.utime(path, (mtime, mtime), follow_symlinks=False)
     return count
-
-
-def safe_join(root: str | os.PathLike[str], rel: str) -> Path:
-    """Join a relative path under root; refuse escapes (lexically and through symlinks)."""
-    root_s = os.path.realpath(root)
-    clean = clean_member_name(rel)
-    full = os.path.realpath(os.path.join(root_s, clean))
-    if not _inside(root_s, full):
-        raise ArchiveError(f"resolve {rel!r}: leads outside {root_s}")
-    return Path(full)
