@@ -19,7 +19,7 @@ from sealer.discover import discover
 from sealer.imagecache.archives import find_archives
 from sealer.imagecache.cache import cache_images
 from sealer.imagecache.model import CachedImage
-from sealer.interop import is_kube_installer
+from sealer.interop import is_kube_installer, read_metadata
 from sealer.oci import labels
 from sealer.oci.labels import ImageRecord
 from sealer.oci.model import Platform
@@ -35,15 +35,6 @@ class StageResult:
     kube_installer: bool = False
     cached: bool = False
     registry_config: dict[str, Any] | None = None
-
-
-def read_metadata(root: Path) -> dict[str, Any]:
-    p = root / "Metadata"
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
 
 
 def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: BuildCache, key: str,
@@ -66,7 +57,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
         )
     root = rootfs.ensure_for_discovery()
     meta = read_metadata(root)
-    kv = str(meta.get("version") or "") or kube_version
+    kv = (meta.version if meta else None) or kube_version
     found = discover(root, deep=opts.deep, kube_version=kv, ignore=opts.ignore_images,
                      parallel=max(1, min(4, opts.max_parallel)))
     for img in found.images:
