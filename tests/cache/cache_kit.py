@@ -84,7 +84,7 @@ def docker_save_tar(out: Path, repo_tags: list[str], layer_files: dict[str, byte
 
 def store_cluster_image(store: Store, name: str, layers: Sequence[CachedLayer], images: Sequence[object]) -> str:
     """Assemble a minimal cluster image from cached layers (what the lite build does) and tag it; returns
-    the manifest digest. ``images`` are CachedImage values recorded in the io.sealer.images label."""
+    the manifest digest. ``images`` are ServedImage values recorded in the io.sealer.images label."""
     from sealer.oci import labels
     from sealer.oci import mediatypes as mt
     from sealer.oci.model import Descriptor, canonical_json

@@ -18,7 +18,7 @@ from sealer.cluster import parse_registry_config
 from sealer.discover import discover
 from sealer.imagecache.archives import find_archives
 from sealer.imagecache.cache import cache_images
-from sealer.imagecache.model import CachedImage
+from sealer.imagecache.model import ServedImage
 from sealer.interop import is_kube_installer, read_metadata
 from sealer.oci import labels
 from sealer.oci.labels import ImageRecord
@@ -108,7 +108,7 @@ def _ann(extra: dict[str, Any], n: int) -> str:
     return str(anns[n]) if n < len(anns) else ""
 
 
-def _image_dict(ci: CachedImage) -> ImageRecord:
+def _image_dict(ci: ServedImage) -> ImageRecord:
     return {"reference": ci.reference, "digest": str(ci.digest), "mediaType": ci.media_type,
             "platforms": list(ci.platforms), "size": ci.size, "sources": list(ci.sources)}
 

@@ -23,7 +23,7 @@ import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from sealer import reference
 from sealer.digest import CHUNK, Digest, is_digest
@@ -31,17 +31,13 @@ from sealer.errors import ArchiveError, DigestError, ReferenceError_
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import canonical_json
 from sealer.reference import Reference
+from sealer.registry.options import BlobSink
 
 ARCHIVE_DIR = "image-archives"
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
 CONTAINERD_NAME = "io.containerd.image.name"
 MAX_JSON = 16 << 20
-
-
-class BlobSink(Protocol):
-    def has_blob(self, digest: Digest) -> bool: ...
-    def writer(self, key: str | None = None, resume: bool = False) -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,13 @@ from sealer.imagecache.archives import ARCHIVE_DIR, find_archives, import_archiv
 from sealer.imagecache.fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
 from sealer.imagecache.layers import KEEP_SMALL, LayerMemo, drop_large, plan_layers, write_layers
 from sealer.imagecache.model import (
-    CachedImage,
     CachedLayer,
     CacheError,
     CacheResult,
+    ServedImage,
 )
 from sealer.imagecache.progress import CacheProgress
-from sealer.imagecache.resolve import ImageSource, Resolved, platform_of_config, repository_name, resolve
+from sealer.imagecache.resolve import ImageProvider, Resolved, platform_of_config, repository_name, resolve
 from sealer.imagecache.sources import ArchiveSource, RegistrySource
 from sealer.imagecache.stream import CannotStream, stream_layer
 from sealer.imagecache.verify import VerifyReport, inspect_dir_image, verify_image, verify_registry
@@ -43,7 +43,7 @@ from sealer.store import Store
 ARCHIVES_DIR = ARCHIVE_DIR
 
 __all__ = [
-    "ARCHIVES_DIR", "CacheError", "CacheResult", "CachedImage", "CachedLayer", "VerifyReport",
+    "ARCHIVES_DIR", "CacheError", "CacheResult", "ServedImage", "CachedLayer", "VerifyReport",
     "cache_images", "cache_to_dir", "find_archives", "repository_name",
     "verify_image", "verify_registry",
 ]
@@ -77,14 +77,14 @@ def _requests(items: Iterable[Any]) -> list[_Request]:
     return [merged[k] for k in sorted(merged)]
 
 
-def _from_base(dirs: Sequence[RegistryDir], req: _Request) -> CachedImage | None:
+def _from_base(dirs: Sequence[RegistryDir], req: _Request) -> ServedImage | None:
     repo = repository_name(req.ref)
     for d in dirs:
         if req.ref.tag and d.tag(repo, req.ref.tag) is None:
             continue
         c = inspect_dir_image(d.root, str(req.ref), repo, req.ref.tag, req.ref.digest)
         if not c.problems and c.digest is not None:
-            return CachedImage(str(req.ref), c.digest, c.media_type, c.platforms, c.size, req.sources,
+            return ServedImage(str(req.ref), c.digest, c.media_type, c.platforms, c.size, req.sources,
                                repo, req.ref.tag, c.digest, "base")
     return None
 
@@ -149,7 +149,7 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
     reqs.sort(key=lambda r: str(r.ref))
 
     base_dirs = [RegistryDir(Path(d)) for d in reuse_dirs if Path(d).is_dir()]
-    from_base: list[CachedImage] = []
+    from_base: list[ServedImage] = []
     todo: list[_Request] = []
     for req in reqs:
         hit = _from_base(base_dirs, req) if arch_source.find(req.ref) is None else None
@@ -160,7 +160,7 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
 
     registry = RegistrySource(client) if client is not None else None
 
-    def pick(req: _Request) -> tuple[ImageSource, str]:
+    def pick(req: _Request) -> tuple[ImageProvider, str]:
         ai = arch_source.find(req.ref)
         if ai is not None:
             return arch_source, f"archive:{ai.archive.name}"
@@ -269,7 +269,7 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
     return CacheResult(layers, images, fetched, reused)
 
 
-def _cached_images(resolved: Sequence[Resolved], cache: BlobCache) -> list[CachedImage]:
+def _cached_images(resolved: Sequence[Resolved], cache: BlobCache) -> list[ServedImage]:
     out = []
     for r in resolved:
         plats = list(r.platforms)
@@ -278,7 +278,7 @@ def _cached_images(resolved: Sequence[Resolved], cache: BlobCache) -> list[Cache
                 p = platform_of_config(cache.read_blob(c))
                 if p and p not in plats:
                     plats.append(p)
-        out.append(CachedImage(str(r.ref), r.top, r.top_media_type, plats, r.size, r.sources, r.repo, r.tag,
+        out.append(ServedImage(str(r.ref), r.top, r.top_media_type, plats, r.size, r.sources, r.repo, r.tag,
                                r.source_digest, r.origin))
     return out
 
@@ -296,7 +296,7 @@ def _check_plan(resolved: Sequence[Resolved], plans: Sequence[Any], in_base: Any
 
 def cache_to_dir(references: Sequence[Any], root: Path, *, store: Store, client: Any | None,
                  platforms: Sequence[Platform] = (), max_parallel: int = 8, progress: bool = True,
-                 archives: Sequence[Path] = ()) -> list[CachedImage]:
+                 archives: Sequence[Path] = ()) -> list[ServedImage]:
     """Cache images straight into a registry directory ``root`` (no layers): for benchmarks and tools.
     Blob files are hard-linked from the blob cache when on the same filesystem."""
     platforms = list(platforms) or [host_platform()]
@@ -308,7 +308,7 @@ def cache_to_dir(references: Sequence[Any], root: Path, *, store: Store, client:
     arch_source = ArchiveSource(arch_images, cache)
     registry = RegistrySource(client) if client is not None else None
 
-    def pick(req: _Request) -> tuple[ImageSource, str]:
+    def pick(req: _Request) -> tuple[ImageProvider, str]:
         if arch_source.find(req.ref) is not None:
             return arch_source, "archive"
         if registry is None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sealer.digest import Digest
 from sealer.errors import DigestError, SealerError, StoreError
-from sealer.imagecache.resolve import ImageSource
+from sealer.imagecache.resolve import ImageProvider
 from sealer.oci.model import Descriptor
 from sealer.reference import Reference
 from sealer.store.ingest import IngestWriter
@@ -131,7 +131,7 @@ class CountingSink:
 class BlobJob:
     digest: Digest
     desc: Descriptor
-    source: ImageSource
+    source: ImageProvider
     ref: Reference
     where: str            # "REF (found in ...)" for error messages
 

@@ -11,7 +11,7 @@ from sealer.oci.model import Descriptor
 
 
 @dataclass
-class CachedImage:
+class ServedImage:
     """One image served by the cached registry.
 
     ``reference`` is the fully normalised reference as discovered; ``digest`` is what the cached registry serves
@@ -50,7 +50,7 @@ class CachedLayer:
 @dataclass
 class CacheResult:
     layers: list[CachedLayer]
-    images: list[CachedImage]
+    images: list[ServedImage]
     fetched_bytes: int
     reused_bytes: int
     warnings: list[str] = field(default_factory=list)

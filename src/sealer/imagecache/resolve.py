@@ -16,21 +16,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from sealer.digest import Digest
 from sealer.errors import DigestError, UnsupportedError
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, Platform, parse_any
 from sealer.reference import Reference
+from sealer.registry.options import BlobSink
 
 
-class BlobSink(Protocol):
-    def has_blob(self, digest: Digest) -> bool: ...
-    def writer(self, key: str | None = None, resume: bool = False) -> Any: ...
-
-
-class ImageSource(Protocol):
+class ImageProvider(Protocol):
     """Where images come from (a registry through the client, or imported archives)."""
 
     def manifest(self, ref: Reference) -> tuple[bytes, str]:
@@ -99,7 +95,7 @@ def _select(index: Index, platforms: Sequence[Platform], ref: Reference) -> list
     return [d for d in index.manifests if d in keep]
 
 
-def resolve(source: ImageSource, ref: Reference, sources: list[str], platforms: Sequence[Platform],
+def resolve(source: ImageProvider, ref: Reference, sources: list[str], platforms: Sequence[Platform],
             origin: str = "registry") -> Resolved:
     raw, media_type = source.manifest(ref)
     if ref.digest is not None:

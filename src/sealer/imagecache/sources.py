@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from sealer.errors import NotFoundError
 from sealer.imagecache.archives import ArchiveImage
 from sealer.imagecache.fetch import BlobCache
-from sealer.imagecache.resolve import BlobSink
 from sealer.oci.model import Descriptor, media_type_of
 from sealer.reference import Reference
+from sealer.registry.options import BlobSink
 
 if TYPE_CHECKING:
     from sealer.registry.client import RegistryClient

@@ -24,7 +24,7 @@ from sealer.distlayout.layout import (
     tag_current_path,
 )
 from sealer.errors import ArchiveError, ReferenceError_, SealerError
-from sealer.imagecache.model import CachedImage
+from sealer.imagecache.model import ServedImage
 from sealer.imagecache.resolve import platform_of_config, repository_name
 from sealer.oci import labels
 from sealer.oci.labels import RecordedImage, parse_images_label
@@ -148,7 +148,7 @@ class DirView:
         return self._states[digest]
 
 
-def _target(img: CachedImage | RecordedImage) -> tuple[str, str, str | None, Digest]:
+def _target(img: ServedImage | RecordedImage) -> tuple[str, str, str | None, Digest]:
     try:
         ref = reference.parse(img.reference)
     except ReferenceError_:
@@ -158,7 +158,7 @@ def _target(img: CachedImage | RecordedImage) -> tuple[str, str, str | None, Dig
     return img.reference, repo, tag, img.digest
 
 
-def verify_registry(root: Path, images: Sequence[CachedImage] | None = None) -> list[str]:
+def verify_registry(root: Path, images: Sequence[ServedImage] | None = None) -> list[str]:
     """Problems found in the registry storage root ``root`` ([] = every image complete). Without ``images``
     every tag of every repository is checked."""
     view = DirView(Path(root))
