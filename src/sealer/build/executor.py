@@ -269,8 +269,6 @@ def _hist(text: str, empty: bool = False) -> dict[str, Any]:
 
 def _created(opts: BuildOptions) -> str:
     epoch = opts.source_date_epoch
-    if epoch is None and os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
-        epoch = int(os.environ["SOURCE_DATE_EPOCH"])
     when = datetime.fromtimestamp(epoch, UTC) if epoch is not None else datetime.now(UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 

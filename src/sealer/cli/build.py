@@ -52,16 +52,13 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
     """
     from sealer.build.executor import build
     from sealer.build.options import BuildOptions
-    reg_opts = None
-    if insecure or ca_cert or authfile:
-        from sealer.registry import RegistryOptions
-
-        reg_opts = RegistryOptions(insecure=frozenset(insecure), ca_cert=ca_cert, auth_file=authfile)
+    settings = app(ctx).settings
+    reg_opts = settings.registry_options(insecure=insecure, ca_cert=ca_cert, authfile=authfile)
     opts = BuildOptions(
         context=context, tags=list(tags), kubefile=kubefile, backend=backend, no_cache=no_cache,
         platforms=[Platform.parse(p) for p in platforms.split(",") if p.strip()], deep=deep,
         ignore_images=list(ignore_images), max_parallel=max_parallel, quiet=quiet or as_json,
-        registry_options=reg_opts,
+        registry_options=reg_opts, source_date_epoch=settings.source_date_epoch,
     )
     result = build(opts, Store(app(ctx).root))
     if as_json:

@@ -167,10 +167,10 @@ def load_cmd(ctx: click.Context, input_: str, as_json: bool) -> None:
     """
     store = _store(ctx)
     if input_ == "-":
-        names = load(store, sys.stdin.buffer)
+        names = load(store, sys.stdin.buffer, app(ctx).settings.load_limits())
     else:
         with open(input_, "rb") as fp:
-            names = load(store, fp)
+            names = load(store, fp, app(ctx).settings.load_limits())
     if as_json:
         print_json({"loaded": names})
     else:

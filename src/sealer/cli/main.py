@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from sealer import __version__
-from sealer.cli.common import AppContext, default_root, err
+from sealer.cli.common import AppContext, err
+from sealer.cli.settings import Settings
 from sealer.errors import SealerError
 
 # One module per command group; each exposes ``commands: list[click.Command]``.
@@ -66,7 +67,7 @@ def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
       sealer inspect my-cluster:v1                # layers, CMDs, cached images
       sealer push my-cluster:v1                   # share through a registry
     """
-    ctx.obj = AppContext(root=root or default_root(), debug=debug)
+    ctx.obj = AppContext(Settings.from_environment(root, debug))
 
 
 for _mod in COMMAND_MODULES:

@@ -35,15 +35,10 @@ class Credential:
 
 
 def auth_file_path(explicit: Path | None = None) -> Path:
-    """``--authfile``, else ``$REGISTRY_AUTH_FILE``, else ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json``."""
+    """``explicit`` (the CLI resolves ``--authfile``, ``$REGISTRY_AUTH_FILE``, ``$DOCKER_CONFIG``), else
+    ``~/.docker/config.json``."""
     if explicit is not None:
         return explicit
-    env = os.environ.get("REGISTRY_AUTH_FILE")
-    if env:
-        return Path(env)
-    dc = os.environ.get("DOCKER_CONFIG")
-    if dc:
-        return Path(dc) / "config.json"
     return Path(os.path.expanduser("~")) / ".docker" / "config.json"
 
 

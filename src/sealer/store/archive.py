@@ -35,22 +35,10 @@ MAX_DOC = 16 << 20
 
 @dataclass(frozen=True)
 class LoadLimits:
-    """Tar-bomb limits for ``load``. ``from_env`` reads ``SEALER_LOAD_MAX_ENTRIES`` / ``SEALER_LOAD_MAX_BYTES``."""
+    """Tar-bomb limits for ``load`` (the CLI sets them from ``SEALER_LOAD_MAX_ENTRIES`` / ``SEALER_LOAD_MAX_BYTES``)."""
 
     max_entries: int = MAX_ENTRIES
     max_bytes: int = MAX_BYTES
-
-    @classmethod
-    def from_env(cls) -> LoadLimits:
-        def num(name: str, default: int) -> int:
-            raw = os.environ.get(name, "").strip()
-            if not raw:
-                return default
-            if not raw.isdigit():
-                raise ArchiveError(f"load: {name}={raw!r} is not a number")
-            return int(raw)
-
-        return cls(num("SEALER_LOAD_MAX_ENTRIES", MAX_ENTRIES), num("SEALER_LOAD_MAX_BYTES", MAX_BYTES))
 
 
 def save(store: Store, refs: Sequence[str], out: IO[bytes]) -> list[str]:
@@ -89,8 +77,8 @@ def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes) -> None:
 def load(store: Store, src: IO[bytes], limits: LoadLimits | None = None) -> list[str]:
     """Load every image of an OCI-layout tar into the store. Returns the names loaded.
 
-    ``limits`` defaults to :meth:`LoadLimits.from_env`."""
-    limits = limits or LoadLimits.from_env()
+    ``limits`` defaults to :class:`LoadLimits`'s."""
+    limits = limits or LoadLimits()
     tmp = Path(tempfile.mkdtemp(prefix=f"load-{os.getpid()}-", dir=store.root / "ingest"))
     try:
         index_raw, blobs = _unpack(src, tmp, limits)
