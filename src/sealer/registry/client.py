@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import httpcore
 import httpx
 import tenacity
 
@@ -48,15 +47,10 @@ from sealer.registry.responses import (
     retry_after,
 )
 from sealer.registry.tls import ssl_context
+from sealer.registry.tuning import use_large_http11_reads
 
 MAX_MANIFEST = 16 << 20
 
-# httpcore reads HTTP/1.1 bodies 64 KiB at a time, and its per-read Python work (h11 events) then costs more
-# than hashing the bytes: 1 MiB reads make a blob download ~2x cheaper in CPU. A class attribute of httpcore's
-# sync HTTP/1.1 connection; left alone if a future httpcore renames it.
-_H11 = getattr(getattr(httpcore, "_sync", None), "http11", None)
-if _H11 is not None and isinstance(getattr(_H11.HTTP11Connection, "READ_NUM_BYTES", None), int):
-    _H11.HTTP11Connection.READ_NUM_BYTES = max(_H11.HTTP11Connection.READ_NUM_BYTES, 1 << 20)
 READ_CHUNK = 1 << 20
 
 
@@ -96,8 +90,13 @@ def select_platform(index: Index, platform: Platform | None) -> Descriptor:
 class RegistryClient:
     """One per operation; safe to share across threads."""
 
-    def __init__(self, options: RegistryOptions | None = None, progress: ProgressLike | None = None) -> None:
+    def __init__(self, options: RegistryOptions | None = None, progress: ProgressLike | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        """``transport`` replaces the network (every host), e.g. an ``httpx.MockTransport`` in tests."""
         self.options = options or RegistryOptions()
+        self._transport = transport
+        if self.options.large_reads and transport is None:
+            use_large_http11_reads()
         self.progress: ProgressLike = progress or NoProgress()
         self.mirrors = RegistriesConf.load(self.options.registries_conf_path()) if self.options.use_mirrors \
             else RegistriesConf()
@@ -143,7 +142,7 @@ class RegistryClient:
                     timeout=httpx.Timeout(self.options.timeout, connect=min(15.0, self.options.timeout)),
                     limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
                     follow_redirects=False, trust_env=False,
-                    headers={"User-Agent": "sealer-py"},
+                    headers={"User-Agent": "sealer-py"}, transport=self._transport,
                 )
                 self._clients[key] = c
             return c

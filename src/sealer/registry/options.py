@@ -35,6 +35,7 @@ class RegistryOptions:
     chunk_size: int = 32 << 20             # uploads larger than this go in PATCH chunks of this size
     certs_dirs: tuple[Path, ...] = field(default=DEFAULT_CERTS_DIRS)
     use_mirrors: bool = True
+    large_reads: bool = True               # 1 MiB HTTP/1.1 body reads (process-wide; see registry.tuning)
 
     def is_insecure(self, host: str) -> bool:
         return host in self.insecure or host.split(":")[0] in self.insecure
