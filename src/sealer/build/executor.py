@@ -23,7 +23,7 @@ from sealer.build.context import plan_copy
 from sealer.build.layers import WrittenLayer, layer_diff_id, write_entries_layer, write_layer
 from sealer.build.lite import cache_stage
 from sealer.build.options import BACKENDS, BuildOptions
-from sealer.build.records import LayerRecord, Reporter
+from sealer.build.records import LayerRecord
 from sealer.build.rootfs import WorkingRootfs, diff, snapshot
 from sealer.build.run import run_step
 from sealer.digest import Digest
@@ -34,6 +34,7 @@ from sealer.oci import labels
 from sealer.oci import mediatypes as mt
 from sealer.oci.labels import ImageRecord, images_label
 from sealer.oci.model import Descriptor, Index, Manifest, Platform, canonical_json, host_platform
+from sealer.progress import BuildReporter, LogReporter
 from sealer.registry import pull
 from sealer.store import Lease, Store, StoredImage
 
@@ -49,7 +50,7 @@ class BuildResult:
     seconds: float
 
 
-def _base_image(store: Store, base: From, platform: Platform, opts: BuildOptions, rep: Reporter) -> StoredImage | None:
+def _base_image(store: Store, base: From, platform: Platform, opts: BuildOptions, rep: BuildReporter) -> StoredImage | None:
     if base.is_scratch:
         return None
     ref = base.reference
@@ -70,9 +71,10 @@ def _base_cmds(base: StoredImage | None) -> tuple[list[str], str]:
     return list(info.cmds), str(info.format)
 
 
-def build(opts: BuildOptions, store: Store) -> BuildResult:
+def build(opts: BuildOptions, store: Store, reporter: BuildReporter | None = None) -> BuildResult:
+    """Build ``opts``'s Kubefile into ``store``; steps are reported to ``reporter`` (default: the ``sealer`` logger)."""
     t0 = time.monotonic()
-    rep = Reporter(opts.quiet)
+    rep = reporter or LogReporter()
     if opts.backend not in BACKENDS:
         raise BuildError(f"unknown build type {opts.backend!r}; choose one of {', '.join(BACKENDS)}")
     if opts.backend != "lite":
@@ -112,7 +114,7 @@ def _record(lease: Lease, layers: list[LayerRecord], desc: Descriptor, diff_id: 
 
 
 def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: bytes, platforms: list[Platform],
-           cache: BuildCache, rootfs: WorkingRootfs, workdir: Path, lease: Lease, rep: Reporter,
+           cache: BuildCache, rootfs: WorkingRootfs, workdir: Path, lease: Lease, rep: BuildReporter,
            t0: float) -> BuildResult:
     base = _base_image(store, kubefile.base, platforms[0], opts, rep)
     base_cmds, base_format = _base_cmds(base)
@@ -169,7 +171,7 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
         if isinstance(step, Copy):
             made = _copy_layer(store, plan.entries)
         else:
-            made = _run_layer(store, step, rootfs, opts.quiet)
+            made = _run_layer(store, step, rootfs, rep)
         recs: list[tuple[Descriptor, Digest, str]] = []
         if made is not None:
             _record(lease, layers, made.descriptor, made.diff_id, step.text)
@@ -305,10 +307,10 @@ def _bytes_layer(store: Store, workdir: Path, name: str, data: bytes) -> Written
     return write_layer(store, d, [name])
 
 
-def _run_layer(store: Store, step: Run, rootfs: WorkingRootfs, quiet: bool) -> WrittenLayer | None:
+def _run_layer(store: Store, step: Run, rootfs: WorkingRootfs, rep: BuildReporter) -> WrittenLayer | None:
     root = rootfs.ensure()
     before = snapshot(root)
-    run_step(step, root, quiet=quiet)
+    run_step(step, root, echo=rep.output)
     after = snapshot(root)
     changed, deleted = diff(before, after)
     if not changed and not deleted:

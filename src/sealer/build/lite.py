@@ -12,7 +12,7 @@ from typing import Any
 
 from sealer.build.cache import BuildCache, chain
 from sealer.build.options import BuildOptions
-from sealer.build.records import LayerRecord, Reporter
+from sealer.build.records import LayerRecord
 from sealer.build.rootfs import WorkingRootfs
 from sealer.cluster import parse_registry_config
 from sealer.discover import discover
@@ -23,6 +23,7 @@ from sealer.interop import is_kube_installer, read_metadata
 from sealer.oci import labels
 from sealer.oci.labels import ImageRecord
 from sealer.oci.model import Platform
+from sealer.progress import BuildReporter
 from sealer.registry import RegistryClient
 from sealer.store import Store, StoredImage
 
@@ -38,7 +39,7 @@ class StageResult:
 
 
 def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: BuildCache, key: str,
-                platforms: list[Platform], kube_version: str | None, rep: Reporter,
+                platforms: list[Platform], kube_version: str | None, rep: BuildReporter,
                 base: StoredImage | None) -> StageResult:
     key = chain(key, "CACHE-IMAGES", json.dumps({
         "deep": opts.deep, "ignore": sorted(opts.ignore_images), "platforms": [str(p) for p in platforms]}))
@@ -75,7 +76,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
             client = RegistryClient(opts.registry_options)
         cres = cache_images(found.images, store=store, client=client, platforms=platforms,
                             workdir=rootfs.path.parent, reuse_dirs=reuse, archives=archives,
-                            max_parallel=opts.max_parallel, progress=not opts.quiet)
+                            max_parallel=opts.max_parallel, progress=rep.cache_progress())
         for cl in cres.layers:
             ann = {labels.LAYER_ANNOTATION_IMAGES: ",".join(cl.images)} if cl.images else {}
             result.layers.append(LayerRecord(cl.descriptor, cl.diff_id, cl.created_by, ann))
@@ -91,7 +92,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
     return result
 
 
-def _registry_config(root: Path, rep: Reporter) -> dict[str, Any] | None:
+def _registry_config(root: Path, rep: BuildReporter) -> dict[str, Any] | None:
     """Validate ``etc/registry_config.yaml`` (a bad one fails the build) and return its redacted view."""
     path = root / "etc" / "registry_config.yaml"
     if not path.is_file():

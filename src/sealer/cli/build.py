@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from sealer.cli.common import app, json_option, print_json, quiet_option
+from sealer.cli.progress import BuildProgress
 from sealer.oci.model import Platform
 from sealer.store import Store
 
@@ -60,7 +61,7 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
         ignore_images=list(ignore_images), max_parallel=max_parallel, quiet=quiet or as_json,
         registry_options=reg_opts, source_date_epoch=settings.source_date_epoch,
     )
-    result = build(opts, Store(app(ctx).root))
+    result = build(opts, Store(app(ctx).root), BuildProgress(quiet or as_json))
     if as_json:
         print_json({"digest": str(result.digest), "tags": result.tags, "cachedSteps": result.cached_steps,
                     "totalSteps": result.total_steps, "images": result.images,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from pathlib import Path
 
@@ -68,11 +69,25 @@ def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
       sealer push my-cluster:v1                   # share through a registry
     """
     ctx.obj = AppContext(Settings.from_environment(root, debug))
+    _configure_logging(debug)
 
 
 for _mod in COMMAND_MODULES:
     for _cmd in importlib.import_module(_mod).commands:
         cli.add_command(_cmd)
+
+
+def _configure_logging(debug: bool) -> None:
+    """--debug: the library's DEBUG logs (``sealer`` logger) on this invocation's stderr; otherwise none."""
+    logger = logging.getLogger("sealer")
+    for h in [h for h in logger.handlers if getattr(h, "_sealer_cli", False)]:
+        logger.removeHandler(h)
+    logger.setLevel(logging.DEBUG if debug else logging.NOTSET)
+    if debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("DEBUG %(name)s: %(message)s"))
+        handler._sealer_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
 
 
 def main() -> None:

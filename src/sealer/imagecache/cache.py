@@ -31,12 +31,12 @@ from sealer.imagecache.model import (
     CacheResult,
     ServedImage,
 )
-from sealer.imagecache.progress import CacheProgress
 from sealer.imagecache.resolve import ImageProvider, Resolved, platform_of_config, repository_name, resolve
 from sealer.imagecache.sources import ArchiveSource, RegistrySource
 from sealer.imagecache.stream import CannotStream, stream_layer
 from sealer.imagecache.verify import VerifyReport, inspect_dir_image, verify_image, verify_registry
 from sealer.oci.model import Platform, host_platform
+from sealer.progress import CacheReporter, LogCacheReporter
 from sealer.reference import Reference
 from sealer.store import Store
 
@@ -130,11 +130,11 @@ def _resolve_all(reqs: Sequence[_Request], pick: Any, platforms: Sequence[Platfo
 def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
                  platforms: Sequence[Platform] = (), workdir: Path | None = None,
                  reuse_dirs: Sequence[Path] = (), archives: Sequence[Path] = (), max_parallel: int = 8,
-                 progress: bool | CacheProgress = True) -> CacheResult:
+                 progress: CacheReporter | None = None) -> CacheResult:
     """Cache ``references`` (FoundImage list, ``(Reference, [source, ...])`` pairs or References) as layers in
     ``store``. See the module docstring; raises a SealerError naming the image and where it was found."""
     platforms = list(platforms) or [host_platform()]
-    prog = progress if isinstance(progress, CacheProgress) else CacheProgress(bool(progress))
+    prog = progress or LogCacheReporter()
     cache = blob_cache(store.root)
     sink = CountingSink(cache, prog.add_bytes)
     before = set()  # blobs already in the blob cache: re-verified before use
@@ -295,12 +295,12 @@ def _check_plan(resolved: Sequence[Resolved], plans: Sequence[Any], in_base: Any
 
 
 def cache_to_dir(references: Sequence[Any], root: Path, *, store: Store, client: Any | None,
-                 platforms: Sequence[Platform] = (), max_parallel: int = 8, progress: bool = True,
+                 platforms: Sequence[Platform] = (), max_parallel: int = 8, progress: CacheReporter | None = None,
                  archives: Sequence[Path] = ()) -> list[ServedImage]:
     """Cache images straight into a registry directory ``root`` (no layers): for benchmarks and tools.
     Blob files are hard-linked from the blob cache when on the same filesystem."""
     platforms = list(platforms) or [host_platform()]
-    prog = CacheProgress(progress)
+    prog = progress or LogCacheReporter()
     cache = blob_cache(store.root)
     sink = CountingSink(cache, prog.add_bytes)
     reqs = _requests(references)

@@ -9,6 +9,7 @@ with ``Range`` after a reset; redirects are followed by hand and credentials go 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from sealer.registry.tls import ssl_context
 from sealer.registry.tuning import use_large_http11_reads
 
 MAX_MANIFEST = 16 << 20
+log = logging.getLogger(__name__)
 
 READ_CHUNK = 1 << 20
 
@@ -203,7 +205,9 @@ class RegistryClient:
             try:
                 resp = fn()
             except httpx.TransportError as e:
+                log.debug("%s: %s: %s (will retry)", what, type(e).__name__, e)
                 raise Transient(f"{what}: {type(e).__name__}: {e}") from None
+            log.debug("%s %s -> %d", resp.request.method, resp.request.url.copy_with(query=None), resp.status_code)
             if resp.status_code in RETRY_STATUS:
                 ra = retry_after(resp)
                 resp.close()

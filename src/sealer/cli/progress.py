@@ -1,7 +1,9 @@
-"""Progress of image caching on stderr: a rich display on a terminal, plain lines elsewhere (CI logs)."""
+"""How the CLI renders the library's progress reports (sealer.progress): build steps and RUN output as lines on
+stderr, image caching as a rich display on a terminal and plain lines elsewhere (CI logs)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any
@@ -85,3 +87,26 @@ class CacheProgress:
             dt = max(time.monotonic() - self._t0, 1e-6)
             self.console.print(f"cached {self.done}/{self.total} images, fetched {_human(self.fetched)} "
                                f"in {dt:.1f}s ({_human(self.fetched / dt)}/s)")
+
+
+class BuildProgress:
+    """A BuildReporter for the terminal: steps and RUN output on stderr unless quiet; warnings always."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def say(self, msg: str) -> None:
+        if not self.quiet:
+            sys.stderr.write(msg + "\n")
+            sys.stderr.flush()
+
+    def warn(self, msg: str) -> None:
+        sys.stderr.write("WARNING: " + msg + "\n")
+        sys.stderr.flush()
+
+    def output(self, line: str) -> None:
+        if not self.quiet:
+            sys.stderr.write("  | " + line + "\n")
+
+    def cache_progress(self) -> CacheProgress:
+        return CacheProgress(not self.quiet)
