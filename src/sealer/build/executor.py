@@ -12,7 +12,8 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from sealer import __version__
 from sealer.build.cache import BuildCache, chain
 from sealer.build.context import plan_copy
 from sealer.build.layers import WrittenLayer, layer_diff_id, write_entries_layer, write_layer
-from sealer.build.lite import cache_stage
+from sealer.build.lite import StageResult, cache_stage
 from sealer.build.options import BACKENDS, BuildOptions
 from sealer.build.records import LayerRecord
 from sealer.build.rootfs import WorkingRootfs, diff, snapshot
@@ -29,11 +30,12 @@ from sealer.build.run import run_step
 from sealer.digest import Digest
 from sealer.errors import BuildError, ImageNotFound, UnsupportedError
 from sealer.interop import detect, sealer_annotations
-from sealer.kubefile import Cmd, Copy, From, Kubefile, Run, parse_file
+from sealer.kubefile import Cmd, Copy, From, Instruction, Kubefile, Run, parse_file
 from sealer.oci import labels
 from sealer.oci import mediatypes as mt
+from sealer.oci.assemble import image_config, image_index, image_manifest
 from sealer.oci.labels import ImageRecord, images_label
-from sealer.oci.model import Descriptor, Index, Manifest, Platform, canonical_json, host_platform
+from sealer.oci.model import Descriptor, Platform, host_platform
 from sealer.progress import BuildReporter, LogReporter
 from sealer.registry import pull
 from sealer.store import Lease, Store, StoredImage
@@ -105,12 +107,97 @@ def build(opts: BuildOptions, store: Store, reporter: BuildReporter | None = Non
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _record(lease: Lease, layers: list[LayerRecord], desc: Descriptor, diff_id: Digest, created_by: str,
-            annotations: dict[str, str] | None = None) -> LayerRecord:
-    lease.add(desc.digest)
-    rec = LayerRecord(desc, diff_id, created_by, annotations or {})
-    layers.append(rec)
-    return rec
+@dataclass
+class BuildState:
+    """What the steps of one build share and change: the cache key chain, the layers and history so far, CMDs."""
+
+    opts: BuildOptions
+    store: Store
+    cache: BuildCache
+    rootfs: WorkingRootfs
+    lease: Lease
+    rep: BuildReporter
+    key: str
+    layers: list[LayerRecord] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    cmds: list[str] = field(default_factory=list)
+    cached_steps: int = 0
+
+    def record(self, desc: Descriptor, diff_id: Digest, created_by: str,
+               annotations: dict[str, str] | None = None) -> LayerRecord:
+        self.lease.add(desc.digest)
+        rec = LayerRecord(desc, diff_id, created_by, annotations or {})
+        self.layers.append(rec)
+        return rec
+
+
+def _on_cmd(st: BuildState, step: Instruction) -> None:
+    assert isinstance(step, Cmd)
+    st.cmds.append(step.shell_line)
+    st.history.append(_hist(step.text, empty=True))
+
+
+def _on_copy(st: BuildState, step: Instruction) -> None:
+    assert isinstance(step, Copy)
+    plan = plan_copy(step, str(st.opts.context.resolve()))
+    _cached_or_made(st, step, chain(st.key, step.text, plan.content_hash), lambda: _copy_layer(st.store, plan.entries))
+
+
+def _on_run(st: BuildState, step: Instruction) -> None:
+    assert isinstance(step, Run)
+    _cached_or_made(st, step, chain(st.key, step.text), lambda: _run_layer(st.store, step, st.rootfs, st.rep))
+
+
+HANDLERS: dict[type[Instruction], Callable[[BuildState, Instruction], None]] = {
+    Cmd: _on_cmd, Copy: _on_copy, Run: _on_run,
+}
+
+
+def _cached_or_made(st: BuildState, step: Instruction, key: str, make: Callable[[], WrittenLayer | None]) -> None:
+    """A step that makes a layer: taken from the build cache under ``key`` when there, else made and cached."""
+    st.key = key
+    hit = None if st.opts.no_cache else st.cache.get(key)
+    if hit is not None:
+        st.cached_steps += 1
+        for desc, did, by in hit.layers:
+            st.record(desc, did, by)
+            st.rootfs.add_layer(desc)
+        st.history.append(_hist(step.text, empty=not hit.layers))
+        st.rep.say("  --> CACHED" + (f" {hit.layers[0][0].digest.short}" if hit.layers else " (no change)"))
+        return
+    made = make()
+    recs: list[tuple[Descriptor, Digest, str]] = []
+    if made is not None:
+        st.record(made.descriptor, made.diff_id, step.text)
+        st.rootfs.add_layer(made.descriptor)
+        recs.append((made.descriptor, made.diff_id, step.text))
+        st.rep.say(f"  --> {made.descriptor.digest.short} ({made.descriptor.size} bytes)")
+    else:
+        st.rep.say("  --> no file changes")
+    st.history.append(_hist(step.text, empty=made is None))
+    st.cache.put(key, recs)
+
+
+def _start_from_base(st: BuildState, base: StoredImage, base_ref: str, platform: Platform) -> None:
+    """Adopt the base image's layers (diff_ids computed where its config has none) and history."""
+    store = st.store
+    base_diff_ids = list((base.config.get("rootfs") or {}).get("diff_ids") or [])
+    if len(base_diff_ids) != len(base.manifest.layers):
+        base_diff_ids = [""] * len(base.manifest.layers)   # sealer v0.8 configs have none: computed below
+    base_history = [h for h in base.config.get("history") or [] if not h.get("empty_layer")]
+    for n, (desc, did) in enumerate(zip(base.manifest.layers, base_diff_ids, strict=True)):
+        if not store.adopt(desc.digest):
+            raise BuildError(f"base image {base_ref}: layer {desc.digest} is missing from the store "
+                             "(run `sealer fsck`)")
+        diff_id = Digest(did) if did else layer_diff_id(store, desc)
+        by = str(base_history[n].get("created_by", "")) if len(base_history) == len(base_diff_ids) else ""
+        st.layers.append(LayerRecord(_as_oci_layer(desc), diff_id, by or f"base layer {n + 1} ({base_ref})"))
+        st.rootfs.add_layer(desc)
+    st.history = list(base.config.get("history") or [])
+    if len(base_history) != len(st.layers):   # keep history aligned with layers (OCI: non-empty entries = layers)
+        st.history = [_hist(rec.created_by) for rec in st.layers]
+    store.adopt(base.manifest.config.digest)
+    st.key = chain("base", str(base.descriptor.digest), str(platform))
 
 
 def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: bytes, platforms: list[Platform],
@@ -118,92 +205,51 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
            t0: float) -> BuildResult:
     base = _base_image(store, kubefile.base, platforms[0], opts, rep)
     base_cmds, base_format = _base_cmds(base)
-    layers: list[LayerRecord] = []
-    history: list[dict[str, Any]] = []
+    st = BuildState(opts, store, cache, rootfs, lease, rep, chain("scratch"), cmds=list(base_cmds))
     if base is not None:
-        base_diff_ids = list((base.config.get("rootfs") or {}).get("diff_ids") or [])
-        if len(base_diff_ids) != len(base.manifest.layers):
-            base_diff_ids = [""] * len(base.manifest.layers)   # sealer v0.8 configs have none: computed below
-        base_history = [h for h in base.config.get("history") or [] if not h.get("empty_layer")]
-        for n, (desc, did) in enumerate(zip(base.manifest.layers, base_diff_ids, strict=True)):
-            if not store.adopt(desc.digest):
-                raise BuildError(f"base image {kubefile.base.image}: layer {desc.digest} is missing from the store "
-                                 "(run `sealer fsck`)")
-            odesc = _as_oci_layer(desc)
-            diff_id = Digest(did) if did else layer_diff_id(store, desc)
-            by = str(base_history[n].get("created_by", "")) if len(base_history) == len(base_diff_ids) else ""
-            layers.append(LayerRecord(odesc, diff_id, by or f"base layer {n + 1} ({kubefile.base.image})"))
-            rootfs.add_layer(desc)
-        history = list(base.config.get("history") or [])
-        if len(base_history) != len(layers):   # keep history aligned with layers (OCI: non-empty entries = layers)
-            history = [_hist(rec.created_by) for rec in layers]
-        store.adopt(base.manifest.config.digest)
-        key = chain("base", str(base.descriptor.digest), str(platforms[0]))
-    else:
-        key = chain("scratch")
+        _start_from_base(st, base, kubefile.base.image, platforms[0])
     steps = [s for s in kubefile.steps if not isinstance(s, From)]
     total = len(steps) + 1
-    cached_steps = 0
-    cmds: list[str] = list(base_cmds)
     rep.say(f"STEP 1/{total}: {kubefile.base.text}" + (f" ({base_format})" if base is not None else ""))
     for n, step in enumerate(steps, start=2):
         rep.say(f"STEP {n}/{total}: {step.text}")
-        if isinstance(step, Cmd):
-            cmds.append(step.shell_line)
-            history.append(_hist(step.text, empty=True))
-            continue
-        if isinstance(step, Copy):
-            plan = plan_copy(step, str(opts.context.resolve()))
-            key = chain(key, step.text, plan.content_hash)
-        else:
-            assert isinstance(step, Run)
-            key = chain(key, step.text)
-        hit = None if opts.no_cache else cache.get(key)
-        if hit is not None:
-            cached_steps += 1
-            for desc, did, by in hit.layers:
-                _record(lease, layers, desc, did, by)
-                rootfs.add_layer(desc)
-            history.append(_hist(step.text, empty=not hit.layers))
-            rep.say("  --> CACHED" + (f" {hit.layers[0][0].digest.short}" if hit.layers else " (no change)"))
-            continue
-        made: WrittenLayer | None
-        if isinstance(step, Copy):
-            made = _copy_layer(store, plan.entries)
-        else:
-            made = _run_layer(store, step, rootfs, rep)
-        recs: list[tuple[Descriptor, Digest, str]] = []
-        if made is not None:
-            _record(lease, layers, made.descriptor, made.diff_id, step.text)
-            rootfs.add_layer(made.descriptor)
-            recs.append((made.descriptor, made.diff_id, step.text))
-            rep.say(f"  --> {made.descriptor.digest.short} ({made.descriptor.size} bytes)")
-        else:
-            rep.say("  --> no file changes")
-        history.append(_hist(step.text, empty=made is None))
-        cache.put(key, recs)
+        handler = HANDLERS.get(type(step))
+        if handler is None:
+            raise BuildError(f"{type(step).__name__}: this build cannot run it", step.location.file, step.location.line)
+        handler(st, step)
     # the Kubefile itself travels in the rootfs (provenance)
     kf_layer = _bytes_layer(store, workdir, "Kubefile", kubefile_text)
-    _record(lease, layers, kf_layer.descriptor, kf_layer.diff_id, "sealer: Kubefile")
-    history.append(_hist("sealer: Kubefile"))
+    st.record(kf_layer.descriptor, kf_layer.diff_id, "sealer: Kubefile")
+    st.history.append(_hist("sealer: Kubefile"))
     rootfs.add_layer(kf_layer.descriptor)
-    key = chain(key, "KUBEFILE", kf_layer.descriptor.digest.hex)
+    st.key = chain(st.key, "KUBEFILE", kf_layer.descriptor.digest.hex)
 
     kube_version = _kube_version(base)
-    stage = cache_stage(opts, store, rootfs, cache, key, platforms, kube_version, rep, base)
+    stage = cache_stage(opts, store, rootfs, cache, st.key, platforms, kube_version, rep, base)
     for lrec in stage.layers:
-        _record(lease, layers, lrec.descriptor, lrec.diff_id, lrec.created_by, lrec.annotations)
-        history.append(_hist(lrec.created_by))
-    images = stage.images
-    kube_version = stage.kube_version or kube_version
+        st.record(lrec.descriptor, lrec.diff_id, lrec.created_by, lrec.annotations)
+        st.history.append(_hist(lrec.created_by))
     if stage.cached:
-        cached_steps += 1
+        st.cached_steps += 1
     total_steps = sum(1 for s in steps if not isinstance(s, Cmd)) + 1
+    config_labels = _config_labels(opts, st.cmds, stage, kubefile_text, platforms,
+                                   stage.kube_version or kube_version, base, base_format, kubefile.base.image)
+    created = _created(opts)
+    annotations = _manifest_annotations(st.cmds, stage.images, stage.kube_installer, created)
+    final = _store_image(st, platforms, created, config_labels, annotations)
+    for t in opts.tags:
+        store.set_ref(t, final)
+    return BuildResult(final.digest, [Store.normalize(t) for t in opts.tags], st.layers, st.cached_steps,
+                       total_steps, stage.images, time.monotonic() - t0)
 
+
+def _config_labels(opts: BuildOptions, cmds: list[str], stage: StageResult, kubefile_text: bytes,
+                   platforms: list[Platform], kube_version: str | None, base: StoredImage | None, base_format: str,
+                   base_ref: str) -> dict[str, str]:
     config_labels = {
         labels.LABEL_BUILD_TYPE: opts.backend,
         labels.LABEL_CMDS: json.dumps(cmds),
-        labels.LABEL_IMAGES: images_label(images),
+        labels.LABEL_IMAGES: images_label(stage.images),
         labels.LABEL_KUBEFILE: kubefile_text.decode("utf-8", "replace"),
         labels.LABEL_VERSION: __version__,
         labels.LABEL_TOOL: "sealer-py",
@@ -213,45 +259,31 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
         config_labels[labels.LABEL_KUBE_VERSION] = kube_version
     if base is not None:
         config_labels[labels.LABEL_BASE_FORMAT] = base_format
-        config_labels[labels.LABEL_BASE_IMAGE] = f"{kubefile.base.image}@{base.descriptor.digest}"
+        config_labels[labels.LABEL_BASE_IMAGE] = f"{base_ref}@{base.descriptor.digest}"
     if stage.registry_config is not None:
         config_labels[labels.LABEL_REGISTRY_CONFIG] = json.dumps(stage.registry_config)
-    created = _created(opts)
-    annotations = _manifest_annotations(cmds, images, stage.kube_installer, created)
+    return config_labels
+
+
+def _store_image(st: BuildState, platforms: list[Platform], created: str, config_labels: dict[str, str],
+                 annotations: dict[str, str]) -> Descriptor:
+    """Assemble (oci.assemble) and store the config and manifest of every platform, and the index when there
+    are several; returns the descriptor to tag."""
+    layer_descs = [rec.descriptor.with_annotations(rec.annotations or None) for rec in st.layers]
     descs = []
     for p in platforms:
-        config = {
-            "created": created,
-            "architecture": p.architecture,
-            "os": p.os,
-            **({"variant": p.variant} if p.variant else {}),
-            "config": {"Labels": config_labels},
-            "rootfs": {"type": "layers", "diff_ids": [str(rec.diff_id) for rec in layers]},
-            "history": history,
-        }
-        cfg_bytes = canonical_json(config)
-        cfg_digest = store.put_bytes(cfg_bytes)
-        lease.add(cfg_digest)
-        manifest = Manifest(
-            config=Descriptor(mt.OCI_CONFIG, cfg_digest, len(cfg_bytes)),
-            layers=tuple(rec.descriptor.with_annotations(rec.annotations or None) for rec in layers),
-            annotations=annotations,
-        )
-        raw = manifest.to_bytes()
-        mdigest = store.put_bytes(raw)
-        lease.add(mdigest)
+        cfg_bytes = image_config(created, p, config_labels, [rec.diff_id for rec in st.layers], st.history)
+        st.lease.add(st.store.put_bytes(cfg_bytes))
+        raw = image_manifest(cfg_bytes, layer_descs, annotations).to_bytes()
+        mdigest = st.store.put_bytes(raw)
+        st.lease.add(mdigest)
         descs.append(Descriptor(mt.OCI_MANIFEST, mdigest, len(raw), None, p))
     if len(descs) == 1:
-        final = Descriptor(mt.OCI_MANIFEST, descs[0].digest, descs[0].size)
-    else:
-        idx = Index(tuple(descs), annotations=annotations)
-        raw = idx.to_bytes()
-        final = Descriptor(mt.OCI_INDEX, store.put_bytes(raw), len(raw))
-        lease.add(final.digest)
-    for t in opts.tags:
-        store.set_ref(t, final)
-    return BuildResult(final.digest, [Store.normalize(t) for t in opts.tags], layers, cached_steps, total_steps,
-                       images, time.monotonic() - t0)
+        return Descriptor(mt.OCI_MANIFEST, descs[0].digest, descs[0].size)
+    raw = image_index(descs, annotations).to_bytes()
+    final = Descriptor(mt.OCI_INDEX, st.store.put_bytes(raw), len(raw))
+    st.lease.add(final.digest)
+    return final
 
 
 def _as_oci_layer(desc: Descriptor) -> Descriptor:
