@@ -147,3 +147,17 @@ def test_redirect_to_plain_http_elsewhere_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match="refusing redirect to plain HTTP evil.test"):
         c.get_blob_bytes(parse(f"{HOST}/app:v1"), desc)
     assert not any(r.url.host == "evil.test" for r in seen)
+
+
+def test_errors_carry_status_codes_and_a_separate_hint(tmp_path: Path) -> None:
+    def handler(req: httpx.Request) -> httpx.Response:
+        if req.url.path == "/v2/":
+            return httpx.Response(200)
+        return httpx.Response(401, json={"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})
+
+    c, _ = client(handler, tmp_path)
+    with pytest.raises(AuthError) as info:
+        c.get_manifest(parse(f"{HOST}/app:v1"))
+    e = info.value
+    assert (e.status, e.codes, e.hint) == (401, ("UNAUTHORIZED",), "check `sealer login`")
+    assert "sealer login" not in str(e) and "UNAUTHORIZED: authentication required" in str(e)

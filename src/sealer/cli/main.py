@@ -34,7 +34,7 @@ class SealerGroup(click.Group):
             debug = isinstance(ctx.obj, AppContext) and ctx.obj.debug
             if debug:
                 raise
-            err.print(f"[bold red]Error:[/] {e}", markup=True, highlight=False)
+            err.print(f"[bold red]Error:[/] {e}" + (f" ({e.hint})" if e.hint else ""), markup=True, highlight=False)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             err.print("interrupted; nothing partial was committed")

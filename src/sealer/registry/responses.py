@@ -36,19 +36,29 @@ def retry_after(resp: httpx.Response) -> float | None:
             return None
 
 
-def error_text(resp: httpx.Response) -> str:
+def _errors(resp: httpx.Response) -> list[dict[str, object]]:
     try:
         errs = resp.json().get("errors") or []
-        parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errs if isinstance(e, dict)]
-        if parts:
-            return "; ".join(parts)
     except Exception:  # noqa: BLE001 - any non-JSON body
-        pass
+        return []
+    return [e for e in errs if isinstance(e, dict)] if isinstance(errs, list) else []
+
+
+def error_codes(resp: httpx.Response) -> tuple[str, ...]:
+    """The registry's error codes (distribution spec ``errors[].code``) of an error answer."""
+    return tuple(str(e["code"]) for e in _errors(resp) if e.get("code"))
+
+
+def error_text(resp: httpx.Response) -> str:
+    parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in _errors(resp)]
+    if parts:
+        return "; ".join(parts)
     return resp.reason_phrase or f"HTTP {resp.status_code}"
 
 
 def raise_for_status(resp: httpx.Response, what: str) -> None:
-    """Turn an error response into the matching SealerError (``what`` = verb + subject)."""
+    """Turn an error response into the matching SealerError (``what`` = verb + subject), with the status, the
+    registry's error codes and a hint."""
     code = resp.status_code
     if code < 400:
         return
@@ -56,13 +66,14 @@ def raise_for_status(resp: httpx.Response, what: str) -> None:
         with contextlib.suppress(Exception):
             resp.read()
     text = error_text(resp)
+    codes = error_codes(resp)
     if code == 401:
-        raise AuthError(f"{what}: unauthorized: {text} (check `sealer login`)")
+        raise AuthError(f"{what}: unauthorized: {text}", hint="check `sealer login`", status=code, codes=codes)
     if code == 403:
-        raise AuthError(f"{what}: access denied: {text}")
+        raise AuthError(f"{what}: access denied: {text}", status=code, codes=codes)
     if code == 404:
-        raise NotFoundError(f"{what}: not found: {text}")
-    raise RegistryError(f"{what}: HTTP {code}: {text}")
+        raise NotFoundError(f"{what}: not found: {text}", status=code, codes=codes)
+    raise RegistryError(f"{what}: HTTP {code}: {text}", status=code, codes=codes)
 
 
 def api_host(domain: str) -> str:
