@@ -15,7 +15,7 @@ store: a failed run leaves only verified blobs (for resuming) and unreferenced l
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -137,26 +137,10 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
     prog = progress or LogCacheReporter()
     cache = blob_cache(store.root)
     sink = CountingSink(cache, prog.add_bytes)
-    before = set()  # blobs already in the blob cache: re-verified before use
-    reqs = _requests(references)
-
-    arch_images = import_archives(list(archives), cache) if archives else []
-    arch_source = ArchiveSource(arch_images, cache)
-    known = {str(r.ref) for r in reqs}
-    for ai in arch_images:
-        if str(ai.reference) not in known:
-            reqs.append(_Request(ai.reference, [ai.where]))
-    reqs.sort(key=lambda r: str(r.ref))
-
+    before: set[Digest] = set()  # blobs already in the blob cache: re-verified before use
+    reqs, arch_source = _with_archives(_requests(references), archives, cache)
     base_dirs = [RegistryDir(Path(d)) for d in reuse_dirs if Path(d).is_dir()]
-    from_base: list[ServedImage] = []
-    todo: list[_Request] = []
-    for req in reqs:
-        hit = _from_base(base_dirs, req) if arch_source.find(req.ref) is None else None
-        if hit is not None:
-            from_base.append(hit)
-        else:
-            todo.append(req)
+    from_base, todo = _split_base(reqs, base_dirs, arch_source)
 
     registry = RegistrySource(client) if client is not None else None
 
@@ -199,22 +183,7 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
     open_blobs = {e.digest for i, p in enumerate(plans) if i not in ready for e in p.entries if e.digest}
     skip_fetch = {d for d, n in sizes.items() if n > KEEP_SMALL and d not in open_blobs}
 
-    jobs: dict[Digest, BlobJob] = {}
-    need: dict[Digest, set[str]] = defaultdict(set)
-    reused = 0
-    for r in resolved:
-        source, _ = pick(_Request(r.ref, r.sources))
-        for d, desc in r.blobs.items():
-            if in_base(d) or d in skip_fetch:
-                reused += desc.size if d not in jobs and d not in need else 0
-                continue
-            if cache.has_blob(d):
-                if d not in before and d not in jobs:
-                    before.add(d)
-                    reused += desc.size
-                continue
-            need[d].add(str(r.ref))
-            jobs.setdefault(d, BlobJob(d, desc, source, r.ref, _Request(r.ref, r.sources).where))
+    jobs, need, reused = _fetch_jobs(resolved, pick, cache, in_base, skip_fetch, before)
     remaining = {str(r.ref): {d for d in r.blobs if d in jobs} for r in resolved}
     prog.start(len(reqs), sum(j.desc.size for j in jobs.values()))
     for b in from_base:
@@ -267,6 +236,56 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
     images.sort(key=lambda i: i.reference)
     fetched = sum(j.desc.size for j in jobs.values())
     return CacheResult(layers, images, fetched, reused)
+
+
+def _with_archives(reqs: list[_Request], archives: Sequence[Path],
+                   cache: BlobCache) -> tuple[list[_Request], ArchiveSource]:
+    """Import the image archives into the blob cache; their images are requested too. Sorted by reference."""
+    arch_images = import_archives(list(archives), cache) if archives else []
+    known = {str(r.ref) for r in reqs}
+    for ai in arch_images:
+        if str(ai.reference) not in known:
+            reqs.append(_Request(ai.reference, [ai.where]))
+    reqs.sort(key=lambda r: str(r.ref))
+    return reqs, ArchiveSource(arch_images, cache)
+
+
+def _split_base(reqs: Sequence[_Request], base_dirs: Sequence[RegistryDir],
+                arch_source: ArchiveSource) -> tuple[list[ServedImage], list[_Request]]:
+    """The images complete in the base image's registry/ (not taken from an archive), and the rest."""
+    from_base: list[ServedImage] = []
+    todo: list[_Request] = []
+    for req in reqs:
+        hit = _from_base(base_dirs, req) if arch_source.find(req.ref) is None else None
+        if hit is not None:
+            from_base.append(hit)
+        else:
+            todo.append(req)
+    return from_base, todo
+
+
+def _fetch_jobs(resolved: Sequence[Resolved], pick: Callable[[_Request], tuple[ImageProvider, str]],
+                cache: BlobCache, in_base: Callable[[Digest], bool], skip_fetch: set[Digest],
+                before: set[Digest]) -> tuple[dict[Digest, BlobJob], dict[Digest, set[str]], int]:
+    """The blobs to download (one job per digest), which images wait for each, and the bytes reused instead
+    (in the base image, in a reused layer, or already in the blob cache: those are added to ``before``)."""
+    jobs: dict[Digest, BlobJob] = {}
+    need: dict[Digest, set[str]] = defaultdict(set)
+    reused = 0
+    for r in resolved:
+        source, _ = pick(_Request(r.ref, r.sources))
+        for d, desc in r.blobs.items():
+            if in_base(d) or d in skip_fetch:
+                reused += desc.size if d not in jobs and d not in need else 0
+                continue
+            if cache.has_blob(d):
+                if d not in before and d not in jobs:
+                    before.add(d)
+                    reused += desc.size
+                continue
+            need[d].add(str(r.ref))
+            jobs.setdefault(d, BlobJob(d, desc, source, r.ref, _Request(r.ref, r.sources).where))
+    return jobs, need, reused
 
 
 def _cached_images(resolved: Sequence[Resolved], cache: BlobCache) -> list[ServedImage]:
