@@ -22,8 +22,8 @@ from sealer.oci.model import Descriptor, Index, Manifest, Platform
 from sealer.store import Store
 
 if TYPE_CHECKING:
-    from sealer.build.executor import BuildResult
     from sealer.build.options import BuildOptions
+    from sealer.build.records import BuildResult
 
 
 def needs_split(kf_path: Path, opts: BuildOptions, platforms: list[Platform]) -> bool:

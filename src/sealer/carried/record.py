@@ -8,12 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sealer import imagemeta, reference
+from sealer import reference
 from sealer.digest import Digest, is_digest
 from sealer.errors import ReferenceError_
 from sealer.interop import keys
 from sealer.interop.base_registry import CarriedImage
 from sealer.interop.extension import parse_container_images
+from sealer.oci import labels as imagemeta
 from sealer.oci.model import ManifestError
 
 SOURCE_ROOTFS = "registry/ in the rootfs (added by a Kubefile step)"
@@ -49,7 +50,7 @@ def _where(ref_text: str, repository: Any = None, tag: Any = None) -> tuple[str,
 def read_record(config: Mapping[str, Any], annotations: Mapping[str, str] | None) -> tuple[str, list[Recorded]] | None:
     """``(what, entries)`` from our label, else from sealer v0.9's annotation; None when the image records
     nothing (sealer v0.5-v0.8, v0.9 without the annotation). A malformed record raises ``ManifestError``."""
-    labels = imagemeta.labels(dict(config))
+    labels = imagemeta.of_config(dict(config))
     if imagemeta.LABEL_IMAGES in labels:
         doc = imagemeta.json_label(dict(config), imagemeta.LABEL_IMAGES)
         if not isinstance(doc, list):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sealer import imagemeta
 from sealer.carried.record import entry, name_of, read_record
 from sealer.carried.scan import carried
 from sealer.errors import SealerError
+from sealer.oci import labels as imagemeta
 from sealer.oci.model import ManifestError
 from sealer.store import Store, StoredImage
 
@@ -24,7 +24,7 @@ class Shown:
 
 
 def show(store: Store, img: StoredImage) -> Shown:
-    labels = imagemeta.labels(img.config)
+    labels = imagemeta.of_config(img.config)
     kv = labels.get(imagemeta.LABEL_KUBE_VERSION)
     out = Shown(imagemeta.cached_images(img.config), f"label {imagemeta.LABEL_IMAGES}", kv,
                 f"label {imagemeta.LABEL_KUBE_VERSION}" if kv else None)

@@ -13,9 +13,9 @@ from sealer.carried.record import Recorded, name_of, read_record
 from sealer.carried.scan import scan_layers
 from sealer.digest import Digest
 from sealer.errors import SealerError
+from sealer.imagecache.verify import ImageCheck, VerifyReport, check_image
 from sealer.interop.base_registry import CarriedImage, RegistryTree
 from sealer.oci.model import Index, Manifest, ManifestError, parse_any
-from sealer.registry.cache_verify import ImageCheck, VerifyReport, check_image
 from sealer.store import Store
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from sealer.cli.common import app, json_option, print_json, quiet_option
+from sealer.cli.progress import BuildProgress
 from sealer.oci.model import Platform
+from sealer.store import Store
 
 
 @click.command("build")
@@ -62,21 +64,16 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
     """
     from sealer.build.executor import build
     from sealer.build.options import BuildOptions
-    from sealer.store import Store
-
-    reg_opts = None
-    if insecure or ca_cert or authfile:
-        from sealer.registry import RegistryOptions
-
-        reg_opts = RegistryOptions(insecure=frozenset(insecure), ca_cert=ca_cert, auth_file=authfile)
+    settings = app(ctx).settings
+    reg_opts = settings.registry_options(insecure=insecure, ca_cert=ca_cert, authfile=authfile)
     opts = BuildOptions(
         context=context, tags=list(tags), kubefile=kubefile, backend=backend, no_cache=no_cache,
         platforms=[Platform.parse(p) for p in platforms.split(",") if p.strip()], deep=deep, strict=strict,
         ignore_images=list(ignore_images), max_parallel=max_parallel, quiet=quiet or as_json,
         registry_options=reg_opts, build_args=_build_args(build_args), image_list=image_list,
-        ignored_image_list=ignored_image_list,
+        ignored_image_list=ignored_image_list, source_date_epoch=settings.source_date_epoch,
     )
-    result = build(opts, Store(app(ctx).root))
+    result = build(opts, Store(app(ctx).root), BuildProgress(quiet or as_json))
     if as_json:
         print_json({"digest": str(result.digest), "tags": result.tags, "cachedSteps": result.cached_steps,
                     "totalSteps": result.total_steps, "images": result.images,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from sealer import images as lib
 from sealer.cli.common import app, err, human_size, json_option, out, print_json, quiet_option
 from sealer.oci.model import Platform
 from sealer.store import Store
+from sealer.store.archive import load, save
+from sealer.store.fsutil import fsync_dir
 
 
 def _store(ctx: click.Context) -> Store:
@@ -144,9 +147,6 @@ def save_cmd(ctx: click.Context, output: str, refs: tuple[str, ...]) -> None:
       sealer save -o my-cluster.tar my-cluster:v1 my-cluster:v2
       sealer save -o - my-cluster:v1 | ssh host sealer load -i -
     """
-    from sealer.store.archive import save
-    from sealer.store.fsutil import fsync_dir
-
     store = _store(ctx)
     if output == "-":
         names = save(store, list(refs), sys.stdout.buffer)
@@ -158,8 +158,6 @@ def save_cmd(ctx: click.Context, output: str, refs: tuple[str, ...]) -> None:
             with open(tmp, "wb") as fp:
                 names = save(store, list(refs), fp)
                 fp.flush()
-                import os
-
                 os.fsync(fp.fileno())
             tmp.replace(dst)
             fsync_dir(dst.parent.resolve())
@@ -180,14 +178,12 @@ def load_cmd(ctx: click.Context, input_: str, as_json: bool) -> None:
     Example:
       sealer load -i my-cluster.tar
     """
-    from sealer.store.archive import load
-
     store = _store(ctx)
     if input_ == "-":
-        names = load(store, sys.stdin.buffer)
+        names = load(store, sys.stdin.buffer, app(ctx).settings.load_limits())
     else:
         with open(input_, "rb") as fp:
-            names = load(store, fp)
+            names = load(store, fp, app(ctx).settings.load_limits())
     if as_json:
         print_json({"loaded": names})
     else:

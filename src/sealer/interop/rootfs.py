@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sealer.errors import SealerError
+from sealer.errors import LocatedError
 from sealer.interop import keys
 from sealer.interop.base_registry import RegistryTree
 from sealer.oci.model import Platform
@@ -21,8 +21,9 @@ KUBE_BINARIES = ("kubeadm", "kubelet", "k3s", "k0s")
 _MAX_METADATA = 1 << 20
 
 
-class RootfsMetadataError(SealerError):
-    """The rootfs ``Metadata`` file exists but is not the JSON object sealer writes."""
+class RootfsMetadataError(LocatedError):
+    """The rootfs ``Metadata`` file exists but is not the JSON object sealer writes (names the file, and the line
+    of a JSON syntax error)."""
 
 
 def is_kube_installer(rootfs: Path) -> bool:
@@ -58,17 +59,24 @@ class RootfsMetadata:
 
     @classmethod
     def parse(cls, data: bytes, source: str = keys.METADATA_FILE) -> RootfsMetadata:
+        """The one reading of ``Metadata``, for build, inspect and kubeadm config alike: a JSON object whose
+        known fields, when present, are strings."""
+        what = f"read {keys.METADATA_FILE}"
         try:
             doc = json.loads(data)
+        except json.JSONDecodeError as e:
+            raise RootfsMetadataError(f"{what}: not JSON: {e.msg}", source, e.lineno) from None
         except (ValueError, UnicodeDecodeError) as e:
-            raise RootfsMetadataError(f"read {source}: not JSON: {e}") from None
+            raise RootfsMetadataError(f"{what}: not JSON: {e}", source) from None
         if not isinstance(doc, dict):
-            raise RootfsMetadataError(f"read {source}: not a JSON object")
+            raise RootfsMetadataError(f"{what}: not a JSON object", source)
 
         def s(*names: str) -> str | None:
             for n in names:
                 v = doc.get(n)
-                if isinstance(v, str) and v:
+                if v is not None and not isinstance(v, str):
+                    raise RootfsMetadataError(f"{what}: {n!r} must be a string", source)
+                if v:
                     return v
             return None
 
@@ -82,10 +90,13 @@ def read_metadata(rootfs: Path) -> RootfsMetadata | None:
     path = rootfs / keys.METADATA_FILE
     if not path.is_file():
         return None
-    with open(path, "rb") as f:
-        data = f.read(_MAX_METADATA + 1)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(_MAX_METADATA + 1)
+    except OSError as e:
+        raise RootfsMetadataError(f"read {keys.METADATA_FILE}: {e.strerror}", str(path)) from None
     if len(data) > _MAX_METADATA:
-        raise RootfsMetadataError(f"read {path}: larger than {_MAX_METADATA} bytes")
+        raise RootfsMetadataError(f"read {keys.METADATA_FILE}: larger than {_MAX_METADATA} bytes", str(path))
     return RootfsMetadata.parse(data, str(path))
 
 
