@@ -49,6 +49,35 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         rep.longrepr = f"skipped under CI=true, which allows no skips: {reason}"
 
 
+# ---- random seeds: printed, replayable ------------------------------------------------------------------------
+SEED_ENV = "SEALER_TEST_SEED"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--seed", type=int, default=None,
+                     help=f"seed of the randomised tests (default: ${SEED_ENV}, else a fresh one, printed)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # chosen once by the controller and handed to xdist workers through the environment
+    seed = config.getoption("--seed")
+    if seed is None:
+        seed = int(os.environ.get(SEED_ENV) or int.from_bytes(os.urandom(2), "big"))
+    os.environ[SEED_ENV] = str(seed)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"random seed {os.environ[SEED_ENV]} (replay: --seed {os.environ[SEED_ENV]})"
+
+
+@pytest.fixture
+def test_seed(record_property: object) -> int:
+    """The run's seed; a failing randomised test names it so the run can be replayed with ``--seed``."""
+    seed = int(os.environ[SEED_ENV])
+    print(f"random seed {seed} (replay: pytest --seed {seed})")
+    return seed
+
+
 @pytest.fixture
 def store_root(tmp_path: Path) -> Path:
     root = tmp_path / "store"
