@@ -35,6 +35,7 @@ class KillTally:
     started: int = 0
     killed: int = 0
     killed_mid_write: int = 0   # kills while ingest/ held a partly written blob
+    killed_mid_op: int = 0      # kills of a process holding a lease (ROOT/leases/<pid>-*): inside an operation
     completed: int = 0
     corrupt: int = 0            # rounds after which fsck found the store inconsistent
     oracle_bad: int = 0         # rounds after which the test's own layout walk or skopeo found a problem
@@ -84,6 +85,15 @@ def partial_ingest(root: Path) -> bool:
             return any(e.is_file(follow_symlinks=False) and e.stat().st_size > 0 for e in it)
     except FileNotFoundError:
         return False
+
+
+def lease_holders(root: Path) -> set[int]:
+    """PIDs that hold an operation lease right now (the store writes ``leases/<pid>-<id>.lease``)."""
+    try:
+        names = os.listdir(root / "leases")
+    except FileNotFoundError:
+        return set()
+    return {int(n.split("-", 1)[0]) for n in names if n.split("-", 1)[0].isdigit()}
 
 
 def independent_problems(root: Path) -> list[str]:
@@ -171,11 +181,20 @@ def run_kill_rounds(workdir: Path, rounds: int, seed: int = 0, max_delay: float 
                 ops.append(["gc"])
         procs = [_spawn(root, op) for op in ops]
         tally.started += len(procs)
+        # wait (polling, generous deadline) until an operation is under way — one of ours holds a lease — or
+        # all are done; then a random delay, so kills land at random points *inside* the operations
+        pids = {p.pid for p in procs}
+        end = time.monotonic() + 60
+        while time.monotonic() < end and any(p.poll() is None for p in procs) and not lease_holders(root) & pids:
+            time.sleep(0.005)
         time.sleep(rng.uniform(0.0, max_delay))
         mid_write = partial_ingest(root)
+        holders = lease_holders(root)
         for proc in procs:
+            inside = proc.pid in holders
             if _kill(proc):
                 tally.killed += 1
+                tally.killed_mid_op += inside
                 tally.killed_mid_write += mid_write
                 mid_write = False
             else:

@@ -9,9 +9,9 @@ from .killrounds import KillTally, kill_mid_write, run_kill_rounds, setup
 
 
 def test_kill9_rounds_leave_a_consistent_store(tmp_path: Path) -> None:
-    tally = run_kill_rounds(tmp_path, rounds=5, seed=5, max_delay=1.0)
+    tally = run_kill_rounds(tmp_path, rounds=5, seed=6, max_delay=0.5)
     assert tally.rounds == 5 and tally.started >= 5
-    assert tally.killed >= 1, f"no operation was still running when the rounds killed: {tally}"
+    assert tally.killed_mid_op >= 1, f"no kill landed inside an operation (holding its lease): {tally}"
     assert tally.bad == 0, tally.problems
 
 
