@@ -19,7 +19,7 @@ class Digest:
     value: str
 
     def __post_init__(self) -> None:
-        if not _DIGEST_RE.match(self.value):
+        if not _DIGEST_RE.fullmatch(self.value):
             raise DigestError(f"parse digest {self.value[:80]!r}: want sha256:<64 lowercase hex>")
 
     @classmethod
@@ -51,7 +51,7 @@ class Digest:
 
 
 def is_digest(text: str) -> bool:
-    return bool(_DIGEST_RE.match(text))
+    return bool(_DIGEST_RE.fullmatch(text))
 
 
 def sha256_file(path: str, chunk: int = CHUNK) -> tuple[Digest, int]:

@@ -11,6 +11,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from helpers.ocioracle import flatten_rootfs
 
 from sealer.compression import decompressed
 from sealer.store import Store
@@ -97,6 +98,14 @@ def test_scratch_copy_run_cmd_layers_and_skopeo(tmp_path: Path, sealer: Sealer) 
     assert "v3.99" in (rootfs / "helm.out").read_text()
     assert (rootfs / "etc/conf/one.cfg").read_text() == "one\nchanged\n"
     assert (rootfs / "Kubefile").read_text() == KUBEFILE
+    # an independent reader of the same image (a tarfile walk applying OCI whiteouts) sees the same tree
+    fs = flatten_rootfs(sealer.root, "docker.io/library/demo:v1")
+    exported = {str(p.relative_to(rootfs)) for p in rootfs.rglob("*")}
+    assert exported == set(fs.entries)
+    for rel, entry in fs.entries.items():
+        if entry.info.isreg():
+            assert (rootfs / rel).read_bytes() == entry.data, rel
+    assert "a.txt" not in fs and fs.read("etc/conf/one.cfg") == b"one\nchanged\n"
 
 
 def test_rebuild_hits_cache_for_every_step(tmp_path: Path, sealer: Sealer) -> None:

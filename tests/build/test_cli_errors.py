@@ -15,7 +15,10 @@ def test_internal_error_is_reported_without_traceback(tmp_path: Path) -> None:
                        capture_output=True, text=True)
     assert r.returncode != 0
     assert "Traceback" not in r.stderr
-    assert r.stderr.strip()
+    # the message names what went wrong and where (not just "something on stderr")
+    assert str(bad) in r.stderr and "not a directory" in r.stderr.lower(), r.stderr
+    if "Internal error" in r.stderr:   # the catch-all handler: its own exit code and how to get the traceback
+        assert r.returncode == 70 and "--debug" in r.stderr, r.stderr
     d = subprocess.run([sys.executable, "-m", "sealer.cli.main", "--debug", "--root", str(bad), "images"],
                        capture_output=True, text=True)
     assert d.returncode != 0 and "Traceback" in d.stderr
@@ -24,4 +27,5 @@ def test_internal_error_is_reported_without_traceback(tmp_path: Path) -> None:
 def test_usage_errors_exit_2_and_teach(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "sealer.cli.main", "--root", str(tmp_path), "build", "-b", "lite"],
                        capture_output=True, text=True)
-    assert r.returncode == 2 and "-t" in r.stderr
+    assert r.returncode == 2, r.stderr
+    assert "Missing option '-t' / '--tag'" in r.stderr and "sealer build --help" in r.stderr, r.stderr

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from helpers.ocioracle import check_layout, ref_names
+
 from sealer.digest import Digest, sha256_file
 from sealer.store import Store
 
@@ -71,6 +73,10 @@ def test_kill9_during_large_layer_write(tmp_path: Path, sealer: Sealer) -> None:
     # no blob in blobs/ has a wrong name (a torn write never reached blobs/)
     for name in os.listdir(sealer.root / "blobs" / "sha256"):
         assert sha256_file(str(sealer.root / "blobs" / "sha256" / name))[0] == Digest.from_hex(name)
+    # judges that are not ours: the test's own index.json walk recomputing every blob's sha256, and skopeo
+    assert check_layout(sealer.root) == []
+    for name in ref_names(sealer.root):
+        subprocess.run(["skopeo", "inspect", f"oci:{sealer.root}:{name}"], check=True, capture_output=True)
     # gc clears the dead build's leftovers, and a new build succeeds
     store.gc(ingest_grace=0)
     assert _ingest_bytes(sealer.root) == 0

@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from helpers.ocioracle import flatten_rootfs
+
 from .conftest import Sealer
 
 
@@ -31,6 +33,11 @@ def test_from_local_image_keeps_base_layers_and_cmds_first(tmp_path: Path, seale
     assert (rootfs / "Metadata").exists() and (rootfs / "manifests" / "recommended.yaml").exists()
     # the Kubefile in the rootfs is the last build's
     assert (rootfs / "Kubefile").read_text().startswith("FROM kubernetes:v1.19.8")
+    # the same, read by the test's own layer walk (base layers, then the app's)
+    fs = flatten_rootfs(sealer.root, "docker.io/library/my-cluster:v1.19.9")
+    assert fs.read("Metadata") == (base / "Metadata").read_bytes()
+    assert fs.read("manifests/recommended.yaml") == (app / "recommended.yaml").read_bytes()
+    assert fs.read("Kubefile").startswith(b"FROM kubernetes:v1.19.8")
 
 
 def test_multi_platform_build_is_an_index(tmp_path: Path, sealer: Sealer) -> None:

@@ -50,3 +50,44 @@ def test_kubeadm_config_of_a_built_image(tmp_path: Path) -> None:
     out = run(root, "kubeadm-config", "broken:v1", "-f", str(GOLDEN / "Clusterfile"), "--host", "192.168.0.5",
               ok=False)
     assert "kubeadm-join-config.yaml.tmpl" in out and "not valid YAML" in out
+
+
+def test_clusterfile_document_wins_over_the_image_template(tmp_path: Path) -> None:
+    """Precedence through the CLI and a built image: Clusterfile kubeadm documents > etc/ template > default,
+    field by field (fields only the template sets stay)."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Metadata").write_text(json.dumps({"version": "v1.19.8", "arch": "amd64"}))
+    (ctx / "kubeadm-init.yaml.tmpl").write_text(INIT.replace("  bindPort: 6443\n", "  bindPort: 7443\n")
+                                                + "  name: from-template\n")
+    (ctx / "Kubefile").write_text("FROM scratch\nCOPY Metadata .\nCOPY kubeadm-init.yaml.tmpl ./etc\n")
+    root = tmp_path / "store"
+    run(root, "build", "-q", "-b", "lite", "-t", "prec:v1", str(ctx))
+    clusterfile = tmp_path / "Clusterfile"
+    clusterfile.write_text((GOLDEN / "Clusterfile").read_text() + "---\napiVersion: kubeadm.k8s.io/v1beta2\n"
+                           "kind: InitConfiguration\nlocalAPIEndpoint:\n  bindPort: 9443\n")
+    plain = json.loads(run(root, "kubeadm-config", "prec:v1", "-f", str(GOLDEN / "Clusterfile"), "--json"))
+    over = json.loads(run(root, "kubeadm-config", "prec:v1", "-f", str(clusterfile), "--json"))
+
+    def init(doc: object) -> dict:
+        found = [d for d in _dicts(doc) if d.get("kind") == "InitConfiguration" and "localAPIEndpoint" in d]
+        assert len(found) == 1, doc
+        return found[0]
+
+    assert init(plain)["localAPIEndpoint"]["bindPort"] == 7443      # the image template beats the default
+    assert init(over)["localAPIEndpoint"]["bindPort"] == 9443       # the Clusterfile beats the template
+    assert init(over)["localAPIEndpoint"]["advertiseAddress"] == "192.168.0.2"
+    assert init(over)["nodeRegistration"] == {"criSocket": "/var/run/dockershim.sock", "name": "from-template"}
+
+
+def _dicts(doc: object) -> list[dict]:
+    out: list[dict] = []
+    stack = [doc]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            out.append(x)
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return out

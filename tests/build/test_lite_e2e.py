@@ -9,6 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from helpers.faultproxy import FaultProxy
+from helpers.ocioracle import umoci_unpack
 from helpers.registry import Registry, push_test_image, skopeo, start_registry
 
 from sealer.cli.main import cli
@@ -102,9 +103,8 @@ def test_lite_build_caches_all_sources_and_stock_registry_serves_them(tmp_path: 
         # the sources of each image are remembered
         assert any("imageList" in s for s in cached[f"{src.host}/library/busybox:1.36"]["sources"])
         assert any("charts/web" in s for s in cached[f"{src.host}/apps/web:v2"]["sources"])
-        # unpack the rootfs and serve its registry/ with the stock registry
-        rootfs = tmp_path / "rootfs"
-        sealer(root, "export-rootfs", "app:v1", str(rootfs))
+        # unpack the rootfs with umoci (not our extractor) and serve its registry/ with the stock registry
+        rootfs = umoci_unpack(root, "docker.io/library/app:v1", tmp_path / "bundle")
         assert (rootfs / "registry" / "docker" / "registry" / "v2").is_dir()
         served = _serve(tmp_path / "served", rootfs / "registry")
         (tmp_path / "pulled").mkdir()

@@ -1,12 +1,13 @@
 """Golden tests: the spec's default templates rendered for a 3-master / 2-node cluster.
 
-Regenerate after an intended change with ``SEALER_REGEN_GOLDEN=1 pytest tests/cluster`` and review the diff.
+The tests only compare: nothing in the test run writes a golden file. After an intended change, regenerate with
+``.venv/bin/python scripts/regen_goldens.py`` (it writes tests/cluster/golden/ and prints what changed) and review
+the diff before committing it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
@@ -18,16 +19,13 @@ from sealer.cluster.templates import default_template
 GOLDEN = Path(__file__).parent / "golden"
 
 
-REGEN = os.environ.get("SEALER_REGEN_GOLDEN") == "1"
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "seed" / "kubefile-build.zh.md"  # ../shared beside the repo
 
 
 def check_golden(path: Path, actual: str) -> None:
-    if REGEN:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual)
-    assert path.is_file(), f"missing golden file {path}; run with SEALER_REGEN_GOLDEN=1"
-    assert actual == path.read_text(), f"output differs from {path}"
+    assert path.is_file(), f"missing golden file {path}; run scripts/regen_goldens.py and review the diff"
+    assert actual == path.read_text(), f"output differs from {path} (after an intended change: " \
+                                       "scripts/regen_goldens.py, then review the diff)"
 
 
 def spec_templates() -> dict[str, str]:

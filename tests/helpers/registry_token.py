@@ -27,6 +27,9 @@ ISSUER = "sealer-test-issuer"
 
 
 class TokenServer:
+    """Test stand-in for a registry token service (the Docker token-auth protocol), written for the tests:
+    docker-registry is real and verifies the JWTs it signs, but this issuer is not a production service."""
+
     def __init__(self, workdir: Path, users: dict[str, str], *, allow_anonymous: bool = True,
                  expires_in: int = 300) -> None:
         self.users = dict(users)

@@ -59,8 +59,8 @@ def test_corrupt_blob_fails_and_commits_no_layer(big: Registry, tmp_path: Path) 
     assert [p for p in (store.root / "ingest").iterdir() if p.is_file()] == []
 
 
-class _RestartingClient:
-    """The real client, except that each large blob's first download starts over after writing bytes (what the
+class _StandInRestartingClient:
+    """Test stand-in: the real client, except that each large blob's first download starts over after writing bytes (what the
     client does when a server ignores Range): the layer stream cannot follow, the blob cache path must."""
 
     def __init__(self, inner: RegistryClient) -> None:
@@ -83,7 +83,7 @@ def test_download_that_cannot_stream_falls_back_to_the_blob_cache(big: Registry,
     with RegistryClient(FAST) as c:
         clean = _cache(big.host, Store(tmp_path / "a"), c)
     with RegistryClient(FAST) as c:
-        flaky = _RestartingClient(c)
+        flaky = _StandInRestartingClient(c)
         got = _cache(big.host, Store(tmp_path / "b"), flaky)
     assert len(flaky.restarted) == 2
     assert got == clean

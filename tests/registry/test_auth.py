@@ -100,31 +100,40 @@ def test_tokens_are_cached_per_scope(token_registry: Registry, tmp_path: Path) -
 
 
 def test_token_refresh_after_expiry(tmp_path: Path) -> None:
+    """Tokens valid 2 s: reused while valid, fetched again once expired. Polled with a generous deadline
+    instead of sleeping against the expiry; the bounds asserted hold however slow the machine is."""
     import time
 
     from helpers.registry import start_registry
 
-    # tokens valid 2 s: the client refreshes them before they expire
+    from sealer.reference import parse
+
     with start_registry(tmp_path / "r", token_users={"bob": "pw-x"}, token_expires_in=2) as reg:
         push_test_image(reg, "exp/app:v1", [100])
-        from sealer.reference import parse
-
         with RegistryClient(RegistryOptions(auth_file=tmp_path / "none.json")) as c:
+            t0 = time.monotonic()
             c.resolve_image(parse(reg.ref("exp/app:v1")))
             assert c.auth.token_fetches == 1
-            time.sleep(2)
             c.resolve_image(parse(reg.ref("exp/app:v1")))
-            assert c.auth.token_fetches == 2
+            if time.monotonic() - t0 < 1.5:      # still inside the token's life: it was reused
+                assert c.auth.token_fetches == 1
+            deadline = t0 + 60
+            while c.auth.token_fetches < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                c.resolve_image(parse(reg.ref("exp/app:v1")))
+            refreshed_after = time.monotonic() - t0
+            assert c.auth.token_fetches == 2, "the expired token was never refreshed"
+            assert refreshed_after >= 1.5, f"refreshed after {refreshed_after:.2f} s, before the token expired"
 
 
 def test_credential_helper_used_by_login_and_pull(tls_registry: Registry, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     reg = tls_registry
     assert reg.password and reg.ca
-    write_helper(tmp_path / "bin", "sealertest", tmp_path / "db.json")
+    write_helper(tmp_path / "bin", "sealer-test-standin", tmp_path / "db.json")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     auth = tmp_path / "config.json"
-    auth.write_text(json.dumps({"credsStore": "sealertest"}))
+    auth.write_text(json.dumps({"credsStore": "sealer-test-standin"}))
     opts = RegistryOptions(ca_cert=reg.ca.cert, auth_file=auth)
     img = push_test_image(reg, "h/app:v1", [100])
     login(reg.host, "alice", reg.password, opts)

@@ -32,14 +32,38 @@ location = "docker.io"
 
 
 def test_mirror_missing_image_falls_back_to_origin(tmp_path: Path, registry: Registry) -> None:
+    from helpers.faultproxy import FaultProxy
     from helpers.registry import start_registry
 
-    with start_registry(tmp_path / "empty") as empty:
+    with start_registry(tmp_path / "empty") as empty, FaultProxy(empty) as mirror_log:
         img = push_test_image(registry, "o/app:v1", [1000])
         conf = tmp_path / "registries.conf"
-        conf.write_text(f'[[registry]]\nlocation = "{registry.host}"\n[[registry.mirror]]\nlocation = "{empty.host}"\n')
+        conf.write_text(f'[[registry]]\nlocation = "{registry.host}"\n'
+                        f'[[registry.mirror]]\nlocation = "{mirror_log.host}"\n')
         stored = pull(Store(tmp_path / "s"), registry.ref("o/app:v1"), RegistryOptions(registries_conf=conf))
         assert str(stored.descriptor.digest) == img.digest
+        # the mirror was asked for the manifest (and said 404) before the origin served it
+        assert ("/v2/o/app/manifests/v1" in [p for _, p, _ in mirror_log.requests]), mirror_log.requests
+
+
+def test_mirror_is_tried_before_the_origin(tmp_path: Path, registry: Registry) -> None:
+    """Origin and mirror both hold o/app:v1, with different content: the digest and the two access logs
+    (counting proxies in front of each) show the mirror answered and the origin was never asked."""
+    from helpers.faultproxy import FaultProxy
+    from helpers.registry import start_registry
+
+    with start_registry(tmp_path / "mirror") as mirror, FaultProxy(mirror) as mirror_log, \
+            FaultProxy(registry) as origin_log:
+        at_origin = push_test_image(registry, "o/app:v1", [1000], seed=1)
+        at_mirror = push_test_image(mirror, "o/app:v1", [1000], seed=2)
+        assert at_origin.digest != at_mirror.digest
+        conf = tmp_path / "registries.conf"
+        conf.write_text(f'[[registry]]\nlocation = "{origin_log.host}"\n'
+                        f'[[registry.mirror]]\nlocation = "{mirror_log.host}"\n')
+        stored = pull(Store(tmp_path / "s"), f"{origin_log.host}/o/app:v1", RegistryOptions(registries_conf=conf))
+        assert str(stored.descriptor.digest) == at_mirror.digest
+        assert any(p == "/v2/o/app/manifests/v1" for _, p, _ in mirror_log.requests), mirror_log.requests
+        assert [p for _, p, _ in origin_log.requests if "/o/app/" in p] == [], origin_log.requests
 
 
 def test_pull_through_cache_as_mirror(proxy_registry: ProxyPair, tmp_path: Path,

@@ -86,7 +86,8 @@ def test_auth_file_library_default_reads_no_environment(tmp_path: Path, monkeypa
 
 
 def write_helper(bindir: Path, name: str, store: Path) -> Path:
-    """A docker-credential-NAME program (the documented get/store/erase protocol) keeping a JSON file."""
+    """A test stand-in credential helper: a docker-credential-NAME program (the documented get/store/erase
+    protocol) keeping a JSON file, in place of a real keychain helper."""
     bindir.mkdir(parents=True, exist_ok=True)
     prog = bindir / f"docker-credential-{name}"
     prog.write_text(f"""#!{sys.executable}
@@ -113,10 +114,10 @@ elif action == "erase":
 
 
 def test_credential_helper_store_get_erase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_helper(tmp_path / "bin", "sealertest", tmp_path / "db.json")
+    write_helper(tmp_path / "bin", "sealer-test-standin", tmp_path / "db.json")
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"credsStore": "sealertest"}))
+    cfg.write_text(json.dumps({"credsStore": "sealer-test-standin"}))
     store_credential("reg.example", Credential("carol", "helper-secret"), cfg)
     assert "helper-secret" not in cfg.read_text()
     assert json.loads((tmp_path / "db.json").read_text())["reg.example"] == ["carol", "helper-secret"]

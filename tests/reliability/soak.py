@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import select
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -28,11 +30,14 @@ from sealer.registry import RegistryOptions, pull
 from sealer.store.layout import Store
 
 CHUNK = 64 * 1024
+STALL_CAP = 60.0   # a stall ends when the client hangs up; this cap only bounds a client that never does
 
 
 @dataclass
 class SoakFault(Fault):
-    stall_seconds: float = 0.0     # "stall": send after_bytes, then go silent this long, then reset
+    stall_seconds: float = 0.0     # "stall": send after_bytes, then go silent until the client hangs up (at
+    #                                 most this long: a generous cap, not a race), then reset
+    client_gave_up: int = 0        # stalls that ended because the client closed the connection (its timeout)
 
 
 class SoakProxy(FaultProxy):
@@ -53,9 +58,26 @@ class SoakProxy(FaultProxy):
             sent += len(chunk)
         h.wfile.flush()
         if fault.kind == "stall":
-            time.sleep(getattr(fault, "stall_seconds", 3.0))
+            if _wait_for_hangup(h.connection, getattr(fault, "stall_seconds", 60.0)) and isinstance(fault, SoakFault):
+                fault.client_gave_up += 1
             _reset(h.connection)
         h.close_connection = True
+
+
+def _wait_for_hangup(conn: socket.socket, cap: float) -> bool:
+    """Stay silent until the peer closes the connection (True) or ``cap`` seconds pass (False). Polled, so a
+    stall lasts exactly as long as the client's own read timeout, however slow the machine. Anything the
+    client sends meanwhile is read and dropped (this response never completes; the connection is reset)."""
+    end = time.monotonic() + cap
+    while (left := end - time.monotonic()) > 0:
+        readable, _, _ = select.select([conn], [], [], min(left, 0.5))
+        if readable:
+            try:
+                if conn.recv(CHUNK) == b"":
+                    return True
+            except OSError:
+                return True
+    return False
 
 
 @dataclass
@@ -85,7 +107,7 @@ def _random_faults(rng: random.Random, read_timeout: float) -> list[Fault]:
             faults.append(Fault("reset", after_bytes=rng.randint(0, 400_000), times=times))
         elif kind == "stall":
             faults.append(SoakFault("stall", after_bytes=rng.randint(0, 200_000), times=1,
-                                    stall_seconds=read_timeout + 1.0))
+                                    stall_seconds=STALL_CAP))
         elif kind == "truncate":
             faults.append(SoakFault("truncate", after_bytes=rng.randint(1, 200_000), times=times))
         elif kind == "status":

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import os
+import tarfile
 import threading
-import time
 import uuid
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sealer.tario.write import write_entries
 
 from sealer.build.context import plan_copy
 from sealer.build.layers import write_entries_layer
@@ -124,20 +127,77 @@ def test_file_swapped_for_symlink_after_planning_is_not_followed(tmp_path: Path)
     assert store_leaks(store.root, marker) == []
 
 
+class _SwapMidWrite(io.RawIOBase):
+    """The layer's output sink (a test instrument, not a stand-in for anything of ours): it collects the tar
+    stream, and the moment the header of ``trigger`` is written — entries before it already in the stream,
+    entries after it not yet opened — it runs ``swap``. So the swap lands during the layer write, every time."""
+
+    def __init__(self, trigger: str, swap: Callable[[], None]) -> None:
+        self.trigger, self.swap = trigger.encode(), swap
+        self.data = bytearray()
+        self.swapped_after = -1   # bytes already in the layer when the swap landed
+
+    def write(self, b: bytes) -> int:   # type: ignore[override]
+        if self.swapped_after < 0 and len(b) == tarfile.BLOCKSIZE and b[:100].rstrip(b"\0") == self.trigger:
+            self.swapped_after = len(self.data)
+            self.swap()
+        self.data += b
+        return len(b)
+
+    def names(self) -> list[str]:
+        with tarfile.open(fileobj=io.BytesIO(bytes(self.data) + b"\0" * 1024), mode="r:") as tf:
+            try:
+                return [m.name for m in tf]
+            except tarfile.ReadError:
+                return []
+
+
+@pytest.mark.parametrize("swap_what", ["directory", "file"])
+def test_swap_landing_mid_layer_write_is_refused(tmp_path: Path, swap_what: str) -> None:
+    """Deterministic TOCTOU: data/sub (or data/sub/f7.txt) becomes a symlink to outside/ while the layer is
+    being written, after earlier entries of the same directory were already streamed."""
+    ctx, outside, marker = _layout(tmp_path)
+    plan = plan_copy(_copy("COPY data files"), str(ctx))
+    sub = ctx.resolve() / "data" / "sub"
+
+    def swap() -> None:
+        if swap_what == "directory":
+            os.rename(sub, sub.with_name("sub.real"))
+            os.symlink(outside, sub)
+        else:
+            (sub / "f7.txt").unlink()
+            os.symlink(outside / "f7.txt", sub / "f7.txt")
+
+    sink = _SwapMidWrite("files/data/sub/f5.txt", swap)
+    if swap_what == "directory":
+        with pytest.raises(ArchiveError, match="replaced while the layer was written"):
+            write_entries(sink, plan.entries)
+    else:   # the swapped leaf is taken as what it now is, a symlink; its target is never read
+        write_entries(sink, plan.entries)
+        with tarfile.open(fileobj=io.BytesIO(bytes(sink.data)), mode="r:") as tf:
+            f7 = tf.getmember("files/data/sub/f7.txt")
+        assert f7.issym() and not f7.isreg()
+    assert sink.swapped_after > 0, "the swap did not land during the layer write"
+    assert "files/data/sub/f0.txt" in sink.names(), "entries before the swap were streamed"
+    assert marker not in bytes(sink.data)
+
+
 def _swapper(ctx: Path, outside: Path, stop: threading.Event, swaps: list[int]) -> None:
+    """Swaps data/sub for a symlink to outside/ and back, as fast as it can (no timing assumptions: the
+    deterministic cases are in test_swap_landing_mid_layer_write_is_refused)."""
     sub, real = ctx / "data" / "sub", ctx / "data" / "sub.real"
     n = 0
     while not stop.is_set():
         try:
             os.rename(sub, real)
             os.symlink(outside, sub)
-            time.sleep(0.0005)
+            os.sched_yield()
             os.unlink(sub)
             os.rename(real, sub)
             n += 1
         except OSError:
-            time.sleep(0.001)
-        time.sleep(0.0005)
+            pass
+        os.sched_yield()
     if os.path.islink(sub):
         os.unlink(sub)
     if real.exists():

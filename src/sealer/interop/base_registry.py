@@ -106,7 +106,7 @@ def _norm(name: str) -> str | None:
 
 class RegistryTree:
     """The ``registry/`` tree (and the ``Metadata`` file) of a stack of layers. Paths are relative to the
-    registry root (``docker/registry/v2/...``), as in :mod:`sealer.registry.layout_writer`."""
+    registry root (``docker/registry/v2/...``), as in :mod:`sealer.distlayout.layout`."""
 
     def __init__(self, *, hash_blobs: bool = False) -> None:
         self.hash_blobs = hash_blobs
