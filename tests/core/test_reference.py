@@ -42,31 +42,22 @@ def test_split_domain() -> None:
     assert split_domain("a/b") == ("docker.io", "a/b")
 
 
-def test_fields_familiar_and_identifier() -> None:
+def test_fields_and_identifier() -> None:
     r = parse("nginx")
     assert (r.domain, r.path, r.tag, r.digest) == ("docker.io", "library/nginx", "latest", None)
     assert r.repository == r.name == "docker.io/library/nginx"
-    assert r.familiar == "nginx:latest" and r.identifier == "latest"
-    assert parse("foo/bar:1").familiar == "foo/bar:1"
-    assert parse("docker.io/library/a/b:1").familiar == "library/a/b:1"
-    assert parse("quay.io/library/x:1").familiar == "quay.io/library/x:1"
+    assert r.identifier == "latest"
     pinned = parse(f"nginx:1@{D}")
-    assert pinned.identifier == D and pinned.familiar == f"nginx:1@{D}"
+    assert pinned.identifier == D
     bare = parse("nginx", default_tag=False)
     assert bare.tag is None and bare.identifier == "latest" and str(bare) == "docker.io/library/nginx"
 
 
-def test_with_tag_digest_domain() -> None:
-    r = parse(f"nginx:1@{D}")
-    t = r.with_tag("2")
-    assert t.tag == "2" and t.digest is None and str(t) == "docker.io/library/nginx:2"
-    d = parse("nginx:1").with_digest(Digest(D))
-    assert d.tag == "1" and str(d.digest) == D
-    m = r.with_domain("mirror.local:5000")
-    assert str(m) == f"mirror.local:5000/library/nginx:1@{D}"
-    with pytest.raises(ReferenceError_, match=r"^parse tag 'bad tag': invalid tag format$"):
-        r.with_tag("bad tag")
-    assert isinstance(m, Reference) and r.domain == "docker.io"   # frozen: the original is unchanged
+def test_with_digest_keeps_the_tag_and_the_original() -> None:
+    r = parse("nginx:1")
+    d = r.with_digest(Digest(D))
+    assert d.tag == "1" and str(d.digest) == D and str(d) == f"docker.io/library/nginx:1@{D}"
+    assert isinstance(d, Reference) and r.digest is None   # frozen: the original is unchanged
 
 
 @pytest.mark.parametrize(("text", "message"), [
