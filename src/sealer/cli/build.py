@@ -49,6 +49,10 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
       sealer build -b lite -t my-cluster:v1 .
       sealer build -f Kubefile.prod -t registry.local/ops/cluster:v2 -b lite --platform linux/amd64,linux/arm64 ./ctx
     """
+    if backend == "cloud":  # fail before any work when the default build type cannot run
+        from sealer.cli.cloud import require_aliyun_credentials
+
+        require_aliyun_credentials()
     from sealer.build.executor import build
     from sealer.build.options import BuildOptions
     from sealer.store import Store
