@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from typing import Any
 
 from sealer.infra.providers.base import NodeSpec, ProviderError, ProvisionedCluster, ProvisionedNode
 from sealer.infra.providers.ledger import Ledger
+from sealer.infra.providers.sshkey import generate_key
 
 log = logging.getLogger(__name__)
 
@@ -81,25 +81,6 @@ def _sdk() -> tuple[Any, Any, Any, Any, Any, Any]:
     from darabonba.runtime import RuntimeOptions
 
     return ecs_models, EcsClient, utils_models, vpc_models, VpcClient, RuntimeOptions
-
-
-def _generate_key(directory: Path) -> tuple[Path, str]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / "id_ed25519"
-    if path.exists():
-        key = serialization.load_ssh_private_key(path.read_bytes(), password=None)
-    else:
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                serialization.NoEncryption())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-    pub = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    return path, pub.decode() + " sealer-build"
 
 
 def _tcp_ready(address: str, port: int, deadline: float) -> None:
@@ -200,7 +181,7 @@ class AliyunProvider:
                 self.call("ecs", "AuthorizeSecurityGroup", {"SecurityGroupId": sg_id, "IpProtocol": proto,
                                                             "PortRange": ports, "SourceCidrIp": cidr})
         self.on_event(f"security group {sg_id}")
-        key_path, public_key = _generate_key(self.state_dir / "infra" / self.build_id)
+        key_path, public_key = generate_key(self.state_dir / "infra" / self.build_id)
         self._one("key-pair", lambda: self.call("ecs", "ImportKeyPair", {
             "KeyPairName": name, "PublicKeyBody": public_key, "Tag": self._tags()})["KeyPairName"])
         ids = self.ledger.ids("instance")
