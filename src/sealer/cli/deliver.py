@@ -200,6 +200,9 @@ def delete_cmd(masters: str | None, nodes: str | None, all_: bool, force: bool, 
     from sealer.deliver import ops, state
 
     root = state.state_dir(state_dir)
+    if all_ and not cluster_name and not state.clusters(root):
+        err.print(f"no delivered cluster in {root}: nothing to delete", markup=False)
+        return
     if all_:
         if masters or nodes:
             raise click.UsageError("--all takes no -m/-n")
