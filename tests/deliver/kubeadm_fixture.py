@@ -40,7 +40,8 @@ def version_key(v):
 
 
 def load(path):
-    text = open(path).read()
+    with open(path) as f:
+        text = f.read()
     if "{{" in text or "}}" in text:
         fail(f"{path}: unrendered template action")
     docs = [d for d in yaml.safe_load_all(text) if d]
