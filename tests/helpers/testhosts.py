@@ -227,18 +227,30 @@ class TestHost:
         kill_pids(pids)
         self.sshd_pid = 0
 
-    def stop(self) -> None:
-        """Kill every process in the host's namespace (containerd, shims, registries, sshd, the holder)."""
-        if self.namespace:
-            for _ in range(3):  # processes may fork while we kill
-                pids = self.pids()
-                if not pids:
-                    break
-                kill_pids(pids)
-        elif self.holder_pid:
-            kill_pids([self.holder_pid])
-        _reap(self.holder_pid)
+    def stop(self) -> list[int]:
+        """Kill every process in the host's namespace (containerd, shims, registries, sshd), the holder last;
+        returns the PIDs still alive afterwards (none, normally)."""
+        killed = stop_namespace(self.holder_pid, self.namespace)
         self.sshd_pid = self.holder_pid = 0
+        return [p for p in killed if _alive(p)]
+
+
+def stop_namespace(holder_pid: int, namespace: str) -> list[int]:
+    """Kill the processes of a host namespace, then its holder. While the holder lives the namespace id cannot
+    be reused, so scanning /proc by that id is only done before the holder is killed. Returns the PIDs killed."""
+    if not holder_pid or not namespace or not _alive(holder_pid) or _mnt_ns(holder_pid) != namespace:
+        if holder_pid:
+            _reap(holder_pid)
+        return []
+    killed: list[int] = []
+    for _ in range(10):  # processes may fork while we kill
+        others = [p for p in pids_in_namespace(namespace) if p != holder_pid]
+        if not others:
+            break
+        kill_pids(others)
+        killed += others
+    kill_pids([holder_pid])
+    return [*killed, holder_pid]
 
 
 def _comm(pid: int) -> str:
@@ -405,12 +417,13 @@ class HostPool:
             kill_pids([p.pid])
             raise TestHostsUnavailable(f"{host.address}: no private mount namespace")
 
-    def stop(self) -> None:
-        for host in self.hosts:
-            host.stop()
+    def stop(self) -> list[int]:
+        """Stop every host; the PIDs still alive afterwards (none, normally)."""
+        leftovers = [p for host in self.hosts for p in host.stop()]
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
+        return leftovers
 
     def state(self) -> dict[str, object]:
         return {
@@ -461,9 +474,9 @@ class TestHostFactory:
         """Stop every pool; the PIDs that were still alive after stopping (should be none)."""
         leftovers: list[int] = []
         for pool in self.pools:
-            pool.stop()
-            leftovers += [p for h in pool.hosts if h.namespace for p in pids_in_namespace(h.namespace)]
+            leftovers += pool.stop()
             shutil.rmtree(pool.base, ignore_errors=True)
+        self.pools.clear()
         return leftovers
 
 
@@ -514,13 +527,7 @@ def _main(argv: list[str]) -> int:
         return 1
     state = json.loads(state_file.read_text())
     for h in state["hosts"]:
-        ns = h["namespace"]
-        if ns and _mnt_ns(h["holder_pid"]) == ns:  # never kill by a recycled PID
-            for _ in range(3):
-                pids = pids_in_namespace(ns)
-                if not pids:
-                    break
-                kill_pids(pids)
+        stop_namespace(h["holder_pid"], h["namespace"])  # checks the PID still holds that namespace
     state_file.unlink()
     return 0
 

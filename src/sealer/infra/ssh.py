@@ -116,8 +116,14 @@ class SSHHost(Runner):
             "preferred_auth": ("publickey", "keyboard-interactive", "password"),
         }
         if ssh.pkey is not None:
-            options["client_keys"] = [str(ssh.pkey)]
-            options["passphrase"] = ssh.pkey_password
+            try:
+                key = asyncssh.read_private_key(str(ssh.pkey), ssh.pkey_password)
+            except OSError as e:
+                raise HostUnreachable(address, f"cannot load private key {ssh.pkey}: {e.strerror or e}") from None
+            except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as e:
+                raise HostUnreachable(
+                    address, f"cannot load private key {ssh.pkey}: {redact(str(e), ssh.secrets)}") from None
+            options["client_keys"] = [key]
             options["agent_path"] = None
         elif ssh.password is not None:
             options["client_keys"] = None
@@ -142,8 +148,6 @@ class SSHHost(Runner):
         except asyncssh.PermissionDenied:
             how = "key " + str(ssh.pkey) if ssh.pkey else ("password" if ssh.password else "default keys/agent")
             raise HostAuthFailed(address, f"authentication as {ssh.user!r} with {how} failed") from None
-        except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as e:
-            reason = f"cannot load private key {ssh.pkey}: {redact(str(e), ssh.secrets)}"
         except asyncssh.Error as e:
             reason = redact(str(e.reason), ssh.secrets)
         except OSError as e:
