@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "sealer.cli.cluster",
     "sealer.cli.maintenance",
     "sealer.cli.store_cmds",
+    "sealer.cli.deliver",
     "sealer.cli.infra",
 ]
 
