@@ -103,7 +103,7 @@ def build(opts: BuildOptions, store: Store) -> BuildResult:
     rep = Reporter(opts.quiet)
     if opts.backend not in BACKENDS:
         raise BuildError(f"unknown build type {opts.backend!r}; choose one of {', '.join(BACKENDS)}")
-    if opts.backend != "lite":
+    if opts.backend != "lite" and opts.cluster_hooks is None:
         raise UnsupportedError(
             f"build type {opts.backend!r} needs nodes to run a cluster ({'Aliyun ECS hosts' if opts.backend == 'cloud' else 'docker containers'}), "
             "which this sealer-py build cannot start yet; use `-b lite` (no cluster needed)")
@@ -183,8 +183,9 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
             key = chain(key, step.text, plan.content_hash)
         else:
             assert isinstance(step, Run)
-            key = chain(key, step.text)
-        hit = None if opts.no_cache else cache.get(key)
+            # on a build cluster a RUN acts on the cluster too: never taken from the cache, never a lite key
+            key = chain(key, "RUN@cluster", step.text) if opts.cluster_hooks else chain(key, step.text)
+        hit = None if opts.no_cache or (opts.cluster_hooks and isinstance(step, Run)) else cache.get(key)
         if hit is not None:
             cached_steps += 1
             for desc, did, by in hit.layers:
@@ -197,7 +198,7 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
         if isinstance(step, Copy):
             made = _copy_layer(store, plan.entries)
         else:
-            made = _run_layer(store, step, rootfs, opts.quiet)
+            made = _run_layer(store, step, rootfs, opts)
         recs: list[tuple[Descriptor, Digest, str]] = []
         if made is not None:
             _record(lease, layers, made.descriptor, made.diff_id, step.text)
@@ -218,7 +219,10 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
     kube_version = _kube_version(base)
     from sealer.build.lite import cache_stage
 
-    stage = cache_stage(opts, store, rootfs, cache, key, platforms, kube_version, rep, base)
+    extra: list[tuple[str, str]] = []
+    if opts.cluster_hooks is not None:
+        extra = opts.cluster_hooks.before_cache(rootfs.ensure(), cmds[len(base_cmds):])
+    stage = cache_stage(opts, store, rootfs, cache, key, platforms, kube_version, rep, base, extra)
     for lrec in stage.layers:
         _record(lease, layers, lrec.descriptor, lrec.diff_id, lrec.created_by, lrec.annotations)
         history.append(_hist(lrec.created_by))
@@ -348,10 +352,13 @@ def _bytes_layer(store: Store, workdir: Path, name: str, data: bytes) -> Written
     return write_layer(store, d, [name])
 
 
-def _run_layer(store: Store, step: Run, rootfs: WorkingRootfs, quiet: bool) -> WrittenLayer | None:
+def _run_layer(store: Store, step: Run, rootfs: WorkingRootfs, opts: BuildOptions) -> WrittenLayer | None:
     root = rootfs.ensure()
     before = snapshot(root)
-    run_step(step, root, quiet=quiet)
+    if opts.cluster_hooks is not None:
+        opts.cluster_hooks.run_step(step, root)
+    else:
+        run_step(step, root, quiet=opts.quiet)
     after = snapshot(root)
     changed, deleted = diff(before, after)
     if not changed and not deleted:

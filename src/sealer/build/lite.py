@@ -42,11 +42,14 @@ def read_metadata(root: Path) -> dict[str, Any]:
 
 def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: BuildCache, key: str,
                 platforms: list[Platform], kube_version: str | None, rep: Reporter,
-                base: StoredImage | None) -> StageResult:
+                base: StoredImage | None, extra: list[tuple[str, str]] | None = None) -> StageResult:
+    """``extra``: ``(reference, source)`` of images found outside the rootfs (what a build cluster pulled)."""
     from sealer.build.executor import LayerRecord
 
+    extra = list(extra or [])
     key = chain(key, "CACHE-IMAGES", json.dumps({
-        "deep": opts.deep, "ignore": sorted(opts.ignore_images), "platforms": [str(p) for p in platforms]}))
+        "deep": opts.deep, "ignore": sorted(opts.ignore_images), "platforms": [str(p) for p in platforms],
+        **({"extra": sorted(extra)} if extra else {})}))
     rep.say("STEP: discover and cache container images")
     hit = None if opts.no_cache else cache.get(key)
     if hit is not None:
@@ -67,6 +70,8 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
 
     found = discover(root, deep=opts.deep, kube_version=kv, ignore=opts.ignore_images,
                      parallel=max(1, min(4, opts.max_parallel)))
+    if extra:
+        _add_extra(found, extra)
     for img in found.images:
         srcs = ", ".join(str(s) for s in img.sources[:3])
         rep.say(f"  found {img.reference}  <- {srcs}")
@@ -100,6 +105,22 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
                "registry_config": result.registry_config,
                "annotations": [r.annotations.get(imagemeta.LAYER_ANNOTATION_IMAGES, "") for r in result.layers]})
     return result
+
+
+def _add_extra(found: Any, extra: list[tuple[str, str]]) -> None:
+    """Merge images found outside the rootfs into a discovery result, each with where it came from."""
+    from sealer.discover.model import FoundImage, ImageSource
+    from sealer.reference import parse as parse_ref
+
+    by_ref = {str(f.reference): f for f in found.images}
+    for raw, source in extra:
+        ref = parse_ref(raw)
+        src = ImageSource(file="build cluster", line=None, detail=source)
+        if str(ref) in by_ref:
+            by_ref[str(ref)].sources.append(src)
+        else:
+            by_ref[str(ref)] = FoundImage(ref, raw, [src], False)
+    found.images = sorted(by_ref.values(), key=lambda f: str(f.reference))
 
 
 def _registry_config(root: Path, rep: Reporter) -> dict[str, Any] | None:

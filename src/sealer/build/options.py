@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sealer.kubefile import Run
 from sealer.oci.model import Platform
 
 BACKENDS = ("cloud", "container", "lite")
+
+
+@dataclass
+class ClusterHooks:
+    """How a cluster build takes part in the executor (sealer.build.cluster): RUN on master0, and before the
+    image-caching stage the CMDs run on the cluster and return ``(reference, source)`` of what it pulled."""
+
+    run_step: Callable[[Run, Path], None]
+    before_cache: Callable[[Path, Sequence[str]], list[tuple[str, str]]]
 
 
 @dataclass
@@ -25,6 +36,7 @@ class BuildOptions:
     quiet: bool = False
     registry_options: Any = None          # sealer.registry.RegistryOptions, when given
     source_date_epoch: int | None = None  # fixed 'created' for reproducible output
+    cluster_hooks: ClusterHooks | None = None  # set by a cluster build (container / cloud / existing hosts)
 
     @property
     def kubefile_path(self) -> Path:

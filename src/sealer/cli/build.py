@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from sealer.cli.cluster_build import cluster_build_options
 from sealer.cli.common import app, json_option, print_json, quiet_option
 from sealer.oci.model import Platform
 
@@ -29,14 +31,15 @@ from sealer.oci.model import Platform
 @click.option("--insecure-registry", "insecure", multiple=True, help="Registry host reachable over plain HTTP.")
 @click.option("--ca-cert", type=click.Path(path_type=Path, exists=True), default=None, help="Extra CA for registries.")
 @click.option("--authfile", type=click.Path(path_type=Path), default=None, help="Docker-style auth file.")
+@cluster_build_options
 @json_option
 @quiet_option
 @click.argument("context", type=click.Path(path_type=Path, file_okay=False), default=".")
 @click.pass_context
-def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], backend: str, no_cache: bool,
+def build_cmd(ctx: click.Context, /, kubefile: Path | None, tags: tuple[str, ...], backend: str, no_cache: bool,
               platforms: str, deep: bool, ignore_images: tuple[str, ...], max_parallel: int,
               insecure: tuple[str, ...], ca_cert: Path | None, authfile: Path | None, as_json: bool, quiet: bool,
-              context: Path) -> None:
+              context: Path, **cluster_flags: Any) -> None:
     """Build a cluster image from a Kubefile.
 
     \b
@@ -45,11 +48,22 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
     CMD cmd (run at delivery; several allowed, kept in order).
 
     \b
+    \b
+    Build types (-b):
+      cloud      (default) pay-as-you-go Aliyun ECS nodes run the base cluster and the build;
+                 sees everything (operators, installers, storage); costs money; needs
+                 ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET
+      container  docker containers as nodes on this machine; cheap; weak on low-level resources
+      lite       no cluster: images from manifests/imageList, manifests/ and charts/
+    --clusterfile F runs a cloud/container build on hosts you already have.
+
+    \b
     Examples:
       sealer build -b lite -t my-cluster:v1 .
       sealer build -f Kubefile.prod -t registry.local/ops/cluster:v2 -b lite --platform linux/amd64,linux/arm64 ./ctx
     """
-    if backend == "cloud":  # fail before any work when the default build type cannot run
+    clusterfile = cluster_flags.get("clusterfile")
+    if backend == "cloud" and clusterfile is None:  # fail before any work when the default cannot run
         from sealer.cli.cloud import require_aliyun_credentials
 
         require_aliyun_credentials()
@@ -68,7 +82,12 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
         ignore_images=list(ignore_images), max_parallel=max_parallel, quiet=quiet or as_json,
         registry_options=reg_opts,
     )
-    result = build(opts, Store(app(ctx).root))
+    if backend != "lite" or clusterfile is not None:
+        from sealer.cli.cluster_build import run_cluster_build
+
+        result = run_cluster_build(opts, Store(app(ctx).root), cluster_flags)
+    else:
+        result = build(opts, Store(app(ctx).root))
     if as_json:
         print_json({"digest": str(result.digest), "tags": result.tags, "cachedSteps": result.cached_steps,
                     "totalSteps": result.total_steps, "images": result.images,
