@@ -128,12 +128,11 @@ def run_cluster_build(opts: Any, store: Any, flags: dict[str, Any]) -> Any:
 
 
 def _push_when_named(store: Any, opts: Any, result: Any, say: Callable[[str], None]) -> None:
-    """The spec's cloud flow ends by pushing the image when its name has a registry."""
-    from sealer.reference import parse as parse_ref
+    """The spec's cloud flow ends by pushing the image when its name says which registry (``reg.io/ns/x:v``)."""
     from sealer.registry import push
 
-    for tag in result.tags:
-        ref = parse_ref(tag)
-        if ref.domain != "docker.io" or tag.startswith(("docker.io/", "index.docker.io/")):
+    for tag in opts.tags:
+        first = tag.split("/", 1)[0]
+        if "/" in tag and ("." in first or ":" in first or first == "localhost"):
             say(f"pushing {tag} ...")
             push(store, tag, None, opts.registry_options)
