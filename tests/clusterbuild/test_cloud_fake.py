@@ -133,3 +133,31 @@ def test_kill9_leaves_a_ledger_the_next_build_reports(tmp_path: Path, upstream: 
                        timeout=120)
     assert d.returncode == 0, d.stderr
     assert fake.live() == []
+
+
+def test_keep_infra_keeps_and_says_how_to_delete(tmp_path: Path, upstream: Registry,  # noqa: F811
+                                                 cloud: tuple[FakeAliyun, str, list[TestHost]]) -> None:
+    fake, endpoint, _ = cloud
+    root = _base(tmp_path, upstream)
+    ctx = app_context(tmp_path, "app", "true")
+    env = _proc_env(tmp_path, upstream)
+    r = subprocess.run(_cmd(root, endpoint, ctx, "kept:v1", "--keep-infra"), env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(fake.live("instance")) == 2
+    hint = r.stderr.split("`sealer infra delete ", 1)[1].split("`", 1)[0]
+    d = subprocess.run([*SEALER, "infra", "delete", hint, "--region", "cn-test-1", "--ecs-endpoint", endpoint,
+                        "--vpc-endpoint", endpoint, "--endpoint-protocol", "http"], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert d.returncode == 0, d.stderr
+    assert fake.live() == []
+
+
+def test_sigterm_mid_build_deletes_everything(tmp_path: Path, upstream: Registry,  # noqa: F811
+                                              cloud: tuple[FakeAliyun, str, list[TestHost]]) -> None:
+    fake, endpoint, _ = cloud
+    proc, _ = _start_until_run(tmp_path, upstream, endpoint)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert fake.live() == []
