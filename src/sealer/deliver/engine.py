@@ -442,12 +442,18 @@ class Delivery:
             if plan.registry_host in targets:
                 await self.registry()
             await self._gather(targets, self.mirror)
-            if plan.master0 in targets:
-                await self.kubeadm_init()
             others = [ip for ip in targets if ip != plan.master0]
-            if others:
-                join = await self.join_info()
-                await self._gather(others, lambda ip: self.kubeadm_join(ip, join))
+            if not (plan.rootfs / "bin" / "kubeadm").exists():
+                self.reporter.note("the image has no bin/kubeadm: no kubeadm init/join (an image without "
+                                   "Kubernetes binaries delivers its rootfs, registry and CMDs only)")
+                for ip in targets:
+                    self.summary.results.append(PhaseResult(ip, "kubeadm", "skipped", detail="no bin/kubeadm"))
+            else:
+                if plan.master0 in targets:
+                    await self.kubeadm_init()
+                if others:
+                    join = await self.join_info()
+                    await self._gather(others, lambda ip: self.kubeadm_join(ip, join))
             if plan.master0 in targets:
                 await self.cmds()
         finally:
