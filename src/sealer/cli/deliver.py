@@ -67,12 +67,13 @@ def _finish(result: Any, as_json: bool) -> None:
         t.add_column("host")
         t.add_column("phases done")
         t.add_column("already done")
-        per: dict[str, tuple[list[str], list[str]]] = {}
+        t.add_column("not applicable")
+        per: dict[str, dict[str, list[str]]] = {}
         for r in s.results:
-            done, skipped = per.setdefault(r.host, ([], []))
-            (done if r.status == "done" else skipped if r.status == "skipped" else done).append(r.phase)
-        for host, (done, skipped) in per.items():
-            t.add_row(host, " ".join(done) or "-", " ".join(skipped) or "-")
+            per.setdefault(r.host, {}).setdefault(r.status, []).append(r.phase)
+        for host, by in per.items():
+            t.add_row(host, " ".join(by.get("done", [])) or "-", " ".join(by.get("skipped", [])) or "-",
+                      " ".join(by.get("n/a", [])) or "-")
         out.print(t)
     if result.added:
         out.print(f"joined: {', '.join(result.added)}", markup=False)

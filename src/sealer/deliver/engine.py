@@ -50,7 +50,7 @@ KUBEADM_TIMEOUT = 900.0
 class PhaseResult:
     host: str
     phase: str
-    status: str  # done | skipped | failed
+    status: str  # done | skipped (done before) | n/a (nothing to do for this image) | failed
     seconds: float = 0.0
     detail: str = ""
 
@@ -262,7 +262,7 @@ class Delivery:
     async def init(self, ip: str) -> None:
         c = self.plan.cluster
         if not (self.plan.rootfs / "scripts" / "init.sh").is_file():
-            self.summary.results.append(PhaseResult(ip, "init", "skipped", detail="the image has no scripts/init.sh"))
+            self.summary.results.append(PhaseResult(ip, "init", "n/a", detail="the image has no scripts/init.sh"))
             return
         env = c.host_env(ip)
         key = inputs_hash(manifest.digest(self.host_manifest(ip)), env)
@@ -300,7 +300,8 @@ class Delivery:
                 cfg = load_registry_config(proxy_cfg)
                 files = render_distribution_configs(cfg, f"{paths.meta}/registry-proxy", listen_host=ip)
                 pdir = f"{paths.registry_dir}/proxy"
-                for rel, text in files.items():
+                for rel, text in files.items():  # a tls.ca path points into the local export: map it
+                    text = text.replace(str(self.plan.rootfs), paths.rootfs)
                     await host.put_bytes(text.encode(), f"{pdir}/{rel}", mode=0o600)
                 for i, u in enumerate(cfg.upstreams):
                     d = quote(f"{pdir}/{u.domain.replace(':', '_')}")
@@ -447,7 +448,7 @@ class Delivery:
                 self.reporter.note("the image has no bin/kubeadm: no kubeadm init/join (an image without "
                                    "Kubernetes binaries delivers its rootfs, registry and CMDs only)")
                 for ip in targets:
-                    self.summary.results.append(PhaseResult(ip, "kubeadm", "skipped", detail="no bin/kubeadm"))
+                    self.summary.results.append(PhaseResult(ip, "kubeadm", "n/a", detail="no bin/kubeadm"))
             else:
                 if plan.master0 in targets:
                     await self.kubeadm_init()
