@@ -1,14 +1,17 @@
-"""An image with etc/registry_config.yaml: master0 also runs one pull-through proxy per upstream, and a node
-pulls an image the cluster image does not cache through it (containerd hosts.toml → sea.hub:5001)."""
+"""An image with etc/registry_config.yaml: master0 also runs one pull-through proxy per upstream, and another
+host pulls an image the cluster image does not cache through it (containerd hosts.toml → sea.hub:5001).
+Two masters: the second joins as control plane with master0's certificate key."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import yaml
 from helpers.registry import Registry, push_test_image
 from helpers.testhosts import TestHost
 
-from deliver.images import Built, sealer
+from deliver.images import FIXTURE_LOG, Built, sealer
 
 DOMAIN = "upstream.test:5000"
 
@@ -24,9 +27,15 @@ def test_registry_config_proxies(built: Built, registry: Registry, test_hosts, s
     sealer(built.root, "build", "-q", "-b", "lite", "-t", "deliver-proxy:v1", str(ctx))
 
     hosts: list[TestHost] = test_hosts(2)
-    m0, n1 = hosts
-    sealer(built.root, "run", "deliver-proxy:v1", "-m", m0.address, "-n", n1.address,
+    m0, n1 = hosts   # n1 is the second master
+    sealer(built.root, "run", "deliver-proxy:v1", "-m", f"{m0.address},{n1.address}",
            "--pk", str(m0.ssh_config.pkey), "-e", "MyVar=p", "--state-dir", str(state_dir))
+    init = json.loads(m0.read(f"{FIXTURE_LOG}/kubeadm.log").splitlines()[0])
+    join = json.loads(n1.read(f"{FIXTURE_LOG}/kubeadm.log").splitlines()[0])
+    assert join["argv"][0] == "join"
+    cp = yaml.safe_load_all(join["config"])
+    jc = next(d for d in cp if d and d.get("kind") == "JoinConfiguration")
+    assert jc["controlPlane"]["certificateKey"] == init["certificateKey"]
     toml = n1.read(f"/etc/containerd/certs.d/{DOMAIN}/hosts.toml")
     assert '[host."http://sea.hub:5001"]' in toml
     r = n1.exec(f"ctr -n k8s.io images pull --hosts-dir /etc/containerd/certs.d {DOMAIN}/team/live:v1", check=False)
