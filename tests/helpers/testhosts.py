@@ -297,7 +297,6 @@ def _sshd_config(d: Path, address: str, authorized_keys: Path, password: bool) -
         "UsePAM no",
         "UseDNS no",
         "MaxStartups 100:30:200",
-        "MaxSessions 100",
         "Subsystem sftp /usr/lib/openssh/sftp-server",
         "",
     ])

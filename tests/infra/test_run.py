@@ -172,6 +172,18 @@ def test_ctrl_c_kills_the_remote_command(test_hosts: TestHostFactory, tmp_path: 
     assert wait_until(lambda: not _sleeps(th, 1003))
 
 
+def test_more_commands_at_once_than_sshd_sessions(test_hosts: TestHostFactory) -> None:
+    """sshd allows 10 sessions per connection (MaxSessions default, kept by the test hosts): 25 at once
+    still all run, queued on the host's command slots."""
+    (th,) = test_hosts(1)
+
+    async def go(h: Host) -> list[str]:
+        rs = await asyncio.gather(*(h.run(f"sleep 0.3; echo {i}") for i in range(25)))
+        return [r.stdout.strip() for r in rs]
+
+    assert with_host(th, go) == [str(i) for i in range(25)]
+
+
 def test_local_host_for_own_addresses(test_hosts: TestHostFactory) -> None:
     (th,) = test_hosts(1)
 

@@ -69,7 +69,7 @@ class Proc(Protocol):
     async def read_stdout(self) -> bytes: ...  # b"" at EOF; raises ConnectionLost
     async def read_stderr(self) -> bytes: ...
     async def wait(self) -> int | None: ...  # None: no exit status (connection lost)
-    def close(self) -> None: ...
+    async def aclose(self) -> None: ...  # release the channel / pipes (after the process ended or was killed)
 
 
 class _Lines:
@@ -112,6 +112,8 @@ class Runner:
     """The shared run loop; hosts provide ``_spawn`` and ``_kill_group``."""
 
     address: str
+    # at most this many commands at once on the host (None: no limit); sshd's MaxSessions defaults to 10
+    _slots: asyncio.Semaphore | None = None
 
     async def _spawn(self) -> Proc:
         raise NotImplementedError
@@ -122,6 +124,15 @@ class Runner:
     async def _execute(self, script: str, display: str, *, stdin: StdinSource = None,
                        timeout: float | None = None, check: bool = True, on_line: OnLine | None = None,
                        secrets: Sequence[str] = ()) -> ExecResult:
+        if self._slots is None:
+            return await self._execute_now(script, display, stdin=stdin, timeout=timeout, check=check,
+                                           on_line=on_line, secrets=secrets)
+        async with self._slots:
+            return await self._execute_now(script, display, stdin=stdin, timeout=timeout, check=check,
+                                           on_line=on_line, secrets=secrets)
+
+    async def _execute_now(self, script: str, display: str, *, stdin: StdinSource, timeout: float | None,
+                           check: bool, on_line: OnLine | None, secrets: Sequence[str]) -> ExecResult:
         shown = redact(display, secrets)
         log.debug("%s: run: %s", self.address, shown)
         start = time.monotonic()
@@ -197,7 +208,10 @@ class Runner:
                 if not t.done():
                     t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            proc.close()
+            try:
+                await asyncio.wait_for(proc.aclose(), 5)
+            except (TimeoutError, OSError) as e:
+                log.debug("%s: closing the session: %s", self.address, e)
         duration = time.monotonic() - start
         if code is None:
             raise HostUnreachable(self.address, f"connection lost while running {_short(shown)!r}")
