@@ -73,6 +73,18 @@ def test_sshd_stops_mid_run_then_rerun_resumes(built: Built, test_hosts, state_d
     # --cmds replaces the image's own CMDs; the base image's still runs first
     lines = m0.read(f"{FIXTURE_LOG}/cmds.log").splitlines()
     assert [line.split()[0] for line in lines] == ["base-first", "override-1", "override-2"]
+
+    # scale down and up again with the saved state: delete -n, join -n
+    out = sealer(built.root, "delete", "-n", n2.address, "--state-dir", str(state_dir))
+    assert f"removed: {n2.address}" in out
+    assert n2.exec(f"test -e {DATA}", check=False).returncode != 0 and "sealer-py" not in n2.read("/etc/hosts")
+    assert n2.address not in (state_dir / "my-cluster" / "Clusterfile").read_text()
+    out = sealer(built.root, "join", "-n", n2.address, "--state-dir", str(state_dir), "--json")
+    joined = json.loads(out[out.index("{"):])
+    assert joined["added"] == [n2.address]
+    assert {p["status"] for name, p in joined["hosts"][n1.address].items() if name != "connect"} == {"skipped"}
+    calls = [json.loads(line)["argv"][0] for line in n2.read(f"{FIXTURE_LOG}/kubeadm.log").splitlines()]
+    assert calls == ["join", "reset", "join"]
     sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir))
 
 
