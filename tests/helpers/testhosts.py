@@ -66,8 +66,12 @@ class TestHostsUnavailable(RuntimeError):
     """This machine cannot run test hosts (not root, a tool missing)."""
 
 
-def missing_requirements() -> str | None:
-    """Why test hosts cannot run here, or None."""
+def missing_requirements(containerd: bool = False) -> str | None:
+    """Why test hosts (with ``containerd``: and a container runtime in them) cannot run here, or None."""
+    if containerd:
+        for tool in ("containerd", "ctr", "runc"):
+            if shutil.which(tool) is None:
+                return f"test hosts with a container runtime need {tool!r} (Debian packages containerd runc)"
     if os.geteuid() != 0:
         return "test hosts need root (mount namespaces, sshd on port 22)"
     if not os.access(SSHD, os.X_OK):
@@ -303,6 +307,8 @@ def _sshd_config(d: Path, address: str, authorized_keys: Path, password: bool) -
 
 
 def _keygen(path: Path) -> None:
+    for old in (path, path.with_name(path.name + ".pub")):
+        old.unlink(missing_ok=True)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
                    check=True, capture_output=True)
 
@@ -367,8 +373,10 @@ class HostPool:
             self.block, self._lock_fd = _acquire_block()
         for mp in MOUNT_POINTS:
             os.makedirs(mp, exist_ok=True)
-        if not self.client_key.exists():
+        if not self.client_key.exists() or not self.client_key.with_suffix(".pub").exists():
             _keygen(self.client_key)
+        if not self.hosts:  # new host keys are made below: entries of an earlier run are stale
+            self.known_hosts.unlink(missing_ok=True)
         auth = self.base / "authorized_keys"
         auth.write_text(self.client_key.with_suffix(".pub").read_text())
         machine_hosts = Path("/etc/hosts").read_bytes()
@@ -435,11 +443,11 @@ class HostPool:
         }
 
 
-def requirement_or_skip() -> None:
+def requirement_or_skip(containerd: bool = False) -> None:
     """Skip the calling test when test hosts cannot run here; under CI=true fail instead."""
     import pytest
 
-    why = missing_requirements()
+    why = missing_requirements(containerd)
     if why:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true and {why}")
@@ -454,8 +462,12 @@ class TestHostFactory:
     def __init__(self) -> None:
         self.pools: list[HostPool] = []
 
-    def __call__(self, count: int = 1, *, password_auth: bool = True) -> list[TestHost]:
+    def __call__(self, count: int = 1, *, password_auth: bool = True, containerd: bool = False) -> list[TestHost]:
+        """``containerd=True``: skip (fail under CI=true) unless containerd, ctr and runc are installed."""
         import tempfile
+
+        if containerd:
+            requirement_or_skip(containerd=True)
 
         pool = HostPool(Path(tempfile.mkdtemp(prefix="sealer-th-")), password_auth=password_auth)
         self.pools.append(pool)
