@@ -15,7 +15,7 @@ import pytest
 from helpers.testhosts import TestHost, TestHostFactory
 
 from infra.util import wait_until, with_host
-from sealer.infra import ExecResult, Host, HostCommandError, connect
+from sealer.infra import ExecResult, Host, HostCommandError, HostConnectionLost, HostUnreachable, connect
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -207,3 +207,21 @@ def test_local_host_for_own_addresses(test_hosts: TestHostFactory) -> None:
     assert local.is_local and not remote.is_local
     assert wait_until(lambda: "sleep 1004" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
                                                                  text=True).stdout)
+
+
+def test_host_going_away_mid_command(test_hosts: TestHostFactory) -> None:
+    (th,) = test_hosts(1)
+
+    async def go(h: Host) -> tuple[BaseException, float]:
+        task = asyncio.create_task(h.run("echo started; sleep 600"))
+        assert await asyncio.to_thread(wait_until, lambda: bool(_sleeps(th, 600)))
+        t0 = time.monotonic()
+        await asyncio.to_thread(th.stop)
+        with pytest.raises(HostUnreachable) as e:
+            await task
+        return e.value, time.monotonic() - t0
+
+    err, took = with_host(th, go)
+    assert took < 10
+    assert isinstance(err, HostConnectionLost)
+    assert str(err).startswith(f"{th.address}: connection lost: while running 'echo started; sleep 600'")

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Protocol
 
-from sealer.infra.errors import HostCommandError, HostUnreachable
+from sealer.infra.errors import HostCommandError, HostConnectionLost
 from sealer.infra.model import ExecResult, redact
 
 log = logging.getLogger(__name__)
@@ -198,8 +198,9 @@ class Runner:
                 raise HostCommandError(result, f"{self.address}: command timed out after {timeout:g} s: "
                                                f"{_short(shown)}") from None
             except ConnectionLost as e:
-                raise HostUnreachable(self.address, f"connection lost while running {_short(shown)!r}: "
-                                                    f"{redact(str(e), secrets)}") from None
+                why = redact(str(e), secrets)
+                raise HostConnectionLost(self.address, f"while running {_short(shown)!r}"
+                                                       + (f": {why}" if why else "")) from None
             except BaseException:  # cancelled (Ctrl-C) or the stdin source failed: stop the remote command
                 await self._abort(pid)
                 raise
@@ -214,7 +215,7 @@ class Runner:
                 log.debug("%s: closing the session: %s", self.address, e)
         duration = time.monotonic() - start
         if code is None:
-            raise HostUnreachable(self.address, f"connection lost while running {_short(shown)!r}")
+            raise HostConnectionLost(self.address, f"while running {_short(shown)!r}")
         result = ExecResult(self.address, shown, code, out.text(), err.text(), duration)
         log.debug("%s: exit %d after %.2f s: %s", self.address, code, duration, _short(shown, 120))
         if check and code != 0:
