@@ -34,6 +34,7 @@ Script (for the demo)::
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import fcntl
 import json
@@ -339,7 +340,18 @@ def _block_in_use(block: int) -> bool:
     return False
 
 
-@dataclass
+_LIVE_POOLS: list[HostPool] = []
+
+
+@atexit.register
+def _stop_leftover_pools() -> None:
+    """Last resort when a test run ends without its fixture teardown (an interrupted session)."""
+    for pool in list(_LIVE_POOLS):
+        with contextlib.suppress(Exception):
+            pool.stop()
+
+
+@dataclass(eq=False)
 class HostPool:
     """Hosts of one test (or one demo run), sharing a client key, a known_hosts file and an address block."""
 
@@ -347,6 +359,7 @@ class HostPool:
     password_auth: bool = True
     hosts: list[TestHost] = field(default_factory=list)
     block: int = -1
+    keep_after_exit: bool = False  # the demo script's hosts outlive the script; others die with the interpreter
     _lock_fd: int = -1
 
     @property
@@ -371,6 +384,8 @@ class HostPool:
         self.base.mkdir(parents=True, exist_ok=True)
         if self.block < 0:
             self.block, self._lock_fd = _acquire_block()
+        if not self.keep_after_exit:
+            _LIVE_POOLS.append(self)
         for mp in MOUNT_POINTS:
             os.makedirs(mp, exist_ok=True)
         if not self.client_key.exists() or not self.client_key.with_suffix(".pub").exists():
@@ -427,6 +442,8 @@ class HostPool:
     def stop(self) -> list[int]:
         """Stop every host; the PIDs still alive afterwards (none, normally)."""
         leftovers = [p for host in self.hosts for p in host.stop()]
+        if self in _LIVE_POOLS:
+            _LIVE_POOLS.remove(self)
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
@@ -524,7 +541,7 @@ def _main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     state_file = args.dir / "testhosts.json"
     if args.cmd == "start":
-        pool = HostPool(args.dir.resolve())
+        pool = HostPool(args.dir.resolve(), keep_after_exit=True)
         try:
             pool.start(args.count)
         except BaseException:

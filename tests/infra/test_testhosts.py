@@ -152,3 +152,23 @@ def test_restart_in_the_same_directory(tmp_path: Path) -> None:
             assert asyncio.run(check()) == "host2"
         finally:
             assert pool.stop() == []
+
+
+def test_hosts_die_with_an_interpreter_that_forgot_them(tmp_path: Path) -> None:
+    if missing_requirements():
+        pytest.skip(missing_requirements() or "")
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(REPO / 'tests')!r})\n"
+        "from pathlib import Path\n"
+        "from helpers.testhosts import HostPool\n"
+        f"pool = HostPool(Path({str(tmp_path / 'p')!r}))\n"
+        "hosts = pool.start(1)\n"
+        "print(json.dumps([hosts[0].address, hosts[0].pids()]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    import json
+
+    address, pids = json.loads(out.stdout)
+    assert len(pids) >= 2
+    assert not _listening(address)
+    assert not [p for p in pids if _state(p) not in ("gone", "Z")]
