@@ -225,3 +225,29 @@ def test_host_going_away_mid_command(test_hosts: TestHostFactory) -> None:
     assert took < 10
     assert isinstance(err, HostConnectionLost)
     assert str(err).startswith(f"{th.address}: connection lost: while running 'echo started; sleep 600'")
+
+
+def test_background_process_holding_the_output_does_not_hang_run(test_hosts: TestHostFactory) -> None:
+    """`daemon &` without redirection keeps the channel's output open (plain ssh hangs on it); run returns
+    shortly after the command itself exits, and the daemon keeps running."""
+    (th,) = test_hosts(1)
+
+    async def go(h: Host) -> list[tuple[str, float]]:
+        out = []
+        for host in (h, await connect("127.0.0.1", th.ssh_config)):
+            t0 = time.monotonic()
+            r = await host.run("sleep 1005 & echo bg", timeout=20)
+            out.append((r.stdout, time.monotonic() - t0))
+            t0 = time.monotonic()
+            await host.run("true")
+            out.append(("quick", time.monotonic() - t0))
+        return out
+
+    try:
+        (bg_ssh, took_ssh), (_, quick_ssh), (bg_local, took_local), (_, quick_local) = with_host(th, go)
+        assert bg_ssh == bg_local == "bg\n"
+        assert took_ssh < 8 and took_local < 8
+        assert quick_local < 1  # no grace delay when the output closes normally
+        assert _sleeps(th, 1005)  # the background process was left running on the host
+    finally:
+        subprocess.run(["pkill", "-f", "sleep 100[5]"], check=False)  # same PID namespace as the hosts

@@ -30,6 +30,7 @@ READ_CHUNK = 1 << 16
 BOOTSTRAP = 'echo $$; IFS= read -r n || exit 97; s=$(head -c "$n"; echo .); eval "${s%.}"'
 REMOTE_COMMAND = "exec setsid -w bash -c " + shlex.quote(BOOTSTRAP)
 KILL_GRACE = 2.0
+EXIT_GRACE = 2.0  # after the command exits, how long its output may stay open (a background child holding it)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 OnLine = Callable[[str, str], None]
@@ -69,6 +70,7 @@ class Proc(Protocol):
     async def read_stdout(self) -> bytes: ...  # b"" at EOF; raises ConnectionLost
     async def read_stderr(self) -> bytes: ...
     async def wait(self) -> int | None: ...  # None: no exit status (connection lost)
+    def exit_code(self) -> int | None: ...  # the exit status once known, without waiting
     async def aclose(self) -> None: ...  # release the channel / pipes (after the process ended or was killed)
 
 
@@ -190,8 +192,10 @@ class Runner:
         try:
             try:
                 async with asyncio.timeout(timeout):
-                    await asyncio.gather(*tasks)
-                    code = await proc.wait()
+                    await self._until_done(proc, tasks, shown)
+                    code = proc.exit_code()
+                    if code is None:
+                        code = await proc.wait()
             except TimeoutError:
                 await self._abort(pid)
                 result = ExecResult(self.address, shown, -1, out.text(), err.text(), time.monotonic() - start)
@@ -221,6 +225,28 @@ class Runner:
         if check and code != 0:
             raise HostCommandError(result)
         return result
+
+    async def _until_done(self, proc: Proc, tasks: list[asyncio.Task[None]], shown: str) -> None:
+        """Wait for the output to end. When the command has exited but its output stays open (``daemon &``
+        without redirection keeps the pipes), stop waiting after EXIT_GRACE instead of hanging like ssh does."""
+        pending: set[asyncio.Task[None]] = set(tasks)
+        exited_at: float | None = None
+        while pending:
+            done, pending = await asyncio.wait(pending, timeout=0.25, return_when=asyncio.FIRST_EXCEPTION)
+            for t in done:
+                if t.exception() is not None:
+                    raise t.exception()  # type: ignore[misc]
+            if not pending or proc.exit_code() is None:
+                continue
+            if exited_at is None:
+                exited_at = time.monotonic()
+            elif time.monotonic() - exited_at >= EXIT_GRACE:
+                log.warning("%s: the command exited but a background process keeps its output open; "
+                            "not waiting for it (redirect a daemon's output): %s", self.address, _short(shown, 120))
+                for t in pending:
+                    t.cancel()
+                await asyncio.wait(pending)
+                return
 
     async def _abort(self, pid: asyncio.Future[int | None]) -> None:
         """Kill the command's process group on the host; never raises."""

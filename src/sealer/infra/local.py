@@ -59,6 +59,9 @@ class _LocalProc:
     async def wait(self) -> int | None:
         return await self._p.wait()
 
+    def exit_code(self) -> int | None:
+        return self._p.returncode
+
     async def aclose(self) -> None:
         if self._p.stdin is not None and not self._p.stdin.is_closing():
             self._p.stdin.close()
@@ -67,6 +70,10 @@ class _LocalProc:
                 while stream is not None and await stream.read(READ_CHUNK):
                     pass
             await self._p.wait()
+        else:  # exited; a background child may hold the pipes: close our ends (asyncio has no public call)
+            transport = getattr(self._p, "_transport", None)
+            if transport is not None:
+                transport.close()
 
 
 class LocalHost(Runner):

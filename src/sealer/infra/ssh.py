@@ -92,6 +92,9 @@ class _SSHProc:
             raise ConnectionLost(str(e)) from e
         return done.returncode
 
+    def exit_code(self) -> int | None:
+        return self._p.returncode
+
     async def aclose(self) -> None:
         self._p.close()
         await self._p.wait_closed()
