@@ -119,7 +119,7 @@ class SSHHost(Runner):
 
     @classmethod
     async def open(cls, address: str, ssh: SSHConfig) -> SSHHost:
-        known = KnownHosts(ssh.known_hosts or default_known_hosts())
+        known = KnownHosts(ssh.known_hosts.expanduser() if ssh.known_hosts else default_known_hosts())
         client = _Client(known, host_pattern(address, ssh.port))
         options: dict[str, Any] = {
             "port": ssh.port, "username": ssh.user, "known_hosts": lambda h, a, p: ([], [], []),
@@ -129,7 +129,7 @@ class SSHHost(Runner):
         }
         if ssh.pkey is not None:
             try:
-                key = asyncssh.read_private_key(str(ssh.pkey), ssh.pkey_password)
+                key = asyncssh.read_private_key(str(ssh.pkey.expanduser()), ssh.pkey_password)
             except OSError as e:
                 raise HostUnreachable(address, f"cannot load private key {ssh.pkey}: {e.strerror or e}") from None
             except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as e:
