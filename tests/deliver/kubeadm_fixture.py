@@ -105,9 +105,9 @@ def main():
         need(cc, "networking.podSubnet", "ClusterConfiguration")
         token = f"{secrets.token_hex(3)}.{secrets.token_hex(8)}"
         ca = hashlib.sha256(text.encode()).hexdigest()
-        entry.update(config=text, images=images(cc), token=token, caCertHash=f"sha256:{ca}")
-        record(entry)
         key = secrets.token_hex(32)
+        entry.update(config=text, images=images(cc), token=token, caCertHash=f"sha256:{ca}", certificateKey=key)
+        record(entry)
         endpoint = cc["controlPlaneEndpoint"]
         print("[init] Using Kubernetes version: " + cc["kubernetesVersion"])
         print("Your Kubernetes control-plane has initialized successfully!\n")

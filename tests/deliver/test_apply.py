@@ -71,7 +71,7 @@ def test_apply_add_and_remove_a_node(built: Built, test_hosts, state_dir: Path, 
         h.set_password("root", password)
     cf = tmp_path / "Clusterfile"
     outputs = []
-    base = ["apply", "-f", str(cf), "--state-dir", str(state_dir), "--json"]
+    base = ["apply", "-f", str(cf), "--state-dir", str(state_dir), "--json", "--compress"]
 
     clusterfile(cf, built.app, password, m0.address, [n1.address])
     with ProcessWatch(hosts) as watch:

@@ -61,7 +61,8 @@ def test_sshd_stops_mid_run_then_rerun_resumes(built: Built, test_hosts, state_d
 
     n2.start_sshd()
     out = sealer(built.root, "run", built.app, "-m", m0.address, "-n", f"{n1.address},{n2.address}",
-                 "--pk", key, "-e", "MyVar=x", "--state-dir", str(state_dir), "--json")
+                 "--pk", key, "-e", "MyVar=x", "--state-dir", str(state_dir), "--json",
+                 "--cmds", f"echo override-1 >> {FIXTURE_LOG}/cmds.log", "--cmds", f"echo override-2 >> {FIXTURE_LOG}/cmds.log")
     summary = json.loads(out[out.index("{"):])["hosts"]
     for h in (m0, n1):
         for phase in ("send", "render", "hosts", "init"):
@@ -69,4 +70,52 @@ def test_sshd_stops_mid_run_then_rerun_resumes(built: Built, test_hosts, state_d
     assert summary[n2.address]["send"]["status"] == "skipped"
     assert summary[n2.address]["hosts"]["status"] == "done" and summary[n2.address]["kubeadm"]["status"] == "done"
     assert m0.exec(f"grep -c '\"init\"' {FIXTURE_LOG}/kubeadm.log").stdout.strip() == "1"
+    # --cmds replaces the image's own CMDs; the base image's still runs first
+    lines = m0.read(f"{FIXTURE_LOG}/cmds.log").splitlines()
+    assert [line.split()[0] for line in lines] == ["base-first", "override-1", "override-2"]
+
+    # scale down and up again with the saved state: delete -n, join -n
+    out = sealer(built.root, "delete", "-n", n2.address, "--state-dir", str(state_dir))
+    assert f"removed: {n2.address}" in out
+    assert n2.exec(f"test -e {DATA}", check=False).returncode != 0 and "sealer-py" not in n2.read("/etc/hosts")
+    assert n2.address not in (state_dir / "my-cluster" / "Clusterfile").read_text()
+    out = sealer(built.root, "join", "-n", n2.address, "--state-dir", str(state_dir), "--json")
+    joined = json.loads(out[out.index("{"):])
+    assert joined["added"] == [n2.address]
+    assert {p["status"] for name, p in joined["hosts"][n1.address].items() if name != "connect"} == {"skipped"}
+    calls = [json.loads(line)["argv"][0] for line in n2.read(f"{FIXTURE_LOG}/kubeadm.log").splitlines()]
+    assert calls == ["join", "reset", "join"]
+    sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir))
+
+
+def test_ctrl_c_stops_the_remote_command(built: Built, test_hosts, state_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (m0,) = test_hosts(1)
+    p = subprocess.Popen([sys.executable, "-m", "sealer.cli.main", "--root", str(built.root), "run", built.app,
+                          "-m", m0.address, "--pk", str(m0.ssh_config.pkey), "-e", "MyVar=x",
+                          "--state-dir", str(state_dir), "--cmds", "sleep 321"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any("sleep 321" in c for c in m0.processes()):
+            assert p.poll() is None, p.communicate()[0]
+            assert time.monotonic() < deadline, "the CMD never started"
+            time.sleep(0.1)
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 130, out
+    assert "interrupted" in out
+    deadline = time.monotonic() + 15
+    while any("sleep 321" in c for c in m0.processes()):
+        assert time.monotonic() < deadline, "the remote CMD survived Ctrl-C"
+        time.sleep(0.1)
+    assert "cmds" not in markers(m0)   # not recorded as done: the next run does it again
     sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir))

@@ -67,3 +67,16 @@ def test_saved_clusterfile_reads_back(tmp_path: Path) -> None:
 def test_hosts_script_rewrites_in_place() -> None:
     s = steps.hosts_script("c1", [("10.0.0.2", "sea.hub")])
     assert "cat \"$T\" > /etc/hosts" in s and "mv " not in s and "sed -i" not in s
+
+
+def test_docker_daemon_json_merge_keeps_what_was_there() -> None:
+    text, changed = steps.docker_daemon_merge(b'{"log-driver": "json-file", "registry-mirrors": ["http://m"]}',
+                                              "http://sea.hub:5000", "sea.hub:5000")
+    import json
+
+    doc = json.loads(text)
+    assert changed and doc["log-driver"] == "json-file"
+    assert doc["registry-mirrors"] == ["http://m", "http://sea.hub:5000"]
+    assert doc["insecure-registries"] == ["sea.hub:5000"]
+    again, changed2 = steps.docker_daemon_merge(text, "http://sea.hub:5000", "sea.hub:5000")
+    assert not changed2 and json.loads(again) == doc

@@ -34,6 +34,7 @@ Script (for the demo)::
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import fcntl
 import json
@@ -66,8 +67,12 @@ class TestHostsUnavailable(RuntimeError):
     """This machine cannot run test hosts (not root, a tool missing)."""
 
 
-def missing_requirements() -> str | None:
-    """Why test hosts cannot run here, or None."""
+def missing_requirements(containerd: bool = False) -> str | None:
+    """Why test hosts (with ``containerd``: and a container runtime in them) cannot run here, or None."""
+    if containerd:
+        for tool in ("containerd", "ctr", "runc"):
+            if shutil.which(tool) is None:
+                return f"test hosts with a container runtime need {tool!r} (Debian packages containerd runc)"
     if os.geteuid() != 0:
         return "test hosts need root (mount namespaces, sshd on port 22)"
     if not os.access(SSHD, os.X_OK):
@@ -297,13 +302,14 @@ def _sshd_config(d: Path, address: str, authorized_keys: Path, password: bool) -
         "UsePAM no",
         "UseDNS no",
         "MaxStartups 100:30:200",
-        "MaxSessions 100",
         "Subsystem sftp /usr/lib/openssh/sftp-server",
         "",
     ])
 
 
 def _keygen(path: Path) -> None:
+    for old in (path, path.with_name(path.name + ".pub")):
+        old.unlink(missing_ok=True)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
                    check=True, capture_output=True)
 
@@ -334,7 +340,18 @@ def _block_in_use(block: int) -> bool:
     return False
 
 
-@dataclass
+_LIVE_POOLS: list[HostPool] = []
+
+
+@atexit.register
+def _stop_leftover_pools() -> None:
+    """Last resort when a test run ends without its fixture teardown (an interrupted session)."""
+    for pool in list(_LIVE_POOLS):
+        with contextlib.suppress(Exception):
+            pool.stop()
+
+
+@dataclass(eq=False)
 class HostPool:
     """Hosts of one test (or one demo run), sharing a client key, a known_hosts file and an address block."""
 
@@ -342,6 +359,7 @@ class HostPool:
     password_auth: bool = True
     hosts: list[TestHost] = field(default_factory=list)
     block: int = -1
+    keep_after_exit: bool = False  # the demo script's hosts outlive the script; others die with the interpreter
     _lock_fd: int = -1
 
     @property
@@ -366,10 +384,14 @@ class HostPool:
         self.base.mkdir(parents=True, exist_ok=True)
         if self.block < 0:
             self.block, self._lock_fd = _acquire_block()
+        if not self.keep_after_exit:
+            _LIVE_POOLS.append(self)
         for mp in MOUNT_POINTS:
             os.makedirs(mp, exist_ok=True)
-        if not self.client_key.exists():
+        if not self.client_key.exists() or not self.client_key.with_suffix(".pub").exists():
             _keygen(self.client_key)
+        if not self.hosts:  # new host keys are made below: entries of an earlier run are stale
+            self.known_hosts.unlink(missing_ok=True)
         auth = self.base / "authorized_keys"
         auth.write_text(self.client_key.with_suffix(".pub").read_text())
         machine_hosts = Path("/etc/hosts").read_bytes()
@@ -420,6 +442,8 @@ class HostPool:
     def stop(self) -> list[int]:
         """Stop every host; the PIDs still alive afterwards (none, normally)."""
         leftovers = [p for host in self.hosts for p in host.stop()]
+        if self in _LIVE_POOLS:
+            _LIVE_POOLS.remove(self)
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
@@ -436,11 +460,11 @@ class HostPool:
         }
 
 
-def requirement_or_skip() -> None:
+def requirement_or_skip(containerd: bool = False) -> None:
     """Skip the calling test when test hosts cannot run here; under CI=true fail instead."""
     import pytest
 
-    why = missing_requirements()
+    why = missing_requirements(containerd)
     if why:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true and {why}")
@@ -455,8 +479,12 @@ class TestHostFactory:
     def __init__(self) -> None:
         self.pools: list[HostPool] = []
 
-    def __call__(self, count: int = 1, *, password_auth: bool = True) -> list[TestHost]:
+    def __call__(self, count: int = 1, *, password_auth: bool = True, containerd: bool = False) -> list[TestHost]:
+        """``containerd=True``: skip (fail under CI=true) unless containerd, ctr and runc are installed."""
         import tempfile
+
+        if containerd:
+            requirement_or_skip(containerd=True)
 
         pool = HostPool(Path(tempfile.mkdtemp(prefix="sealer-th-")), password_auth=password_auth)
         self.pools.append(pool)
@@ -513,7 +541,7 @@ def _main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     state_file = args.dir / "testhosts.json"
     if args.cmd == "start":
-        pool = HostPool(args.dir.resolve())
+        pool = HostPool(args.dir.resolve(), keep_after_exit=True)
         try:
             pool.start(args.count)
         except BaseException:

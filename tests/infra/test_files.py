@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import stat
@@ -11,7 +12,7 @@ import pytest
 from helpers.testhosts import TestHost, TestHostFactory
 
 from infra.util import with_host
-from sealer.infra import Host, HostCommandError, HostError
+from sealer.infra import Host, HostCommandError, HostError, LocalTarError, SSHConfig, connect
 
 
 def test_put_bytes_atomic_mode_and_parents(test_hosts: TestHostFactory) -> None:
@@ -193,3 +194,38 @@ def test_put_tree_failure_reports_tar_error(test_hosts: TestHostFactory, tmp_pat
     err = with_host(th, go)
     assert str(err).startswith(f"{th.address}: command failed")
     assert "Not a directory" in str(err) or "File exists" in str(err)
+
+
+def test_put_tree_local_failure_stops_and_names_it(test_hosts: TestHostFactory, tmp_path: Path) -> None:
+    (th,) = test_hosts(1)
+    src = tmp_path / "rootfs"
+    _make_tree(src)
+
+    async def go(h: Host) -> LocalTarError:
+        with pytest.raises(LocalTarError) as e:
+            await h.put_tree(src, "/var/lib/sealer/lt", files=["bin/tool", "vanished-file"])
+        assert (await h.run("echo still usable")).stdout == "still usable\n"
+        return e.value
+
+    err = with_host(th, go)
+    assert f"tar of {src} failed" in str(err) and "vanished-file" in str(err)
+    assert not any(p.startswith("tar ") for p in th.processes())
+
+
+def test_put_tree_to_this_machine(tmp_path: Path) -> None:
+    src = tmp_path / "rootfs"
+    _make_tree(src)
+
+    async def go() -> None:
+        h = await connect("127.0.0.1", SSHConfig())
+        try:
+            assert h.is_local
+            await h.put_tree(src, str(tmp_path / "copy"))
+            await h.put_bytes(b"v", str(tmp_path / "copy" / "new" / "file"), mode=0o640)
+            assert await h.read_file(str(tmp_path / "copy" / "new" / "file")) == b"v"
+            await h.remove(str(tmp_path / "copy" / "new"))
+        finally:
+            await h.close()
+
+    asyncio.run(go())
+    assert _local_listing(tmp_path / "copy") == _local_listing(src)

@@ -15,7 +15,7 @@ import pytest
 from helpers.testhosts import TestHost, TestHostFactory
 
 from infra.util import wait_until, with_host
-from sealer.infra import ExecResult, Host, HostCommandError, connect
+from sealer.infra import ExecResult, Host, HostCommandError, HostConnectionLost, HostUnreachable, connect
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -172,6 +172,18 @@ def test_ctrl_c_kills_the_remote_command(test_hosts: TestHostFactory, tmp_path: 
     assert wait_until(lambda: not _sleeps(th, 1003))
 
 
+def test_more_commands_at_once_than_sshd_sessions(test_hosts: TestHostFactory) -> None:
+    """sshd allows 10 sessions per connection (MaxSessions default, kept by the test hosts): 25 at once
+    still all run, queued on the host's command slots."""
+    (th,) = test_hosts(1)
+
+    async def go(h: Host) -> list[str]:
+        rs = await asyncio.gather(*(h.run(f"sleep 0.3; echo {i}") for i in range(25)))
+        return [r.stdout.strip() for r in rs]
+
+    assert with_host(th, go) == [str(i) for i in range(25)]
+
+
 def test_local_host_for_own_addresses(test_hosts: TestHostFactory) -> None:
     (th,) = test_hosts(1)
 
@@ -195,3 +207,47 @@ def test_local_host_for_own_addresses(test_hosts: TestHostFactory) -> None:
     assert local.is_local and not remote.is_local
     assert wait_until(lambda: "sleep 1004" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
                                                                  text=True).stdout)
+
+
+def test_host_going_away_mid_command(test_hosts: TestHostFactory) -> None:
+    (th,) = test_hosts(1)
+
+    async def go(h: Host) -> tuple[BaseException, float]:
+        task = asyncio.create_task(h.run("echo started; sleep 600"))
+        assert await asyncio.to_thread(wait_until, lambda: bool(_sleeps(th, 600)))
+        t0 = time.monotonic()
+        await asyncio.to_thread(th.stop)
+        with pytest.raises(HostUnreachable) as e:
+            await task
+        return e.value, time.monotonic() - t0
+
+    err, took = with_host(th, go)
+    assert took < 10
+    assert isinstance(err, HostConnectionLost)
+    assert str(err).startswith(f"{th.address}: connection lost: while running 'echo started; sleep 600'")
+
+
+def test_background_process_holding_the_output_does_not_hang_run(test_hosts: TestHostFactory) -> None:
+    """`daemon &` without redirection keeps the channel's output open (plain ssh hangs on it); run returns
+    shortly after the command itself exits, and the daemon keeps running."""
+    (th,) = test_hosts(1)
+
+    async def go(h: Host) -> list[tuple[str, float]]:
+        out = []
+        for host in (h, await connect("127.0.0.1", th.ssh_config)):
+            t0 = time.monotonic()
+            r = await host.run("sleep 1005 & echo bg", timeout=20)
+            out.append((r.stdout, time.monotonic() - t0))
+            t0 = time.monotonic()
+            await host.run("true")
+            out.append(("quick", time.monotonic() - t0))
+        return out
+
+    try:
+        (bg_ssh, took_ssh), (_, quick_ssh), (bg_local, took_local), (_, quick_local) = with_host(th, go)
+        assert bg_ssh == bg_local == "bg\n"
+        assert took_ssh < 8 and took_local < 8
+        assert quick_local < 1  # no grace delay when the output closes normally
+        assert _sleeps(th, 1005)  # the background process was left running on the host
+    finally:
+        subprocess.run(["pkill", "-f", "sleep 100[5]"], check=False)  # same PID namespace as the hosts

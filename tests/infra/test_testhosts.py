@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers.testhosts import TestHostFactory, missing_requirements, pids_in_namespace
 
-from sealer.infra import connect_all
+from sealer.infra import SSHConfig, connect, connect_all
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,10 +92,7 @@ def test_stop_and_restart_sshd(test_hosts: TestHostFactory) -> None:
 
 def test_script_start_stop(tmp_path: Path) -> None:
     if missing_requirements():
-        test_hosts_skip = missing_requirements()
-        import pytest
-
-        pytest.skip(test_hosts_skip or "")
+        pytest.skip(missing_requirements() or "")
     d = tmp_path / "th"
     d.mkdir()
     script = str(REPO / "tests" / "helpers" / "testhosts.py")
@@ -112,4 +110,65 @@ def test_script_start_stop(tmp_path: Path) -> None:
     finally:
         subprocess.run([sys.executable, script, "stop", "--dir", str(d)], check=True, env=env, timeout=60)
     assert not any(_listening(a) for a in state["addresses"])
+    assert not [p for p in pids if _state(p) not in ("gone", "Z")]
+
+
+def test_missing_tools_skip_locally_and_fail_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from helpers import testhosts
+
+    real_which = shutil.which
+    monkeypatch.setattr(testhosts.shutil, "which", lambda t: None if t == "containerd" else real_which(t))
+    assert testhosts.missing_requirements() is None or os.geteuid() != 0
+    why = testhosts.missing_requirements(containerd=True)
+    assert why is not None and "'containerd'" in why
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true and .*containerd"):
+        testhosts.requirement_or_skip(containerd=True)
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="containerd"):
+        testhosts.requirement_or_skip(containerd=True)
+
+
+def test_restart_in_the_same_directory(tmp_path: Path) -> None:
+    """The demo script may start hosts again in a directory it used before: new host keys, fresh known_hosts."""
+    if missing_requirements():
+        pytest.skip(missing_requirements() or "")
+    from helpers.testhosts import HostPool
+
+    for _ in range(2):
+        pool = HostPool(tmp_path / "pool")
+        try:
+            (h,) = pool.start(1)
+
+            async def check(addr: str = h.address, cfg: SSHConfig = h.ssh_config) -> str:
+                host = await connect(addr, cfg)
+                try:
+                    return (await host.run("hostname")).stdout.strip()
+                finally:
+                    await host.close()
+
+            assert asyncio.run(check()) == "host2"
+        finally:
+            assert pool.stop() == []
+
+
+def test_hosts_die_with_an_interpreter_that_forgot_them(tmp_path: Path) -> None:
+    if missing_requirements():
+        pytest.skip(missing_requirements() or "")
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(REPO / 'tests')!r})\n"
+        "from pathlib import Path\n"
+        "from helpers.testhosts import HostPool\n"
+        f"pool = HostPool(Path({str(tmp_path / 'p')!r}))\n"
+        "hosts = pool.start(1)\n"
+        "print(json.dumps([hosts[0].address, hosts[0].pids()]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    import json
+
+    address, pids = json.loads(out.stdout)
+    assert len(pids) >= 2
+    assert not _listening(address)
     assert not [p for p in pids if _state(p) not in ("gone", "Z")]

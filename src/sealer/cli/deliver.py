@@ -37,6 +37,12 @@ class CliReporter:
             err.print(text, markup=False)
 
 
+def _compress_option(f: F) -> F:
+    return click.option("--compress/--no-compress", default=False, show_default=True,
+                        help="gzip (isal) the rootfs stream except registry/ (whose layers are gzip already); "
+                             "off by default: on a LAN the SSH cipher, not the wire, bounds the speed.")(f)
+
+
 def _state_option(f: F) -> F:
     return click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
                         envvar="SEALER_STATE_DIR",
@@ -61,12 +67,13 @@ def _finish(result: Any, as_json: bool) -> None:
         t.add_column("host")
         t.add_column("phases done")
         t.add_column("already done")
-        per: dict[str, tuple[list[str], list[str]]] = {}
+        t.add_column("not applicable")
+        per: dict[str, dict[str, list[str]]] = {}
         for r in s.results:
-            done, skipped = per.setdefault(r.host, ([], []))
-            (done if r.status == "done" else skipped if r.status == "skipped" else done).append(r.phase)
-        for host, (done, skipped) in per.items():
-            t.add_row(host, " ".join(done) or "-", " ".join(skipped) or "-")
+            per.setdefault(r.host, {}).setdefault(r.status, []).append(r.phase)
+        for host, by in per.items():
+            t.add_row(host, " ".join(by.get("done", [])) or "-", " ".join(by.get("skipped", [])) or "-",
+                      " ".join(by.get("n/a", [])) or "-")
         out.print(t)
     if result.added:
         out.print(f"joined: {', '.join(result.added)}", markup=False)
@@ -92,17 +99,20 @@ def _guard(fn: Callable[[], Any]) -> Any:
 @click.option("--pk-passwd", default=None, help="Passphrase of the private key.")
 @click.option("--port", type=int, default=22, show_default=True, help="SSH port.")
 @click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE", help="Cluster env (repeatable).")
-@click.option("--cmds", multiple=True, help="Run these instead of the image's CMDs (repeatable, in order).")
+@click.option("--cmds", multiple=True,
+              help="Run these instead of the image's own CMDs; the base image's CMDs still run first (repeatable).")
 @click.option("--cluster-name", default="my-cluster", show_default=True, help="Cluster name.")
 @click.option("--runtime", type=click.Choice(["containerd", "docker"]), default="containerd", show_default=True,
               help="Container runtime of the hosts (mirror configuration, CRI socket).")
 @click.option("--data-root", default=None, help="Data root on hosts (default /var/lib/sealer/data).")
+@_compress_option
 @_state_option
 @json_option
 @click.pass_context
 def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, user: str, passwd: str | None,
             pk: str | None, pk_passwd: str | None, port: int, env: tuple[str, ...], cmds: tuple[str, ...],
-            cluster_name: str, runtime: str, data_root: str | None, state_dir: Path | None, as_json: bool) -> None:
+            cluster_name: str, runtime: str, data_root: str | None, compress: bool, state_dir: Path | None,
+            as_json: bool) -> None:
     """Deliver cluster IMAGE (from the local store) onto hosts over SSH.
 
     Per host, in phases (each done once, so a rerun resumes): send the rootfs (registry/ to master0 only),
@@ -121,7 +131,7 @@ def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, use
                                      ops.parse_env(env), runtime)
     result = _guard(lambda: ops.apply(cluster, image, store_root=app(ctx).root, state_root=state.state_dir(state_dir),
                                       data_root=data_root, cmds=list(cmds) if cmds else None,
-                                      reporter=CliReporter(as_json)))
+                                      reporter=CliReporter(as_json), compress=compress))
     _finish(result, as_json)
 
 
@@ -129,11 +139,12 @@ def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, use
 @click.option("-f", "--clusterfile", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
               help="The Clusterfile (spec.image is the image to deliver).")
 @click.option("--data-root", default=None, help="Data root on hosts (default /var/lib/sealer/data).")
+@_compress_option
 @_state_option
 @json_option
 @click.pass_context
-def apply_cmd(ctx: click.Context, clusterfile: Path, data_root: str | None, state_dir: Path | None,
-              as_json: bool) -> None:
+def apply_cmd(ctx: click.Context, clusterfile: Path, data_root: str | None, compress: bool,
+              state_dir: Path | None, as_json: bool) -> None:
     """Make the hosts match a Clusterfile: deliver to new hosts, clean hosts it no longer lists.
 
     Hosts that already hold every phase are only checked (their phase markers are read).
@@ -151,7 +162,7 @@ def apply_cmd(ctx: click.Context, clusterfile: Path, data_root: str | None, stat
     image = cluster.image
     result = _guard(lambda: ops.apply(cluster, image, store_root=app(ctx).root,
                                       state_root=state.state_dir(state_dir), data_root=data_root,
-                                      reporter=CliReporter(as_json)))
+                                      reporter=CliReporter(as_json), compress=compress))
     _finish(result, as_json)
 
 

@@ -16,9 +16,10 @@ and the delivery stops with the failing host, phase and stderr tail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from shlex import quote
 from typing import Any
@@ -37,6 +38,7 @@ from sealer.deliver.markers import inputs_hash, read_markers, write_markers
 from sealer.deliver.plan import Plan
 from sealer.deliver.render import render_all
 from sealer.deliver.reporter import LogReporter, Reporter
+from sealer.errors import SealerError
 from sealer.infra import Host, HostCommandError, HostError, SSHConfig, connect
 from sealer.reference import parse as parse_ref
 
@@ -48,7 +50,7 @@ KUBEADM_TIMEOUT = 900.0
 class PhaseResult:
     host: str
     phase: str
-    status: str  # done | skipped | failed
+    status: str  # done | skipped (done before) | n/a (nothing to do for this image) | failed
     seconds: float = 0.0
     detail: str = ""
 
@@ -92,7 +94,7 @@ class Delivery:
     """One ``run``/``apply``/``join``: connect, then the stages on ``hosts`` (default: every host)."""
 
     def __init__(self, plan: Plan, ssh_for: Callable[[str], SSHConfig], reporter: Reporter | None = None,
-                 *, compress: bool = True) -> None:
+                 *, compress: bool = False) -> None:
         self.plan = plan
         self.ssh_for = ssh_for
         self.reporter = reporter or LogReporter()
@@ -174,6 +176,17 @@ class Delivery:
         self.summary.results.append(PhaseResult(ip, phase, "failed", time.monotonic() - t, msg.splitlines()[0]))
         self.reporter.phase_failed(ip, phase, msg)
 
+    @contextlib.contextmanager
+    def _context(self, ip: str, phase: str) -> Iterator[None]:
+        """Local work of a phase (templates, kubeadm config): its errors name the host and phase."""
+        try:
+            yield
+        except DeliveryError:
+            raise
+        except SealerError as e:
+            self._failed(ip, phase, time.monotonic(), str(e))
+            raise DeliveryError(str(e), host=ip, phase=phase) from None
+
     @property
     def engine(self) -> GoTemplateEngine:
         if self._engine is None:
@@ -200,8 +213,12 @@ class Delivery:
                 await host.run("cd " + quote(paths.rootfs) + " && rm -rf -- "
                                + " ".join(quote(p) for p in remove[i:i + 200]))
             files = sorted(send)  # directories too (a tar entry each, non-recursive): modes and empty dirs
-            if files:
-                await host.put_tree(self.plan.rootfs, paths.rootfs, files=files, compress=self.compress)
+            # registry/ holds gzip layers already: it goes in a plain stream; the rest compressed (if asked)
+            blobs = [f for f in files if f == manifest.REGISTRY_DIR or f.startswith(manifest.REGISTRY_DIR + "/")]
+            rest = [f for f in files if f not in set(blobs)]
+            for part, compress in ((rest, self.compress), (blobs, False)):
+                if part:
+                    await host.put_tree(self.plan.rootfs, paths.rootfs, files=part, compress=compress)
             await host.put_bytes(json.dumps(m).encode(), paths.manifest, mode=0o600)
             return f"{len(files)} entries sent, {len(remove)} removed" + (
                 "" if ip == self.plan.registry_host else ", without registry/")
@@ -215,7 +232,8 @@ class Delivery:
         await self.init(ip)
 
     async def render(self, ip: str) -> None:
-        rendered = render_all(self.engine, self.plan, ip)
+        with self._context(ip, "render"):
+            rendered = render_all(self.engine, self.plan, ip)
         key = inputs_hash({k: v[0].decode(errors="replace") for k, v in rendered.items()})
 
         async def body(host: Host) -> str:
@@ -244,7 +262,7 @@ class Delivery:
     async def init(self, ip: str) -> None:
         c = self.plan.cluster
         if not (self.plan.rootfs / "scripts" / "init.sh").is_file():
-            self.summary.results.append(PhaseResult(ip, "init", "skipped", detail="the image has no scripts/init.sh"))
+            self.summary.results.append(PhaseResult(ip, "init", "n/a", detail="the image has no scripts/init.sh"))
             return
         env = c.host_env(ip)
         key = inputs_hash(manifest.digest(self.host_manifest(ip)), env)
@@ -282,7 +300,8 @@ class Delivery:
                 cfg = load_registry_config(proxy_cfg)
                 files = render_distribution_configs(cfg, f"{paths.meta}/registry-proxy", listen_host=ip)
                 pdir = f"{paths.registry_dir}/proxy"
-                for rel, text in files.items():
+                for rel, text in files.items():  # a tls.ca path points into the local export: map it
+                    text = text.replace(str(self.plan.rootfs), paths.rootfs)
                     await host.put_bytes(text.encode(), f"{pdir}/{rel}", mode=0o600)
                 for i, u in enumerate(cfg.upstreams):
                     d = quote(f"{pdir}/{u.domain.replace(':', '_')}")
@@ -353,7 +372,8 @@ class Delivery:
     async def kubeadm_init(self) -> None:
         ip = self.plan.master0
         paths = self.plan.paths
-        cfg = self._kubeadm_config(ip, None)
+        with self._context(ip, "kubeadm"):
+            cfg = self._kubeadm_config(ip, None)
         text = cfg.to_yaml()
         key = inputs_hash(text)
 
@@ -383,7 +403,8 @@ class Delivery:
 
     async def kubeadm_join(self, ip: str, join: dict[str, str]) -> None:
         paths = self.plan.paths
-        cfg = self._kubeadm_config(ip, join)
+        with self._context(ip, "kubeadm"):
+            cfg = self._kubeadm_config(ip, join)
         text = cfg.to_yaml()
 
         async def body(host: Host) -> str:
@@ -413,17 +434,27 @@ class Delivery:
         plan = self.plan
         targets = list(hosts) if hosts is not None else plan.all_hosts
         try:
-            await self._connect(list(dict.fromkeys([plan.master0, *targets])))
+            hashing = asyncio.create_task(asyncio.to_thread(self.full_manifest))  # while connecting
+            try:
+                await self._connect(list(dict.fromkeys([plan.master0, *targets])))
+            finally:
+                await hashing
             await self._gather(targets, self.prepare)
             if plan.registry_host in targets:
                 await self.registry()
             await self._gather(targets, self.mirror)
-            if plan.master0 in targets:
-                await self.kubeadm_init()
             others = [ip for ip in targets if ip != plan.master0]
-            if others:
-                join = await self.join_info()
-                await self._gather(others, lambda ip: self.kubeadm_join(ip, join))
+            if not (plan.rootfs / "bin" / "kubeadm").exists():
+                self.reporter.note("the image has no bin/kubeadm: no kubeadm init/join (an image without "
+                                   "Kubernetes binaries delivers its rootfs, registry and CMDs only)")
+                for ip in targets:
+                    self.summary.results.append(PhaseResult(ip, "kubeadm", "n/a", detail="no bin/kubeadm"))
+            else:
+                if plan.master0 in targets:
+                    await self.kubeadm_init()
+                if others:
+                    join = await self.join_info()
+                    await self._gather(others, lambda ip: self.kubeadm_join(ip, join))
             if plan.master0 in targets:
                 await self.cmds()
         finally:

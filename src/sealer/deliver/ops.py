@@ -64,6 +64,27 @@ class ImageContent:
     rootfs: Path
     cmds: list[str]
     cached: list[str]
+    base_cmds: list[str]
+
+    def cmds_with(self, override: Sequence[str] | None) -> list[str]:
+        """sealer's guest rule: ``--cmds`` replaces the image's own CMDs; the base image's still run first."""
+        return list(self.cmds) if override is None else [*self.base_cmds, *override]
+
+
+def _base_cmds(store: Any, info: dict[str, Any]) -> list[str]:
+    """The CMDs the image inherited: its base image's (``io.sealer.base-image``), when that is in the store
+    and its CMDs are the prefix of the image's."""
+    from sealer.images import inspect_image
+
+    cmds = [str(c) for c in info.get("cmds") or []]
+    base = str(info.get("baseImage") or "").split("@", 1)[0]
+    if not base:
+        return []
+    try:
+        got = [str(c) for c in inspect_image(store, base).get("cmds") or []]
+    except Exception:  # noqa: BLE001 - the base is not stored here: every CMD counts as the image's own
+        return []
+    return got if cmds[:len(got)] == got else []
 
 
 @contextlib.contextmanager
@@ -77,7 +98,8 @@ def exported(store_root: Path, image: str) -> Iterator[ImageContent]:
     cached = [str(x.get("reference") or x.get("name") or "") for x in info.get("cachedImages") or []]
     with tempfile.TemporaryDirectory(prefix="sealer-deliver-") as tmp:
         store.export_rootfs(image, Path(tmp))
-        yield ImageContent(Path(tmp), [str(c) for c in info.get("cmds") or []], [c for c in cached if c])
+        yield ImageContent(Path(tmp), [str(c) for c in info.get("cmds") or []], [c for c in cached if c],
+                           _base_cmds(store, info))
 
 
 def _with_hosts(c: Cluster, masters: Sequence[str], nodes: Sequence[str]) -> Cluster:
@@ -113,7 +135,7 @@ class Result:
 
 
 def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, data_root: str | None = None,
-          cmds: Sequence[str] | None = None, reporter: Reporter | None = None, compress: bool = True) -> Result:
+          cmds: Sequence[str] | None = None, reporter: Reporter | None = None, compress: bool = False) -> Result:
     """Make the hosts match ``cluster``: hosts dropped since the last apply are cleaned, every host gets the
     phases it has not done yet (so unchanged hosts only have their markers read)."""
     rep = reporter or LogReporter()
@@ -133,8 +155,7 @@ def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, d
         state.save(state_root, _with_hosts(saved.cluster, [m for m in saved.cluster.masters if m not in removed],
                                            [n for n in saved.cluster.nodes if n not in removed]), image, root)
     with exported(store_root, image) as content:
-        plan = Plan(cluster, image, content.rootfs, root, list(content.cmds if cmds is None else cmds),
-                    content.cached)
+        plan = Plan(cluster, image, content.rootfs, root, content.cmds_with(cmds), content.cached)
         summary = asyncio.run(Delivery(plan, ssh_configs(cluster), rep, compress=compress).run())
     path = state.save(state_root, cluster, image, root)
     return Result(summary, added, removed, path)

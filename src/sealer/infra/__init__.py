@@ -8,6 +8,7 @@ into ``~/.sealer/known_hosts`` (0600), refuse a changed key (see :mod:`sealer.in
 from sealer.infra.errors import (
     HostAuthFailed,
     HostCommandError,
+    HostConnectionLost,
     HostError,
     HostKeyChanged,
     HostsUnreachable,
@@ -20,9 +21,10 @@ from sealer.infra.local import LocalHost
 from sealer.infra.localaddrs import is_local_address, local_addresses
 from sealer.infra.model import ExecResult, SSHConfig, redact
 from sealer.infra.ssh import SSHHost
+from sealer.infra.tarstream import LocalTarError
 
 __all__ = [
-    "ExecResult", "Host", "HostAuthFailed", "HostCommandError", "HostError", "HostKeyChanged",
-    "HostUnreachable", "HostsUnreachable", "IPListError", "LocalHost", "SSHConfig", "SSHHost", "close_all",
+    "ExecResult", "Host", "HostAuthFailed", "HostCommandError", "HostConnectionLost", "HostError", "HostKeyChanged",
+    "HostUnreachable", "HostsUnreachable", "IPListError", "LocalHost", "LocalTarError", "SSHConfig", "SSHHost", "close_all",
     "connect", "connect_all", "fan_out", "is_local_address", "local_addresses", "parse_ips", "redact",
 ]

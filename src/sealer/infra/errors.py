@@ -26,6 +26,14 @@ class HostUnreachable(HostError):
         super().__init__(host, f"{host}: cannot connect: {reason}")
 
 
+class HostConnectionLost(HostUnreachable):
+    """The connection broke while a command ran (the host went down, sshd was killed)."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        self.reason = reason
+        HostError.__init__(self, host, f"{host}: connection lost: {reason}")
+
+
 class HostKeyChanged(HostUnreachable):
     """The host offered a key other than the one recorded in known_hosts (possible man-in-the-middle)."""
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Protocol
 
-from sealer.infra.errors import HostCommandError, HostUnreachable
+from sealer.infra.errors import HostCommandError, HostConnectionLost
 from sealer.infra.model import ExecResult, redact
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ READ_CHUNK = 1 << 16
 BOOTSTRAP = 'echo $$; IFS= read -r n || exit 97; s=$(head -c "$n"; echo .); eval "${s%.}"'
 REMOTE_COMMAND = "exec setsid -w bash -c " + shlex.quote(BOOTSTRAP)
 KILL_GRACE = 2.0
+EXIT_GRACE = 2.0  # after the command exits, how long its output may stay open (a background child holding it)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 OnLine = Callable[[str, str], None]
@@ -69,7 +70,8 @@ class Proc(Protocol):
     async def read_stdout(self) -> bytes: ...  # b"" at EOF; raises ConnectionLost
     async def read_stderr(self) -> bytes: ...
     async def wait(self) -> int | None: ...  # None: no exit status (connection lost)
-    def close(self) -> None: ...
+    def exit_code(self) -> int | None: ...  # the exit status once known, without waiting
+    async def aclose(self) -> None: ...  # release the channel / pipes (after the process ended or was killed)
 
 
 class _Lines:
@@ -112,6 +114,8 @@ class Runner:
     """The shared run loop; hosts provide ``_spawn`` and ``_kill_group``."""
 
     address: str
+    # at most this many commands at once on the host (None: no limit); sshd's MaxSessions defaults to 10
+    _slots: asyncio.Semaphore | None = None
 
     async def _spawn(self) -> Proc:
         raise NotImplementedError
@@ -122,6 +126,15 @@ class Runner:
     async def _execute(self, script: str, display: str, *, stdin: StdinSource = None,
                        timeout: float | None = None, check: bool = True, on_line: OnLine | None = None,
                        secrets: Sequence[str] = ()) -> ExecResult:
+        if self._slots is None:
+            return await self._execute_now(script, display, stdin=stdin, timeout=timeout, check=check,
+                                           on_line=on_line, secrets=secrets)
+        async with self._slots:
+            return await self._execute_now(script, display, stdin=stdin, timeout=timeout, check=check,
+                                           on_line=on_line, secrets=secrets)
+
+    async def _execute_now(self, script: str, display: str, *, stdin: StdinSource, timeout: float | None,
+                           check: bool, on_line: OnLine | None, secrets: Sequence[str]) -> ExecResult:
         shown = redact(display, secrets)
         log.debug("%s: run: %s", self.address, shown)
         start = time.monotonic()
@@ -179,16 +192,19 @@ class Runner:
         try:
             try:
                 async with asyncio.timeout(timeout):
-                    await asyncio.gather(*tasks)
-                    code = await proc.wait()
+                    await self._until_done(proc, tasks, shown)
+                    code = proc.exit_code()
+                    if code is None:
+                        code = await proc.wait()
             except TimeoutError:
                 await self._abort(pid)
                 result = ExecResult(self.address, shown, -1, out.text(), err.text(), time.monotonic() - start)
                 raise HostCommandError(result, f"{self.address}: command timed out after {timeout:g} s: "
                                                f"{_short(shown)}") from None
             except ConnectionLost as e:
-                raise HostUnreachable(self.address, f"connection lost while running {_short(shown)!r}: "
-                                                    f"{redact(str(e), secrets)}") from None
+                why = redact(str(e), secrets)
+                raise HostConnectionLost(self.address, f"while running {_short(shown)!r}"
+                                                       + (f": {why}" if why else "")) from None
             except BaseException:  # cancelled (Ctrl-C) or the stdin source failed: stop the remote command
                 await self._abort(pid)
                 raise
@@ -197,15 +213,40 @@ class Runner:
                 if not t.done():
                     t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            proc.close()
+            try:
+                await asyncio.wait_for(proc.aclose(), 5)
+            except (TimeoutError, OSError) as e:
+                log.debug("%s: closing the session: %s", self.address, e)
         duration = time.monotonic() - start
         if code is None:
-            raise HostUnreachable(self.address, f"connection lost while running {_short(shown)!r}")
+            raise HostConnectionLost(self.address, f"while running {_short(shown)!r}")
         result = ExecResult(self.address, shown, code, out.text(), err.text(), duration)
         log.debug("%s: exit %d after %.2f s: %s", self.address, code, duration, _short(shown, 120))
         if check and code != 0:
             raise HostCommandError(result)
         return result
+
+    async def _until_done(self, proc: Proc, tasks: list[asyncio.Task[None]], shown: str) -> None:
+        """Wait for the output to end. When the command has exited but its output stays open (``daemon &``
+        without redirection keeps the pipes), stop waiting after EXIT_GRACE instead of hanging like ssh does."""
+        pending: set[asyncio.Task[None]] = set(tasks)
+        exited_at: float | None = None
+        while pending:
+            done, pending = await asyncio.wait(pending, timeout=0.25, return_when=asyncio.FIRST_EXCEPTION)
+            for t in done:
+                if t.exception() is not None:
+                    raise t.exception()  # type: ignore[misc]
+            if not pending or proc.exit_code() is None:
+                continue
+            if exited_at is None:
+                exited_at = time.monotonic()
+            elif time.monotonic() - exited_at >= EXIT_GRACE:
+                log.warning("%s: the command exited but a background process keeps its output open; "
+                            "not waiting for it (redirect a daemon's output): %s", self.address, _short(shown, 120))
+                for t in pending:
+                    t.cancel()
+                await asyncio.wait(pending)
+                return
 
     async def _abort(self, pid: asyncio.Future[int | None]) -> None:
         """Kill the command's process group on the host; never raises."""

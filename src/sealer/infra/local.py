@@ -59,9 +59,21 @@ class _LocalProc:
     async def wait(self) -> int | None:
         return await self._p.wait()
 
-    def close(self) -> None:
+    def exit_code(self) -> int | None:
+        return self._p.returncode
+
+    async def aclose(self) -> None:
         if self._p.stdin is not None and not self._p.stdin.is_closing():
             self._p.stdin.close()
+        if self._p.returncode is None:  # its group was killed; collect it (wait() needs the pipes drained)
+            for stream in (self._p.stdout, self._p.stderr):
+                while stream is not None and await stream.read(READ_CHUNK):
+                    pass
+            await self._p.wait()
+        else:  # exited; a background child may hold the pipes: close our ends (asyncio has no public call)
+            transport = getattr(self._p, "_transport", None)
+            if transport is not None:
+                transport.close()
 
 
 class LocalHost(Runner):

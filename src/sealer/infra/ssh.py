@@ -37,6 +37,11 @@ if logging.getLogger("asyncssh").level == logging.NOTSET:  # asyncssh logs every
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 _SSH_ERRORS = (asyncssh.Error, OSError)
+MAX_COMMANDS = 8
+# AES-GCM first: hardware AES through `cryptography` moves the most bytes per CPU second here; no SSH-level
+# compression (put_tree compresses the stream itself, and most of a rootfs is compressed blobs)
+ENCRYPTION_ALGS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+                   "aes128-ctr", "aes256-ctr")
 
 
 class _Client(asyncssh.SSHClient):
@@ -87,8 +92,12 @@ class _SSHProc:
             raise ConnectionLost(str(e)) from e
         return done.returncode
 
-    def close(self) -> None:
+    def exit_code(self) -> int | None:
+        return self._p.returncode
+
+    async def aclose(self) -> None:
         self._p.close()
+        await self._p.wait_closed()
 
 
 class SSHHost(Runner):
@@ -102,22 +111,25 @@ class SSHHost(Runner):
         self._secrets = tuple(secrets)
         self._sftp: asyncssh.SFTPClient | None = None
         self._sftp_lock = asyncio.Lock()
+        # sshd allows 10 sessions per connection by default: 8 commands + SFTP + the kill of a cancelled one
+        self._slots = asyncio.Semaphore(MAX_COMMANDS)
 
     def __repr__(self) -> str:
         return f"SSHHost({self.address!r})"
 
     @classmethod
     async def open(cls, address: str, ssh: SSHConfig) -> SSHHost:
-        known = KnownHosts(ssh.known_hosts or default_known_hosts())
+        known = KnownHosts(ssh.known_hosts.expanduser() if ssh.known_hosts else default_known_hosts())
         client = _Client(known, host_pattern(address, ssh.port))
         options: dict[str, Any] = {
             "port": ssh.port, "username": ssh.user, "known_hosts": lambda h, a, p: ([], [], []),
             "client_factory": lambda: client, "keepalive_interval": 30, "keepalive_count_max": 4,
             "preferred_auth": ("publickey", "keyboard-interactive", "password"),
+            "encryption_algs": ENCRYPTION_ALGS, "compression_algs": None,
         }
         if ssh.pkey is not None:
             try:
-                key = asyncssh.read_private_key(str(ssh.pkey), ssh.pkey_password)
+                key = asyncssh.read_private_key(str(ssh.pkey.expanduser()), ssh.pkey_password)
             except OSError as e:
                 raise HostUnreachable(address, f"cannot load private key {ssh.pkey}: {e.strerror or e}") from None
             except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as e:
