@@ -38,6 +38,7 @@ test: install
 lint: venv
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy --strict src/sealer
+	$(VENV)/bin/lint-imports
 
 stress: install
 	STRESS=1 $(VENV)/bin/python bench/stress.py

@@ -52,9 +52,9 @@ def child(host: str, names: list[str], root: str, parallel: int) -> None:
     import resource
 
     from sealer import reference
+    from sealer.imagecache.cache import cache_images
     from sealer.oci.model import Platform
     from sealer.registry import RegistryClient, RegistryOptions
-    from sealer.registry.cache import cache_images
     from sealer.store import Store
 
     refs = [(reference.parse(f"{host}/{n}"), ["bench"]) for n in names]

@@ -47,11 +47,12 @@ def serve(root: Path, image: str, workdir: Path) -> int:
     """Unpack only the cached-image layers' registry/ of IMAGE and pull every recorded image back from a stock
     docker-registry serving that directory."""
     sys.path.insert(0, str(REPO / "src"))
-    from sealer import imagemeta, reference
+    from sealer import reference
     from sealer.build.layers import open_layer
-    from sealer.oci.tarball import extract_layer
-    from sealer.registry.cache import repository_name
+    from sealer.imagecache.cache import repository_name
+    from sealer.oci import labels
     from sealer.store import Store
+    from sealer.tario.extract import extract_layer
 
     store = Store(root)
     img = store.image(image)
@@ -65,7 +66,7 @@ def serve(root: Path, image: str, workdir: Path) -> int:
     failures = 0
     with start_registry(srv) as reg:
         print(f"  stock docker-registry serving {rootfs / 'registry'} at {reg.host}")
-        for rec in imagemeta.cached_images(img.config):
+        for rec in labels.cached_images(img.config):
             ref = reference.parse(str(rec["reference"]))
             name = f"{reg.host}/{repository_name(ref)}" + (f":{ref.tag}" if ref.tag else f"@{ref.digest}")
             try:

@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest  # noqa: E402
+from helpers.cli import Sealer  # noqa: E402
 from helpers.registry import proxy_registry, registry, tls_registry, token_registry  # noqa: E402, F401
 
 
@@ -17,6 +18,12 @@ def store_root(tmp_path: Path) -> Path:
     root = tmp_path / "store"
     root.mkdir()
     return root
+
+
+@pytest.fixture
+def sealer(store_root: Path) -> Sealer:
+    """The real CLI against this test's store (``sealer("images")``, ``sealer.json(...)``, ``sealer.proc(...)``)."""
+    return Sealer(store_root)
 
 
 @pytest.fixture(autouse=True)

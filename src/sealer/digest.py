@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from sealer.errors import DigestError
 
@@ -54,65 +52,6 @@ class Digest:
 
 def is_digest(text: str) -> bool:
     return bool(_DIGEST_RE.match(text))
-
-
-class HashingWriter:
-    """Wraps a binary file: every write is hashed and counted."""
-
-    def __init__(self, fp: BinaryIO) -> None:
-        self._fp = fp
-        self._h = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self._h.update(data)
-        self.size += len(data)
-        self._fp.write(data)
-        return len(data)
-
-    def flush(self) -> None:
-        self._fp.flush()
-
-    @property
-    def digest(self) -> Digest:
-        return Digest.from_hex(self._h.hexdigest())
-
-
-class HashingReader:
-    """Wraps a binary file: every read is hashed and counted."""
-
-    def __init__(self, fp: BinaryIO) -> None:
-        self._fp = fp
-        self._h = hashlib.sha256()
-        self.size = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._fp.read(n)
-        self._h.update(data)
-        self.size += len(data)
-        return data
-
-    @property
-    def digest(self) -> Digest:
-        return Digest.from_hex(self._h.hexdigest())
-
-
-def verify_chunks(chunks: Iterable[bytes], expected: Digest, size: int | None = None,
-                  what: str = "blob") -> Iterator[bytes]:
-    """Yield the chunks, raising DigestError at the end when size or digest differ."""
-    h = hashlib.sha256()
-    n = 0
-    for c in chunks:
-        h.update(c)
-        n += len(c)
-        if size is not None and n > size:
-            raise DigestError(f"verify {what} {expected}: more than the announced {size} bytes")
-        yield c
-    if size is not None and n != size:
-        raise DigestError(f"verify {what} {expected}: got {n} bytes, want {size}")
-    got = Digest.from_hex(h.hexdigest())
-    if got != expected:
-        raise DigestError(f"verify {what}: digest is {got}, want {expected}")
 
 
 def sha256_file(path: str, chunk: int = CHUNK) -> tuple[Digest, int]:

@@ -22,9 +22,16 @@ from __future__ import annotations
 
 
 class SealerError(Exception):
-    """Base of every error sealer raises on purpose; the CLI prints it without a traceback."""
+    """Base of every error sealer raises on purpose; the CLI prints it without a traceback, then its ``hint``
+    (what to do about it) once, kept apart from the message so a program can show it its own way."""
 
     exit_code = 1
+    hint: str | None = None
+
+    def __init__(self, *args: object, hint: str | None = None) -> None:
+        super().__init__(*args)
+        if hint is not None:
+            self.hint = hint
 
 
 class ReferenceError_(SealerError):
@@ -38,11 +45,12 @@ class DigestError(SealerError):
 class LocatedError(SealerError):
     """An error that points at FILE:LINE."""
 
-    def __init__(self, message: str, file: str | None = None, line: int | None = None) -> None:
+    def __init__(self, message: str, file: str | None = None, line: int | None = None, *,
+                 hint: str | None = None) -> None:
         self.message = message
         self.file = file
         self.line = line
-        super().__init__(self.__str__())
+        super().__init__(self.__str__(), hint=hint)
 
     def __str__(self) -> str:
         where = ""
@@ -68,7 +76,14 @@ class BuildError(LocatedError):
 
 
 class RegistryError(SealerError):
-    """A registry answered with an error or could not be reached."""
+    """A registry answered with an error or could not be reached: ``status`` is the HTTP status and ``codes`` the
+    registry's error codes (``MANIFEST_UNKNOWN``, ``DENIED``, ...) when it answered."""
+
+    def __init__(self, message: str, *, status: int | None = None, codes: tuple[str, ...] = (),
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.codes = codes
 
 
 class AuthError(RegistryError):

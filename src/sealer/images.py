@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import dataclass
 from typing import Any
 
-from sealer import imagemeta
 from sealer.errors import ImageNotFound, SealerError
+from sealer.interop import detect
+from sealer.oci import labels
 from sealer.oci.model import Index, Manifest, Platform, parse_any, parse_config
 from sealer.reference import parse as parse_ref
 from sealer.store import Store, StoredRef
@@ -51,7 +53,7 @@ def list_images(store: Store) -> list[ImageSummary]:
         out.append(ImageSummary(
             name=r.name, repository=ref.repository, tag=ref.tag or "<none>", digest=str(r.descriptor.digest),
             image_id=m0.config.digest.hex[:12], created=str(cfg.get("created", "")), size=size,
-            platforms=plats, build_type=imagemeta.labels(cfg).get(imagemeta.LABEL_BUILD_TYPE, ""),
+            platforms=plats, build_type=labels.of_config(cfg).get(labels.LABEL_BUILD_TYPE, ""),
         ))
     return out
 
@@ -60,7 +62,7 @@ def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> d
     r = store.resolve(ref)
     img = store.image(r, platform)
     cfg = img.config
-    labels = imagemeta.labels(cfg)
+    lbls = labels.of_config(cfg)
     history = [h for h in cfg.get("history") or [] if not h.get("empty_layer")]
     layers = []
     for i, layer in enumerate(img.manifest.layers):
@@ -72,19 +74,11 @@ def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> d
         layers.append(entry)
     fmt = "sealer-py"
     info_extra: dict[str, Any] = {}
-    with contextlib.suppress(ImportError):
-        from sealer.interop import detect
-
-        info = detect(img.manifest, cfg)
-        fmt = str(info.format)
-        if info.clusterfile:
-            info_extra["clusterfile"] = info.clusterfile
-    cmds = imagemeta.cmds(cfg)
-    if not cmds:
-        with contextlib.suppress(ImportError):
-            from sealer.interop import detect as _d
-
-            cmds = list(_d(img.manifest, cfg).cmds)
+    info = detect(img.manifest, cfg)
+    fmt = str(info.format)
+    if info.clusterfile:
+        info_extra["clusterfile"] = info.clusterfile
+    cmds = labels.cmds(cfg) or list(info.cmds)
     doc: dict[str, Any] = {
         "name": r.name,
         "digest": str(r.descriptor.digest),
@@ -94,20 +88,32 @@ def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> d
         "platform": f"{cfg.get('os', 'linux')}/{cfg.get('architecture', '?')}"
         + (f"/{cfg['variant']}" if cfg.get("variant") else ""),
         "created": cfg.get("created"),
-        "buildType": labels.get(imagemeta.LABEL_BUILD_TYPE, ""),
-        "baseFormat": labels.get(imagemeta.LABEL_BASE_FORMAT),
-        "baseImage": labels.get(imagemeta.LABEL_BASE_IMAGE),
-        "kubernetesVersion": labels.get(imagemeta.LABEL_KUBE_VERSION),
+        "buildType": lbls.get(labels.LABEL_BUILD_TYPE, ""),
+        "baseFormat": lbls.get(labels.LABEL_BASE_FORMAT),
+        "baseImage": lbls.get(labels.LABEL_BASE_IMAGE),
+        "kubernetesVersion": lbls.get(labels.LABEL_KUBE_VERSION),
         "cmds": cmds,
         "layers": layers,
-        "cachedImages": imagemeta.cached_images(cfg),
-        "kubefile": labels.get(imagemeta.LABEL_KUBEFILE, ""),
-        "labels": {k: v for k, v in labels.items() if k not in (imagemeta.LABEL_KUBEFILE, imagemeta.LABEL_IMAGES)},
+        "cachedImages": labels.cached_images(cfg),
+        "kubefile": lbls.get(labels.LABEL_KUBEFILE, ""),
+        "labels": {k: v for k, v in lbls.items() if k not in (labels.LABEL_KUBEFILE, labels.LABEL_IMAGES)},
         "annotations": dict(img.manifest.annotations or {}),
         "history": cfg.get("history") or [],
         "manifest": img.manifest.to_json(),
         **info_extra,
     }
+    with contextlib.suppress(ImportError):   # sealer v0.9 applications and launch plan (kubefile branch)
+        from sealer.apps import inspect_fields
+
+        doc.update(inspect_fields(img.manifest.annotations or {}))
+    # -- basereg: images in registry/ and the Kubernetes version, for images without our labels
+    from sealer.carried.show import show
+
+    shown = show(store, img)
+    doc.update({"cachedImages": shown.images, "cachedImagesFrom": shown.images_from,
+                "kubernetesVersion": shown.kube_version, "kubernetesVersionFrom": shown.kube_version_from})
+    if shown.notes:
+        doc["notes"] = shown.notes
     if img.index_descriptor is not None:
         idx = parse_any(store.read_blob(img.index_descriptor.digest), img.index_descriptor.media_type)
         assert isinstance(idx, Index)
@@ -133,9 +139,7 @@ def remove(store: Store, refs: list[str], prune: bool = False) -> tuple[list[str
         removed.append(r.name)
     n, freed = store.gc()
     if prune:
-        import shutil
-
-        for sub in ("build", "registry-blobs", "registry-layers", "diffids"):
+        for sub in ("build", "registry-blobs", "registry-layers", "diffids", "carried"):
             shutil.rmtree(store.root / "cache" / sub, ignore_errors=True)
         (store.root / "cache" / "build").mkdir(parents=True, exist_ok=True)
     return removed, n, freed

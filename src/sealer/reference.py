@@ -53,36 +53,14 @@ class Reference:
         return s
 
     @property
-    def familiar(self) -> str:
-        """Docker's short form: ``nginx:latest`` for ``docker.io/library/nginx:latest``."""
-        name = self.repository
-        if self.domain == DEFAULT_DOMAIN:
-            name = self.path
-            if name.startswith(OFFICIAL_NAMESPACE + "/") and name.count("/") == 1:
-                name = name[len(OFFICIAL_NAMESPACE) + 1:]
-        if self.tag:
-            name += ":" + self.tag
-        if self.digest:
-            name += "@" + str(self.digest)
-        return name
-
-    @property
     def identifier(self) -> str:
         """What the distribution API puts after /manifests/: digest when known, else tag."""
         if self.digest:
             return str(self.digest)
         return self.tag or DEFAULT_TAG
 
-    def with_tag(self, tag: str) -> Reference:
-        if not _TAG_RE.match(tag):
-            raise ReferenceError_(f"parse tag {tag!r}: invalid tag format")
-        return replace(self, tag=tag, digest=None)
-
     def with_digest(self, digest: Digest) -> Reference:
         return replace(self, digest=digest)
-
-    def with_domain(self, domain: str) -> Reference:
-        return replace(self, domain=domain)
 
 
 def split_domain(name: str) -> tuple[str, str]:

@@ -10,7 +10,30 @@ Independent of ``sealer.interop``: every byte here is written by hand from seale
     img.cached.push(registry)                # the cached image, pushed upstream too (to count re-pulls)
 
 Each image's BASE/registry layer holds ``registry/docker/registry/v2/...`` with one cached image
-(``img.cached``: ``library/busybox:1.36`` by default).
+(``img.cached``: ``library/busybox:1.36`` by default; more with ``also_cached=[...]``).
+
+What sealer v0.8.6 (sealerio/sealer tag v0.8.6, commit 884513ea) writes, and where (file:line at that tag):
+* push: one docker schema 2 manifest per platform, then a docker manifest list over them
+  (pkg/image/distributionutil/push.go:48-100, putManifest 234-276, putManifestList 278-292); the config blob
+  is ``json.Marshal(dockerManifestConfig{v1.Image, architecture, os, history})`` (push.go:294-328), ``v1.Image``
+  as in types/api/v1/image_types.go:25-103 (Layer{id,type,value}, ImageSpec{id, layers, sealer_version,
+  platform, image_config{image_type, cmd{parent,current}, args{parent,current}, labels}}); layers are the layer
+  directory tarred then gzip'd (push.go:190-231).
+* the "rootfs cache" BASE layer: after every instruction the build runs its differs over the overlay mount
+  (build/buildimage/executor.go:98-102, 139-163): the registry differ pulls every image found in manifests/,
+  charts/ and manifests/imageList into ``rootfs/registry`` (build/buildimage/differ.go:55-77); then the mount's
+  upper directory becomes one more layer ``{type: BASE, value: "rootfs cache"}`` (executor.go:104-111;
+  common/common.go:35-36 ``BaseImageLayerType = "BASE"``, ``RootfsLayerValue = "rootfs cache"``; v0.5.2 named it
+  ``RegistryLayerValue = "registry cache"``). A file deleted in the upper directory is an overlay whiteout,
+  written to the layer tar as ``.wh.NAME`` / ``.wh..wh..opq`` (utils/archive/compress.go:140-180).
+* how that registry cache stores a multi-arch image: a pull-through proxy over distribution's storage
+  (pkg/image/save/save.go:371-447). The tag is resolved remotely and linked locally
+  (proxy/proxytagservice.go:35-53, save.go:214); the manifest list is fetched and stored as it is
+  (proxy/proxymanifeststore.go:54-98) with ``SkipLayerVerification`` (proxy/proxyregistry.go:131), so its
+  children need not be present; only the child matching the build platform is picked
+  (save.go:233-263, distributionutil/imagemanifest.go:43-67), fetched (stored with its revision link) and only
+  that child's config and layers are saved, each with a ``_layers`` link (save.go:265-369). The registry/ of a
+  v0.8 image thus holds manifest lists whose other platforms' manifests are absent: ``cached_index_image``.
 """
 
 from __future__ import annotations
@@ -119,7 +142,10 @@ class CachedImage:
     repository: str          # path in the registry, e.g. library/busybox
     tag: str
     manifest_raw: bytes
-    blobs: dict[str, bytes]  # config + layers, by digest
+    blobs: dict[str, bytes]  # config + layers, by digest (of the children kept, for an index)
+    children: dict[str, bytes] = field(default_factory=dict)   # index children kept in registry/, by digest
+    upstream: dict[str, bytes] = field(default_factory=dict)   # every child manifest and blob (to push)
+    platforms: list[str] = field(default_factory=list)         # platforms registry/ serves (kept children)
 
     @property
     def manifest_digest(self) -> str:
@@ -128,17 +154,24 @@ class CachedImage:
     def reference(self, host: str) -> str:
         return f"{host}/{self.repository}:{self.tag}"
 
-    def registry_files(self) -> dict[str, bytes]:
-        """The docker-distribution tree of this image, as paths under the rootfs."""
+    def blob_path(self, digest: str) -> str:
+        return f"registry/docker/registry/v2/blobs/sha256/{digest[7:9]}/{digest[7:]}/data"
+
+    def registry_files(self, drop: Iterable[str] = ()) -> dict[str, bytes]:
+        """The docker-distribution tree of this image, as paths under the rootfs (as distribution's storage
+        writes it: blob data, ``_layers`` links for config and layers, revision links for every manifest).
+        ``drop``: blob digests whose data file is left out (a damaged cache)."""
         v2 = "registry/docker/registry/v2"
         repo = f"{v2}/repositories/{self.repository}"
         out: dict[str, bytes] = {}
         md = self.manifest_digest
-        for d, data in [*self.blobs.items(), (md, self.manifest_raw)]:
-            out[f"{v2}/blobs/sha256/{d[7:9]}/{d[7:]}/data"] = data
+        for d, data in [*self.blobs.items(), *self.children.items(), (md, self.manifest_raw)]:
+            if d not in set(drop):
+                out[self.blob_path(d)] = data
         for d in self.blobs:
             out[f"{repo}/_layers/sha256/{d[7:]}/link"] = d.encode()
-        out[f"{repo}/_manifests/revisions/sha256/{md[7:]}/link"] = md.encode()
+        for d in [*self.children, md]:
+            out[f"{repo}/_manifests/revisions/sha256/{d[7:]}/link"] = d.encode()
         out[f"{repo}/_manifests/tags/{self.tag}/current/link"] = md.encode()
         out[f"{repo}/_manifests/tags/{self.tag}/index/sha256/{md[7:]}/link"] = md.encode()
         return out
@@ -156,11 +189,22 @@ class CachedImage:
         return f"oci:{layout}:{self.tag}"
 
     def push(self, reg: Any, name: str | None = None) -> str:
-        """Push to ``reg`` (a helpers.registry.Registry) with skopeo, digests preserved."""
+        """Push to ``reg`` (a helpers.registry.Registry) with skopeo, digests preserved (an index with every
+        child: the upstream image is whole, only the cache keeps one child)."""
         name = name or f"{self.repository}:{self.tag}"
         with tempfile.TemporaryDirectory() as td:
-            src = self.write_oci_layout(Path(td) / "layout")
-            _skopeo("copy", "--quiet", "--preserve-digests", *reg.skopeo_args("dest"), src,
+            if self.upstream:
+                d = Path(td) / "dir"
+                d.mkdir()
+                (d / "version").write_text("Directory Transport Version: 1.1\n")
+                for dg, data in self.upstream.items():
+                    is_manifest = data[:1] == b"{" and b'"schemaVersion"' in data[:4096]
+                    (d / (f"{dg[7:]}.manifest.json" if is_manifest else dg[7:])).write_bytes(data)
+                (d / "manifest.json").write_bytes(self.manifest_raw)
+                src, extra = f"dir:{d}", ["--all"]
+            else:
+                src, extra = self.write_oci_layout(Path(td) / "layout"), []
+            _skopeo("copy", "--quiet", "--preserve-digests", *extra, *reg.skopeo_args("dest"), src,
                     f"docker://{reg.ref(name)}")
         return str(reg.ref(name))
 
@@ -176,7 +220,35 @@ def cached_image(repository: str = "library/busybox", tag: str = "1.36", *, arch
     manifest = go_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                         "config": {"mediaType": OCI_CONFIG, "digest": sha(config), "size": len(config)},
                         "layers": [layer.descriptor()]})
-    return CachedImage(repository, tag, manifest, {sha(config): config, layer.digest: layer.data})
+    return CachedImage(repository, tag, manifest, {sha(config): config, layer.digest: layer.data},
+                       platforms=[f"linux/{arch}"])
+
+
+def cached_index_image(repository: str = "library/busybox", tag: str = "1.36", *,
+                       platforms: Iterable[str] = ("linux/amd64", "linux/arm64"),
+                       keep: Iterable[str] = ("linux/amd64",)) -> CachedImage:
+    """A multi-arch Docker Hub style image (docker manifest list over schema 2 manifests) as sealer v0.8's
+    registry cache stores it: the whole list, but only the ``keep`` platforms' manifests, configs and layers
+    (save.go:233-263 picks one child; see the module docstring)."""
+    kept = set(keep)
+    entries, blobs, children, upstream = [], {}, {}, {}
+    for plat in platforms:
+        arch = plat.split("/")[1]
+        layer = Layer("", {"bin/hello": (f"hello from {repository}:{tag} {arch}\n".encode(), 0o755)},
+                      DOCKER_LAYER_GZIP)
+        config = go_json({"architecture": arch, "os": "linux", "config": {"Cmd": ["/bin/hello"]},
+                          "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]}})
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
+                               "config": {"mediaType": DOCKER_CONFIG, "size": len(config), "digest": sha(config)},
+                               "layers": [layer.descriptor()]}, indent=3).encode()
+        entries.append({"mediaType": DOCKER_MANIFEST, "size": len(manifest), "digest": sha(manifest),
+                        "platform": {"architecture": arch, "os": "linux"}})
+        upstream.update({sha(manifest): manifest, sha(config): config, layer.digest: layer.data})
+        if plat in kept:
+            children[sha(manifest)] = manifest
+            blobs.update({sha(config): config, layer.digest: layer.data})
+    top = json.dumps({"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": entries}, indent=3).encode()
+    return CachedImage(repository, tag, top, blobs, children, upstream, [p for p in platforms if p in kept])
 
 
 # ---- sealer images -------------------------------------------------------------------------------------
@@ -277,13 +349,20 @@ def _base_rootfs(kube_version: str, arch: str, extra: Mapping[str, Any] | None =
 def sealer_v08_image(*, name: str = "registry.cn-qingdao.aliyuncs.com/sealer-io/kubernetes:v1.19.8",
                      kube_version: str = "v1.19.8", platforms: Iterable[str] = ("linux/amd64", "linux/arm64"),
                      cmd_style: str = "config", cached: CachedImage | None = None,
-                     sealer_version: str = "v0.8.6") -> SealerImage:
+                     sealer_version: str = "v0.8.6", also_cached: Iterable[CachedImage] = (),
+                     drop_blobs: Iterable[str] = (), upper_files: Mapping[str, Any] | None = None) -> SealerImage:
     """A sealer v0.8 (``cmd_style="config"``) or v0.7 (``"layers"``) cluster image under a manifest list.
 
     Layers: ``COPY . .`` (rootfs: Metadata, bin/kube*, scripts, etc), ``RUN`` (etc/run-marker.txt),
-    ``COPY dashboard.yaml manifests`` and ``BASE registry cache`` (registry/ with ``cached``).
+    ``COPY dashboard.yaml manifests`` and ``BASE rootfs cache`` (``registry cache`` for v0.5) holding registry/
+    with ``cached`` and ``also_cached`` (minus the blob data of ``drop_blobs``). ``upper_files`` adds one more
+    ``BASE rootfs cache`` layer on top (what a later build's upper directory holds, whiteouts included).
     """
     cached = cached or cached_image()
+    base_value = "registry cache" if sealer_version.startswith("v0.5") else "rootfs cache"
+    registry_files: dict[str, Any] = {}
+    for c in (cached, *also_cached):
+        registry_files.update(c.registry_files(drop_blobs))
     parent = ["kubectl apply -f etc/tigera-operator.yaml"]
     current = ["kubectl apply -f manifests/dashboard.yaml", "echo done && date > /tmp/x"]
     clusterfile = CLUSTERFILE_TEMPLATE.format(image=name)
@@ -297,15 +376,17 @@ def sealer_v08_image(*, name: str = "registry.cn-qingdao.aliyuncs.com/sealer-io/
             Layer("COPY dashboard.yaml manifests",
                   {"manifests/dashboard.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dash}\n"},
                   DOCKER_LAYER_GZIP),
-            Layer("BASE registry cache", cached.registry_files(), DOCKER_LAYER_GZIP),
+            Layer(f"BASE {base_value}", registry_files, DOCKER_LAYER_GZIP),
         ]
+        if upper_files:
+            layers.append(Layer(f"BASE {base_value}", dict(upper_files), DOCKER_LAYER_GZIP))
         spec_layers: list[dict[str, str]] = []
         for layer in layers[:3]:
             typ, _, value = layer.kind.partition(" ")
             spec_layers.append({"id": layer.diff_id, "type": typ, "value": value})
         if cmd_style == "layers":   # v0.7: CMD instructions are layers without content
             spec_layers += [{"type": "CMD", "value": c} for c in parent + current]
-        spec_layers.append({"id": layers[3].diff_id, "type": "BASE", "value": "registry cache"})
+        spec_layers += [{"id": x.diff_id, "type": "BASE", "value": base_value} for x in layers[3:]]
         platform: dict[str, str] = {"architecture": arch, "os": "linux"}
         if variant:
             platform["variant"] = variant
@@ -352,8 +433,11 @@ def v09_extension_json(cmds: list[str], sealer_version: str) -> str:
 
 
 def sealer_v09_image(*, kube_version: str = "v1.22.15", platform: str = "linux/amd64",
-                     cached: CachedImage | None = None, sealer_version: str = "v0.9.3") -> SealerImage:
-    """A sealer v0.9 cluster image: one OCI manifest (buildah-built), sealer metadata in annotations."""
+                     cached: CachedImage | None = None, sealer_version: str = "v0.9.3",
+                     list_images: bool = True) -> SealerImage:
+    """A sealer v0.9 cluster image: one OCI manifest (buildah-built), sealer metadata in annotations.
+    ``list_images=False``: no ``sealer.image.container.images`` (sealer leaves it out when its own list is
+    empty, e.g. images COPY'd into registry/ rather than discovered)."""
     cached = cached or cached_image()
     arch = platform.split("/")[1]
     layers = [
@@ -376,18 +460,17 @@ def sealer_v09_image(*, kube_version: str = "v1.22.15", platform: str = "linux/a
              "empty_layer": True},
             {"created": "2023-03-01T08:00:00Z", "created_by": f"/bin/sh -c #(nop) {layers[2].kind}"},
         ]})
-    container_images = [f"docker.io/{cached.repository}:{cached.tag}"]
-    images_json = ('[{"image":"' + container_images[0] + '","platform":{"architecture":"' + arch
-                   + '","os":"linux"}}]')
+    container_images = [f"docker.io/{cached.repository}:{cached.tag}"] if list_images else []
+    annotations = {"org.opencontainers.image.base.digest": ""}
+    if container_images:
+        annotations["sealer.image.container.images"] = (
+            '[{"image":"' + container_images[0] + '","platform":{"architecture":"' + arch + '","os":"linux"}}]')
+    annotations["sealer.image.extension"] = v09_extension_json(V09_CMDS, sealer_version)
     manifest_raw = go_json({
         "schemaVersion": 2, "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_CONFIG, "digest": sha(config_raw), "size": len(config_raw)},
         "layers": [x.descriptor() for x in layers],
-        "annotations": {
-            "org.opencontainers.image.base.digest": "",
-            "sealer.image.container.images": images_json,
-            "sealer.image.extension": v09_extension_json(V09_CMDS, sealer_version),
-        }})
+        "annotations": annotations})
     img = PlatformImage(platform, manifest_raw, config_raw, layers)
     return SealerImage("sealer-v0.9", OCI_MANIFEST, manifest_raw, [img], cached, list(V09_CMDS), kube_version,
                        None, container_images)

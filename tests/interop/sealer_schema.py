@@ -27,12 +27,15 @@ PLATFORM: dict[str, Any] = {   # types/api/v1.Platform: every field omitempty
                    "variant": _NONEMPTY_STR},
 }
 
-APPLICATION: dict[str, Any] = {   # application/v1.Application
+APPLICATION: dict[str, Any] = {   # application/v1.Application (sealerio/sealer f4f89c5)
+    # NameVar `json:"name"`; TypeVar `json:"type,omitempty"`; FilesVar []string `json:"files,omitempty"`;
+    # VersionVar `json:"version,omitempty"`; AppEnv map[string]string `json:"env,omitempty"`;
+    # AppCMDs []string `json:"cmds,omitempty"`
     "type": "object",
     "additionalProperties": False,
     "required": ["name"],
-    "properties": {"name": _STR, "type": _NONEMPTY_STR, "launchfiles": _NONEMPTY_STR_LIST,
-                   "version": _NONEMPTY_STR},
+    "properties": {"name": _STR, "type": {"enum": ["helm", "kube", "shell"]}, "files": _NONEMPTY_STR_LIST,
+                   "version": _NONEMPTY_STR, "env": _NONEMPTY_STR_MAP, "cmds": _NONEMPTY_STR_LIST},
 }
 
 IMAGE_EXTENSION: dict[str, Any] = {

@@ -25,7 +25,7 @@ from sealer.oci.model import Manifest, ManifestError, Platform, parse_any, parse
 V08_CMDS = ["kubectl apply -f etc/tigera-operator.yaml", "kubectl apply -f manifests/dashboard.yaml",
             "echo done && date > /tmp/x"]
 V08_KINDS = ["COPY . .", "RUN echo built > etc/run-marker.txt", "COPY dashboard.yaml manifests",
-             "BASE registry cache"]
+             "BASE rootfs cache"]
 
 
 def unpack(img: PlatformImage, dest: Path) -> Path:

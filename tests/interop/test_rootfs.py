@@ -71,11 +71,11 @@ def test_cached_images_nested_repositories_and_missing_blobs(tmp_path: Path) -> 
 
 
 def test_base_layer_is_served_by_the_stock_registry(tmp_path: Path) -> None:
-    """The v0.8 fixture's ``BASE registry cache`` layer is a valid distribution tree: docker-registry
+    """The v0.8 fixture's ``BASE rootfs cache`` layer is a valid distribution tree: docker-registry
     serving it returns the cached image byte for byte."""
     img = sealer_v08_image()
     base = img.for_platform("linux/amd64").layers[-1]
-    assert base.kind == "BASE registry cache"
+    assert base.kind == "BASE rootfs cache"
     rootfs = tmp_path / "rootfs"
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(base.data))) as tf:
         tf.extractall(rootfs, filter="data")

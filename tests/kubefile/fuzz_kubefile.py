@@ -32,6 +32,10 @@ CORPUS: list[bytes] = [
     b'FROM scratch\nCOPY ["a b", "c"]\nRUN ["sh", "-c", "echo hi"]\nCMD ["kubectl","apply"]\n',
     b"from SCRATCH\r\nrun echo a \\\r\n  # c\r\n\r\n  b\r\ncmd [ -f x ] && echo y\r\n",
     b"\xef\xbb\xbfFROM localhost:5000/ns/k8s:v1@sha256:" + b"a" * 64 + b"\nCOPY a\nCOPY a b c dir/\n",
+    b'ARG T=v1\nFROM k8s:${T}\nENV A=1 B="x y"\nLABEL "a.b/c"="d"\nKUBEVERSION >=1.20\nCOPY ${ARCH}/bin bin\n'
+    b'APP a local://x.yaml\nCNI c local://c.sh\nAPPENV a K=V\nAPPCMDS a ["kubectl apply -f x.yaml"]\n'
+    b'LAUNCH ["a","c"]\n',
+    b'FROM scratch\nCOPY app.yaml manifests/\nCMDS ["kubectl apply -f manifests/app.yaml"]\n',
     b"FROM scratch\nRUN echo \xc3\xa9 \xe2\x9c\x93 # literal\nCMD [\"\\u00e9\", \"\\n\"]\n",
 ]
 
@@ -43,6 +47,10 @@ TOKENS: list[bytes] = [
     b"[1]", b"[null]", b"[[", b"]]", b"{}", b"\\u0000", b"\\ud800", b"\\n", b"\x00", b"\xff", b"\xfe",
     b"\xc3", b"\xed\xa0\x80", b"\xef\xbb\xbf", b"\xe2\x80\xa8", b"\xc2\x85", b"\x0b", b"\x0c", b"\x1c",
     b"\xc5\xbf", b"9" * 5000, b".", b"..", b"/", b"./bin", b"etc/", b"*.yaml",
+    # sealer v0.9
+    b"ARG", b"LABEL", b"KUBEVERSION", b"APP", b"APPCMDS", b"APPENV", b"CNI", b"CSI", b"LAUNCH", b"CMDS",
+    b"MAINTAINER", b" a ", b"local://", b"http://", b"local://x.yaml", b"k=v", b"=", b"$", b"${", b"}", b"${A}",
+    b"$ARCH", b"${ARCH}", b"${A:-d}", b"${A:?m}", b"A=1,B=2", b'"k"="v"',
 ]
 
 _PRINTABLE = bytes(range(32, 127)) + b"\t\n"

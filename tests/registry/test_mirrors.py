@@ -49,8 +49,8 @@ def test_pull_through_cache_as_mirror(proxy_registry: ProxyPair, tmp_path: Path,
     conf = tmp_path / "registries.conf"
     conf.write_text(f'[[registry]]\nprefix = "mirror.example"\nlocation = "{up.host}"\n'
                     f'[[registry.mirror]]\nlocation = "{px.host}"\n')
-    monkeypatch.setenv("SEALER_REGISTRIES_CONF", str(conf))
-    stored = pull(Store(tmp_path / "s"), "mirror.example/cached/app:v1", all_platforms=True)
+    stored = pull(Store(tmp_path / "s"), "mirror.example/cached/app:v1", RegistryOptions(registries_conf=conf),
+                  all_platforms=True)
     assert str(stored.descriptor.digest) == img.digest
     # the cache now holds the blobs itself
     layer = img.manifests[0].layer_digests[0]

@@ -76,14 +76,12 @@ def test_auth_file_roundtrip_mode_0600(tmp_path: Path) -> None:
     assert not erase_credential("reg.example:5000", f)
 
 
-def test_auth_file_env_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auth_file_library_default_reads_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sealer.registry.credentials import auth_file_path
 
-    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "dc"))
-    assert auth_file_path() == tmp_path / "dc" / "config.json"
-    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "a.json"))
-    assert auth_file_path() == tmp_path / "a.json"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(tmp_path / "a.json"))   # the CLI's business (cli/settings.py)
+    assert auth_file_path() == tmp_path / "home" / ".docker" / "config.json"
     assert auth_file_path(tmp_path / "x.json") == tmp_path / "x.json"
 
 

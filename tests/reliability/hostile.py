@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sealer.errors import SealerError
-from sealer.oci.tarball import ExtractLimits, extract_layer
 from sealer.store.fsutil import force_rmtree
+from sealer.tario.extract import ExtractLimits, extract_layer
 
 SECRET = b"SECRET-CONTENT-OUTSIDE\n"
 

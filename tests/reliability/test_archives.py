@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from sealer.errors import ArchiveError
-from sealer.oci.tarball import ExtractLimits, extract_layer
 from sealer.store.archive import LoadLimits, load
 from sealer.store.layout import Store
+from sealer.tario.extract import ExtractLimits, extract_layer
 
 from .conftest import Sealer
 from .hostile import (

@@ -372,7 +372,7 @@ class ClusterSession:
 
 
 def build_on_cluster(opts: BuildOptions, store: Any, target: ClusterTarget,
-                     say: Callable[[str], None]) -> Any:
+                     say: Callable[[str], None], reporter: Any = None) -> Any:
     """Build ``opts`` on a live cluster (see the module docstring); returns the executor's BuildResult."""
     from dataclasses import replace
 
@@ -403,7 +403,7 @@ def build_on_cluster(opts: BuildOptions, store: Any, target: ClusterTarget,
         session.provision(f"sealer-build-{build_id}"[:63])
         session.deliver_base(store.root, base_ref)
         hooks = ClusterHooks(run_step=session.run_step, before_cache=session.before_cache)
-        result = build(replace(opts, cluster_hooks=hooks), store)
+        result = build(replace(opts, cluster_hooks=hooks), store, reporter)
         failed = False
         return result
     finally:

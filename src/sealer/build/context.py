@@ -13,6 +13,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import PurePosixPath
 
 from sealer.errors import BuildError
@@ -57,8 +58,6 @@ def _load_ignore(context: str) -> list[str]:
 
 
 def _ignored(rel: str, patterns: list[str]) -> bool:
-    from fnmatch import fnmatch
-
     return any(fnmatch(rel, p) or rel.startswith(p + "/") for p in patterns)
 
 
@@ -66,7 +65,7 @@ def plan_copy(instr: Copy, context: str) -> CopyPlan:
     """Resolve the sources of a COPY into archive entries; refuse anything that leaves the context.
 
     A source that changes while it is read (a file removed, a directory renamed) is a BuildError, not a
-    crash; the layer writer re-checks every path when it reads it (see ``sealer.oci.tarball``)."""
+    crash; the layer writer re-checks every path when it reads it (see ``sealer.tario.extract``)."""
     try:
         return _plan_copy(instr, context)
     except OSError as e:

@@ -16,8 +16,9 @@ from sealer.compression import decompressed, gzip_writer
 from sealer.digest import Digest
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor
-from sealer.oci.tarball import write_tree
 from sealer.store import Store
+from sealer.store.fsutil import atomic_write
+from sealer.tario.write import write_entries, write_tree
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,6 @@ def open_layer(store: Store, desc: Descriptor) -> IO[bytes]:
 
 def write_entries_layer(store: Store, entries: dict[str, str | None]) -> WrittenLayer:
     """A gzip layer from explicit entries (archive path -> source path), e.g. a COPY from the context."""
-    from sealer.oci.tarball import write_entries
-
     with store.writer() as w:
         gz = gzip_writer(w)
         tee = _Tee(gz)
@@ -100,7 +99,5 @@ def layer_diff_id(store: Store, desc: Descriptor) -> Digest:
             h.update(b)
     got = Digest.from_hex(h.hexdigest())
     memo.parent.mkdir(parents=True, exist_ok=True)
-    from sealer.store.fsutil import atomic_write
-
     atomic_write(memo, str(got).encode())
     return got

@@ -31,11 +31,15 @@ class BuildOptions:
     no_cache: bool = False
     platforms: list[Platform] = field(default_factory=list)   # default: the host platform
     deep: bool = False
+    strict: bool = False  # discovery warnings about charts (library chart, no workload) fail the build
     ignore_images: list[str] = field(default_factory=list)
     max_parallel: int = 8
     quiet: bool = False
     registry_options: Any = None          # sealer.registry.RegistryOptions, when given
     source_date_epoch: int | None = None  # fixed 'created' for reproducible output
+    build_args: dict[str, str] = field(default_factory=dict)   # --build-arg K=V (overrides ARG defaults)
+    image_list: Path | None = None        # --image-list FILE: more images to cache
+    ignored_image_list: Path | None = None  # --ignored-image-list FILE: images not to cache
     cluster_hooks: ClusterHooks | None = None  # set by a cluster build (container / cloud / existing hosts)
 
     @property

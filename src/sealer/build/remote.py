@@ -20,6 +20,7 @@ import base64
 import contextlib
 import io
 import logging
+import os
 import shlex
 import shutil
 from collections.abc import Callable, Coroutine, Mapping
@@ -30,7 +31,7 @@ from sealer.deliver import manifest as mf
 from sealer.errors import BuildError
 from sealer.infra import Host, HostCommandError
 from sealer.kubefile import Run
-from sealer.oci.tarball import extract_layer, safe_join
+from sealer.tario.extract import extract_layer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,6 +69,16 @@ def parse_listing(out: bytes) -> mf.Manifest:
         elif kind == "f" and path in hashes:
             out_m[path] = f"f:{hashes[path]}:{int(mode, 8):o}"
     return dict(sorted(out_m.items()))
+
+
+def _inside(root: Path, rel: str) -> Path:
+    """``root/rel`` when it stays inside ``root`` (no ``..``, no symlinked parent leading out)."""
+    path = root / rel
+    parent = os.path.realpath(path.parent)
+    base = os.path.realpath(root)
+    if rel.startswith("/") or ".." in Path(rel).parts or not (parent == base or parent.startswith(base + os.sep)):
+        raise BuildError(f"the build cluster reported a path outside the rootfs: {rel!r}")
+    return path
 
 
 class RemoteRootfs:
@@ -112,7 +123,7 @@ class RemoteRootfs:
         """Bring master0's changes between two listings into ``local_root``: (changed, deleted)."""
         changed, deleted = mf.diff(before, after)
         for rel in sorted(deleted, key=len, reverse=True):
-            target = safe_join(local_root, rel)
+            target = _inside(local_root, rel)
             if target.is_symlink() or target.is_file():
                 target.unlink()
             elif target.is_dir():

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from sealer.build.layers import open_layer
 from sealer.oci.model import Descriptor
-from sealer.oci.tarball import extract_layer
 from sealer.store import Store
 from sealer.store.fsutil import force_rmtree
+from sealer.tario.extract import extract_layer
 
 Snapshot = dict[str, tuple[int, int, int, int, int]]
 
@@ -56,7 +56,7 @@ class WorkingRootfs:
         force_rmtree(self.path)
 
 
-FULL_TREES = ("manifests", "charts", "image-archives", "etc")
+FULL_TREES = ("manifests", "charts", "image-archives", "etc", "application")   # application/apps/: sealer v0.9 APP files
 SPARSE_TREES = ("registry", "bin")
 SPARSE_OVER = 1 << 20
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import os
 import subprocess
-import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from sealer.errors import BuildError
@@ -14,8 +14,11 @@ from sealer.kubefile import Run
 TAIL_LINES = 20
 
 
-def run_step(step: Run, rootfs: Path, quiet: bool = False, timeout: float | None = None) -> None:
-    env = dict(os.environ)
+def run_step(step: Run, rootfs: Path, echo: Callable[[str], None] | None = None,
+             timeout: float | None = None, env: Mapping[str, str] | None = None) -> None:
+    """Run ``step``; each output line goes to ``echo`` (the last lines are kept for the error).
+    ``env``: the Kubefile's ARG values and ENV, given to the command on top of ours."""
+    env = {**os.environ, **(env or {})}
     env["PATH"] = f"{rootfs / 'bin'}:{env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
     env["ROOTFS"] = env["SEALER_ROOTFS"] = str(rootfs)
     if step.argv is not None:
@@ -34,8 +37,8 @@ def run_step(step: Run, rootfs: Path, quiet: bool = False, timeout: float | None
     for raw in proc.stdout:
         line = raw.decode("utf-8", "replace").rstrip("\n")
         tail.append(line)
-        if not quiet:
-            sys.stderr.write("  | " + line + "\n")
+        if echo is not None:
+            echo(line)
     try:
         rc = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -9,7 +9,9 @@ import click
 
 from sealer.cli.cluster_build import cluster_build_options
 from sealer.cli.common import app, json_option, print_json, quiet_option
+from sealer.cli.progress import BuildProgress
 from sealer.oci.model import Platform
+from sealer.store import Store
 
 
 @click.command("build")
@@ -25,7 +27,15 @@ from sealer.oci.model import Platform
               "(default: this host's).")
 @click.option("--deep", is_flag=True, help="Also cache image-like strings found in args, env, ConfigMaps and "
               "custom resources (extended discovery).")
+@click.option("--strict", is_flag=True, help="Fail when a chart is a library chart or renders no workload "
+              "(warnings otherwise).")
 @click.option("--ignore-image", "ignore_images", multiple=True, help="Do not cache this image (repeatable).")
+@click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE",
+              help="Set an ARG of the Kubefile (repeatable; NAME=V1,NAME2=V2 also accepted, as sealer's).")
+@click.option("--image-list", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="File with more images to cache, one per line.")
+@click.option("--ignored-image-list", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="File with images not to cache, one per line.")
 @click.option("--max-parallel", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Concurrent image/blob downloads.")
 @click.option("--insecure-registry", "insecure", multiple=True, help="Registry host reachable over plain HTTP.")
@@ -37,17 +47,19 @@ from sealer.oci.model import Platform
 @click.argument("context", type=click.Path(path_type=Path, file_okay=False), default=".")
 @click.pass_context
 def build_cmd(ctx: click.Context, /, kubefile: Path | None, tags: tuple[str, ...], backend: str, no_cache: bool,
-              platforms: str, deep: bool, ignore_images: tuple[str, ...], max_parallel: int,
+              platforms: str, deep: bool, strict: bool, ignore_images: tuple[str, ...], max_parallel: int,
               insecure: tuple[str, ...], ca_cert: Path | None, authfile: Path | None, as_json: bool, quiet: bool,
-              context: Path, **cluster_flags: Any) -> None:
+              context: Path, build_args: tuple[str, ...] = (), image_list: Path | None = None,
+              ignored_image_list: Path | None = None, **cluster_flags: Any) -> None:
     """Build a cluster image from a Kubefile.
 
     \b
     Kubefile instructions: FROM (first; an image or scratch), COPY src... dest,
-    RUN cmd (host shell at build time, rootfs/bin on PATH; file changes become a layer),
-    CMD cmd (run at delivery; several allowed, kept in order).
+    RUN cmd (at build time, rootfs/bin on PATH; on master0 of the build cluster for cloud/container;
+    file changes become a layer),
+    ARG, ENV, LABEL, KUBEVERSION, APP name local://path|https://url, APPCMDS, APPENV,
+    CNI, CSI, LAUNCH ["app",...] or CMDS ["cmd",...] (last), CMD (deprecated). See docs/kubefile.md.
 
-    \b
     \b
     Build types (-b):
       cloud      (default) pay-as-you-go Aliyun ECS nodes run the base cluster and the build;
@@ -60,6 +72,7 @@ def build_cmd(ctx: click.Context, /, kubefile: Path | None, tags: tuple[str, ...
     \b
     Examples:
       sealer build -b lite -t my-cluster:v1 .
+      sealer build -b lite -t app:v1 --build-arg TAG=v1.22.15 --image-list extra.txt .
       sealer build -f Kubefile.prod -t registry.local/ops/cluster:v2 -b lite --platform linux/amd64,linux/arm64 ./ctx
     """
     clusterfile = cluster_flags.get("clusterfile")
@@ -69,25 +82,22 @@ def build_cmd(ctx: click.Context, /, kubefile: Path | None, tags: tuple[str, ...
         require_aliyun_credentials()
     from sealer.build.executor import build
     from sealer.build.options import BuildOptions
-    from sealer.store import Store
-
-    reg_opts = None
-    if insecure or ca_cert or authfile:
-        from sealer.registry import RegistryOptions
-
-        reg_opts = RegistryOptions(insecure=frozenset(insecure), ca_cert=ca_cert, auth_file=authfile)
+    settings = app(ctx).settings
+    reg_opts = settings.registry_options(insecure=insecure, ca_cert=ca_cert, authfile=authfile)
     opts = BuildOptions(
         context=context, tags=list(tags), kubefile=kubefile, backend=backend, no_cache=no_cache,
-        platforms=[Platform.parse(p) for p in platforms.split(",") if p.strip()], deep=deep,
+        platforms=[Platform.parse(p) for p in platforms.split(",") if p.strip()], deep=deep, strict=strict,
         ignore_images=list(ignore_images), max_parallel=max_parallel, quiet=quiet or as_json,
-        registry_options=reg_opts,
+        registry_options=reg_opts, build_args=_build_args(build_args), image_list=image_list,
+        ignored_image_list=ignored_image_list, source_date_epoch=settings.source_date_epoch,
     )
+    progress = BuildProgress(quiet or as_json)
     if backend != "lite" or clusterfile is not None:
         from sealer.cli.cluster_build import run_cluster_build
 
-        result = run_cluster_build(opts, Store(app(ctx).root), cluster_flags)
+        result = run_cluster_build(opts, Store(app(ctx).root), cluster_flags, progress)
     else:
-        result = build(opts, Store(app(ctx).root))
+        result = build(opts, Store(app(ctx).root), progress)
     if as_json:
         print_json({"digest": str(result.digest), "tags": result.tags, "cachedSteps": result.cached_steps,
                     "totalSteps": result.total_steps, "images": result.images,
@@ -97,6 +107,17 @@ def build_cmd(ctx: click.Context, /, kubefile: Path | None, tags: tuple[str, ...
     else:
         click.echo(f"Successfully built {', '.join(result.tags)} {result.digest} "
                    f"({result.cached_steps}/{result.total_steps} steps cached, {result.seconds:.1f}s)")
+
+
+def _build_args(items: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        for part in item.split(",") if all("=" in p for p in item.split(",")) else [item]:
+            name, eq, value = part.partition("=")
+            if not eq or not name.strip():
+                raise click.BadParameter(f"{part!r}: want NAME=VALUE", param_hint="--build-arg")
+            out[name.strip()] = value
+    return out
 
 
 commands: list[click.Command] = [build_cmd]

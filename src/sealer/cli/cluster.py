@@ -12,6 +12,7 @@ import click
 
 from sealer.cli.common import app, err, json_option, out, print_json
 from sealer.errors import ClusterConfigError
+from sealer.store import Store
 
 
 @contextlib.contextmanager
@@ -21,8 +22,6 @@ def _rootfs(ctx: click.Context, image: str) -> Iterator[Path]:
     if path.is_dir():
         yield path
         return
-    from sealer.store import Store  # lazily: the store is only needed for stored images
-
     with tempfile.TemporaryDirectory(prefix="sealer-rootfs-") as tmp:
         Store(app(ctx).root).export_rootfs(image, Path(tmp))
         yield Path(tmp)

@@ -63,7 +63,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def run_cluster_build(opts: Any, store: Any, flags: dict[str, Any]) -> Any:
+def run_cluster_build(opts: Any, store: Any, flags: dict[str, Any], progress: Any = None) -> Any:
     from sealer.build.cluster import ClusterTarget, build_on_cluster, new_build_id, upstreams_from_mirrors
     from sealer.cli.cloud import require_aliyun_credentials
     from sealer.cli.cloud import state_dir as resolve_state
@@ -121,7 +121,7 @@ def run_cluster_build(opts: Any, store: Any, flags: dict[str, Any]) -> Any:
         target.provider = ContainerProvider(settings_c, build_id=build_id, state_dir=state,
                                             on_event=lambda m: say("  " + m))
     with _sigterm_as_interrupt():
-        result = build_on_cluster(opts, store, target, say)
+        result = build_on_cluster(opts, store, target, say, progress)
     if opts.backend == "cloud":
         _push_when_named(store, opts, result, say)
     return result

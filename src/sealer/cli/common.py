@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +12,8 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from sealer.cli.settings import Settings
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 # stdout carries data (tables, JSON); stderr carries progress and messages.
@@ -20,20 +21,17 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 
 
-def default_root() -> Path:
-    env = os.environ.get("SEALER_ROOT")
-    if env:
-        return Path(env)
-    if os.geteuid() == 0:
-        return Path("/var/lib/sealer")
-    xdg = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(xdg) / "sealer"
-
-
 @dataclass
 class AppContext:
-    root: Path
-    debug: bool = False
+    settings: Settings
+
+    @property
+    def root(self) -> Path:
+        return self.settings.root
+
+    @property
+    def debug(self) -> bool:
+        return self.settings.debug
 
 
 def app(ctx: click.Context) -> AppContext:

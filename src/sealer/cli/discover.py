@@ -23,9 +23,19 @@ from sealer.discover import FoundImage, discover
               help="Charts rendered at once.")
 @click.option("--chart-timeout", default=120.0, show_default=True, type=click.FloatRange(0.1),
               help="Seconds one chart may take to render.")
+@click.option("--strict", is_flag=True,
+              help="A library chart or a chart rendering no workload is an error (a warning otherwise).")
+@click.option("--resolve", is_flag=True,
+              help="Check every --deep candidate with a manifest HEAD on its registry, as a build does; drop (with "
+                   "a warning) those that do not resolve.")
+@click.option("--insecure-registry", "insecure", multiple=True, help="Registry host reachable over plain HTTP "
+              "(for --resolve).")
+@click.option("--authfile", type=click.Path(path_type=Path), default=None,
+              help="Docker-style auth file (for --resolve).")
 @json_option
 def find_images(directory: Path, deep: bool, kube_version: str | None, ignore: tuple[str, ...], helm_tests: bool,
-                parallel: int, chart_timeout: float, as_json: bool) -> None:
+                parallel: int, chart_timeout: float, strict: bool, resolve: bool, insecure: tuple[str, ...],
+                authfile: Path | None, as_json: bool) -> None:
     """Find the container images DIRECTORY needs (a build context or rootfs).
 
     \b
@@ -37,9 +47,18 @@ def find_images(directory: Path, deep: bool, kube_version: str | None, ignore: t
     Examples:
       sealer find-images ./build-context
       sealer find-images --deep --json ./rootfs | jq -r '.[].image'
+      sealer find-images --strict ./ctx   # fail on library charts and charts rendering nothing
+      sealer find-images --deep --resolve ./ctx   # keep only deep candidates that exist
     """
     result = discover(directory, deep=deep, kube_version=kube_version, ignore=ignore, parallel=parallel,
-                      include_helm_tests=helm_tests, chart_timeout=chart_timeout)
+                      include_helm_tests=helm_tests, chart_timeout=chart_timeout, strict=strict)
+    unresolved: list[str] = []
+    if resolve:
+        from sealer.discover.resolve import confirm_extended
+        from sealer.registry import RegistryClient, RegistryOptions
+
+        with RegistryClient(RegistryOptions(insecure=frozenset(insecure), auth_file=authfile, retries=2)) as client:
+            unresolved = confirm_extended(result, client)
     if as_json:
         print_json([f.to_json() for f in result.images])
     else:
@@ -49,7 +68,7 @@ def find_images(directory: Path, deep: bool, kube_version: str | None, ignore: t
     if result.helm_tests:
         err.print(f"{len(result.helm_tests)} image(s) used only by helm test pods not listed "
                   "(--helm-tests to include): " + ", ".join(str(f.reference) for f in result.helm_tests))
-    for w in result.warnings:
+    for w in [*result.warnings, *unresolved]:
         err.print(f"warning: {w}", markup=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from sealer import images as lib
 from sealer.cli.common import app, err, human_size, json_option, out, print_json, quiet_option
 from sealer.oci.model import Platform
 from sealer.store import Store
+from sealer.store.archive import load, save
+from sealer.store.fsutil import fsync_dir
 
 
 def _store(ctx: click.Context) -> Store:
@@ -71,10 +74,23 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
     out.print("\n[bold]CMDs[/] (run in order at delivery)")
     for c in doc["cmds"] or ["(none)"]:
         out.print(f"  {c}", markup=False)
-    out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])})")
+    if doc.get("applications"):
+        out.print("\n[bold]Applications[/]")
+        for ap in doc["applications"]:
+            out.print(f"  {ap['name']}  {ap.get('type') or '-'}  {' '.join(ap.get('files') or [])}", markup=False)
+    plan = (doc.get("launch") or {}).get("plan")
+    if plan:
+        out.print("\n[bold]Launch plan[/]")
+        for st in plan if isinstance(plan, list) else [{"command": plan}]:
+            out.print(f"  {('[' + st['app'] + '] ') if st.get('app') else ''}{st['command']}", markup=False)
+    out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])}) from {doc.get('cachedImagesFrom')}")
     for im in doc["cachedImages"]:
-        out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}",
-                  markup=False)
+        out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}"
+                  f"  <- {', '.join(im.get('sources') or []) or '-'}"
+                  + (f"  (listed, not carried: {','.join(im['absentPlatforms'])})" if im.get("absentPlatforms") else "")
+                  + (f"  INCOMPLETE: {'; '.join(im['problems'][:2])}" if im.get("problems") else ""), markup=False)
+    for note in doc.get("notes") or []:
+        out.print(f"  note: {note}", markup=False)
     if doc["kubefile"]:
         out.print("\n[bold]Kubefile[/]")
         out.print(doc["kubefile"].rstrip("\n"), markup=False)
@@ -131,9 +147,6 @@ def save_cmd(ctx: click.Context, output: str, refs: tuple[str, ...]) -> None:
       sealer save -o my-cluster.tar my-cluster:v1 my-cluster:v2
       sealer save -o - my-cluster:v1 | ssh host sealer load -i -
     """
-    from sealer.store.archive import save
-    from sealer.store.fsutil import fsync_dir
-
     store = _store(ctx)
     if output == "-":
         names = save(store, list(refs), sys.stdout.buffer)
@@ -145,8 +158,6 @@ def save_cmd(ctx: click.Context, output: str, refs: tuple[str, ...]) -> None:
             with open(tmp, "wb") as fp:
                 names = save(store, list(refs), fp)
                 fp.flush()
-                import os
-
                 os.fsync(fp.fileno())
             tmp.replace(dst)
             fsync_dir(dst.parent.resolve())
@@ -167,14 +178,12 @@ def load_cmd(ctx: click.Context, input_: str, as_json: bool) -> None:
     Example:
       sealer load -i my-cluster.tar
     """
-    from sealer.store.archive import load
-
     store = _store(ctx)
     if input_ == "-":
-        names = load(store, sys.stdin.buffer)
+        names = load(store, sys.stdin.buffer, app(ctx).settings.load_limits())
     else:
         with open(input_, "rb") as fp:
-            names = load(store, fp)
+            names = load(store, fp, app(ctx).settings.load_limits())
     if as_json:
         print_json({"loaded": names})
     else:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from pathlib import Path
 
 import click
 
 from sealer import __version__
-from sealer.cli.common import AppContext, default_root, err
+from sealer.cli.common import AppContext, err
+from sealer.cli.settings import Settings
 from sealer.errors import SealerError
 
 # One module per command group; each exposes ``commands: list[click.Command]``.
@@ -34,7 +36,7 @@ class SealerGroup(click.Group):
             debug = isinstance(ctx.obj, AppContext) and ctx.obj.debug
             if debug:
                 raise
-            err.print(f"[bold red]Error:[/] {e}", markup=True, highlight=False)
+            err.print(f"[bold red]Error:[/] {e}" + (f" ({e.hint})" if e.hint else ""), markup=True, highlight=False)
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             err.print("interrupted; nothing partial was committed")
@@ -68,12 +70,26 @@ def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
       sealer inspect my-cluster:v1                # layers, CMDs, cached images
       sealer push my-cluster:v1                   # share through a registry
     """
-    ctx.obj = AppContext(root=root or default_root(), debug=debug)
+    ctx.obj = AppContext(Settings.from_environment(root, debug))
+    _configure_logging(debug)
 
 
 for _mod in COMMAND_MODULES:
     for _cmd in importlib.import_module(_mod).commands:
         cli.add_command(_cmd)
+
+
+def _configure_logging(debug: bool) -> None:
+    """--debug: the library's DEBUG logs (``sealer`` logger) on this invocation's stderr; otherwise none."""
+    logger = logging.getLogger("sealer")
+    for h in [h for h in logger.handlers if getattr(h, "_sealer_cli", False)]:
+        logger.removeHandler(h)
+    logger.setLevel(logging.DEBUG if debug else logging.NOTSET)
+    if debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("DEBUG %(name)s: %(message)s"))
+        handler._sealer_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
 
 
 def main() -> None:

@@ -21,15 +21,17 @@ class VerifyFailed(SealerError):
 def verify(ctx: click.Context, image: str, as_json: bool, quiet: bool) -> None:
     """Check that every image cached in IMAGE's registry is complete.
 
-    Streams the cluster image's layers (no unpacking) and checks, for every image recorded in its
-    io.sealer.images label: tag and revision links, manifest, config and every layer present with
-    matching size and digest. Exits non-zero naming each problem.
+    Streams the cluster image's layers (no unpacking) and checks every image its registry/ holds and
+    every image recorded in its io.sealer.images label (or sealer v0.9's sealer.image.container.images):
+    tag and revision links, manifest, config and every layer present with matching size and digest.
+    Images in registry/ missing from the record, and recorded images missing from registry/, are
+    problems. Exits non-zero naming each problem.
 
     \b
     Example:
       sealer verify my-cluster:v1
     """
-    from sealer.registry.cache import verify_image
+    from sealer.carried.verify import verify_image
 
     store = Store(app(ctx).root)
     if not quiet and not as_json:
@@ -40,7 +42,12 @@ def verify(ctx: click.Context, image: str, as_json: bool, quiet: bool) -> None:
     elif not quiet:
         for c in report.images:
             mark = "ok" if not c.problems else "FAILED"
-            out.print(f"{mark:6} {c.reference}  {c.digest or '-'}  {','.join(c.platforms)}", markup=False)
+            out.print(f"{mark:6} {c.reference}  {c.digest or '-'}  {','.join(c.platforms)}"
+                      + (f"  ({c.source})" if c.source else ""), markup=False)
+        for name in report.unrecorded:
+            out.print(f"{'NOTE':6} {name}: in registry/, not in the image's record ({report.record})", markup=False)
+        for note in report.notes:
+            out.print(f"note: {note}", markup=False)
         out.print(f"{len(report.images)} images, {report.blobs} blobs, {report.bytes} bytes checked")
     if not report.ok:
         shown = "\n  ".join(report.problems[:50])

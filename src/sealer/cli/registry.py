@@ -38,8 +38,10 @@ def registry_options(f: F) -> F:
 
 def make_options(insecure: tuple[str, ...], ca_cert: Path | None, authfile: Path | None,
                  registries_conf: Path | None, max_parallel: int = 8) -> RegistryOptions:
-    return RegistryOptions(insecure=frozenset(insecure), ca_cert=ca_cert, auth_file=authfile,
-                           registries_conf=registries_conf, max_parallel=max_parallel)
+    """The command's flags over the settings (environment) of this invocation."""
+    return app(click.get_current_context()).settings.registry_options(
+        insecure=insecure, ca_cert=ca_cert, authfile=authfile, registries_conf=registries_conf,
+        max_parallel=max_parallel)
 
 
 class RichProgress:
@@ -110,7 +112,7 @@ def logout_cmd(host: str, insecure: tuple[str, ...], ca_cert: Path | None, authf
       sealer logout registry.example.com:5000
     """
     found = logout(host, make_options(insecure, ca_cert, authfile, registries_conf))
-    where = auth_file_path(authfile)
+    where = auth_file_path(app(click.get_current_context()).settings.auth_file_for(authfile))
     err.print(f"Removed login credentials for {host} from {where}" if found else f"Not logged in to {host}")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from sealer.cli.common import app, human_size, json_option, print_json
+from sealer.store import Store
+from sealer.store.fsck import fsck
 
 
 @click.command("fsck")
@@ -23,9 +25,6 @@ def fsck_cmd(ctx: click.Context, repair: bool, fast: bool, as_json: bool) -> Non
       sealer fsck
       sealer fsck --repair --json
     """
-    from sealer.store import Store
-    from sealer.store.fsck import fsck
-
     store = Store(app(ctx).root)
     rep = fsck(store, repair=repair, verify_content=not fast)
     if repair and not rep.ok:
@@ -58,8 +57,6 @@ def gc_cmd(ctx: click.Context, as_json: bool) -> None:
     Example:
       sealer gc
     """
-    from sealer.store import Store
-
     n, freed = Store(app(ctx).root).gc()
     if as_json:
         print_json({"blobsFreed": n, "bytesFreed": freed})

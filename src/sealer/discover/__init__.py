@@ -15,7 +15,7 @@ Modules: ``safeyaml`` (bounded streaming YAML nodes), ``podspec`` (strict pod-sp
 from __future__ import annotations
 
 from sealer.discover.find import IGNORE_LIST, IMAGE_LIST, discover
-from sealer.discover.model import DiscoveryResult, FoundImage, ImageSource
+from sealer.discover.model import DiscoveryErrors, DiscoveryResult, FoundImage, ImageSource
 from sealer.discover.scanner import images_from_yaml_text
 from sealer.discover.settings import SETTINGS_FILE, Settings
 from sealer.errors import DiscoveryError
@@ -25,6 +25,7 @@ __all__ = [
     "IMAGE_LIST",
     "SETTINGS_FILE",
     "DiscoveryError",
+    "DiscoveryErrors",
     "DiscoveryResult",
     "FoundImage",
     "ImageSource",

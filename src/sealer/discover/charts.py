@@ -13,18 +13,18 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sealer.discover.chartnotes import complain, library_message, no_workload_message
 from sealer.discover.files import Warn, chart_kind, existing_file, walk
 from sealer.discover.model import ImageSource
 from sealer.discover.renderpool import RenderPool
 from sealer.discover.safeyaml import load_plain
-from sealer.discover.scanner import scan_stream
+from sealer.discover.scanner import scan_rendered
 from sealer.errors import DiscoveryError
 
 DEFAULT_TIMEOUT = 120.0
@@ -45,9 +45,9 @@ class ChartHit:
     helm_test: bool
 
 
-def find_charts(root: Path, warn: Warn) -> list[ChartRef]:
+def find_charts(root: Path, warn: Warn, under: str = "charts") -> list[ChartRef]:
     charts: list[ChartRef] = []
-    for rel, real, _what in walk(root, "charts", warn, want=chart_kind):
+    for rel, real, _what in walk(root, under, warn, want=chart_kind):
         stem = rel.rsplit("/", 1)[-1].removesuffix(".tgz")
         parent = rel.rsplit("/", 1)[0]
         values = f"{parent}/{stem}.values.yaml"
@@ -78,20 +78,31 @@ def _by_chart_name(root: Path, chart: ChartRef, chart_name: str, warn: Warn) -> 
 
 
 def render_charts(root: Path, charts: list[ChartRef], *, kube_version: str | None, deep: bool,
-                  parallel: int, timeout: float, warn: Warn) -> list[ChartHit]:
-    """Render every chart (in parallel worker processes) and return candidates in chart order."""
+                  parallel: int, timeout: float, warn: Warn,
+                  strict: bool = False) -> tuple[list[ChartHit], list[DiscoveryError]]:
+    """Render every chart (in parallel worker processes): candidates in chart order, and every chart's error
+    (one failing chart does not stop the others, so a run reports them all)."""
     if not charts:
-        return []
+        return [], []
     size = max(1, min(parallel, len(charts)))
     with RenderPool(size, timeout) as pool, ThreadPoolExecutor(size) as ex:
-        job: Callable[[ChartRef], list[ChartHit]] = lambda c: _one(  # noqa: E731
-            root, c, pool, kube_version=kube_version, deep=deep, warn=warn)
+        job: Callable[[ChartRef], list[ChartHit] | DiscoveryError] = lambda c: _guarded(  # noqa: E731
+            root, c, pool, kube_version=kube_version, deep=deep, warn=warn, strict=strict)
         results = list(ex.map(job, charts))
-    return [hit for hits in results for hit in hits]
+    hits = [hit for r in results if not isinstance(r, DiscoveryError) for hit in r]
+    return hits, [r for r in results if isinstance(r, DiscoveryError)]
+
+
+def _guarded(root: Path, chart: ChartRef, pool: RenderPool, *, kube_version: str | None, deep: bool,
+             warn: Warn, strict: bool) -> list[ChartHit] | DiscoveryError:
+    try:
+        return _one(root, chart, pool, kube_version=kube_version, deep=deep, warn=warn, strict=strict)
+    except DiscoveryError as e:
+        return e
 
 
 def _one(root: Path, chart: ChartRef, pool: RenderPool, *, kube_version: str | None, deep: bool,
-         warn: Warn) -> list[ChartHit]:
+         warn: Warn, strict: bool) -> list[ChartHit]:
     values, how = _values_for(root, chart, warn)
     request = {"path": str(chart.path), "values": values, "kube_version": kube_version}
     answer = pool.render(request, f"render chart {chart.rel}", chart.rel)
@@ -104,21 +115,29 @@ def _one(root: Path, chart: ChartRef, pool: RenderPool, *, kube_version: str | N
     if not answer.get("ok"):
         name = answer.get("chart") or chart.rel
         raise DiscoveryError(f"render chart {name}: {answer.get('error')}", chart.rel)
-    hits = list(_scan_rendered(chart, how, answer["manifests"], deep=deep))
+    if answer.get("library"):
+        complain(library_message(chart.rel, str(answer.get("chart") or "")), chart.rel, strict=strict, warn=warn)
+        return []
+    manifests: dict[str, str] = answer["manifests"]
+    hits = list(_scan_rendered(chart, how, manifests, deep=deep, warn=warn))
+    if not any(not h.extended and not h.helm_test for h in hits):
+        notes = manifests.get(f"{answer.get('chart')}/templates/NOTES.txt")
+        complain(no_workload_message(chart.rel, how, notes), chart.rel, strict=strict, warn=warn)
     hits.extend(_annotated(chart, answer.get("annotations") or {}, answer.get("merged") or {}))
     if deep and answer.get("images_lock"):
         hits.extend(_images_lock(chart, str(answer["images_lock"])))
     return hits
 
 
-def _scan_rendered(chart: ChartRef, how: str, manifests: dict[str, str], *, deep: bool) -> Iterator[ChartHit]:
+def _scan_rendered(chart: ChartRef, how: str, manifests: dict[str, str], *, deep: bool,
+                   warn: Warn) -> Iterator[ChartHit]:
     for template in sorted(manifests):
         text = manifests[template]
         if template.endswith(".txt") or not text.strip():
             continue
         origin = f"{chart.rel} {template}"
         try:
-            for hit, number in scan_stream(io.StringIO(text), origin, deep=deep):
+            for hit, number in scan_rendered(text, origin, deep=deep, warn=warn):
                 detail = f"{how} {template}#{number} {hit.detail}" + (" (helm test)" if hit.helm_test else "")
                 yield ChartHit(hit.raw, ImageSource(chart.rel, None, detail), hit.extended, hit.helm_test)
         except DiscoveryError as e:

@@ -9,7 +9,7 @@ from pathlib import Path
 from sealer.discover.charts import DEFAULT_TIMEOUT, find_charts, render_charts
 from sealer.discover.files import existing_file, manifest_kind, walk
 from sealer.discover.imagelist import IgnoreList, read_list
-from sealer.discover.model import DiscoveryResult, FoundImage, ImageSource
+from sealer.discover.model import DiscoveryErrors, DiscoveryResult, FoundImage, ImageSource
 from sealer.discover.scanner import scan_file
 from sealer.discover.settings import read_settings
 from sealer.errors import DiscoveryError, ReferenceError_
@@ -17,6 +17,14 @@ from sealer.reference import parse
 
 IMAGE_LIST = "manifests/imageList"
 IGNORE_LIST = "manifests/imageList.ignore"
+APPS_DIR = "application/apps"   # sealer v0.9: files of `APP name ...` (rootfs.GlobalManager.App().Root())
+
+
+def _app_manifest_kind(name: str, real: Path) -> str | None:
+    """YAML files of apps, not inside a chart (charts are rendered instead)."""
+    if real.is_dir() and (real / "Chart.yaml").is_file():
+        return None
+    return manifest_kind(name, real)
 
 
 class _Collector:
@@ -56,7 +64,7 @@ class _Collector:
 
 def discover(root: Path, *, deep: bool = False, kube_version: str | None = None, ignore: Iterable[str] = (),
              parallel: int = 4, include_helm_tests: bool = False,
-             chart_timeout: float = DEFAULT_TIMEOUT) -> DiscoveryResult:
+             chart_timeout: float = DEFAULT_TIMEOUT, strict: bool = False) -> DiscoveryResult:
     """Find the images of ``root`` (a rootfs or any directory with ``manifests/`` and/or ``charts/``).
 
     Sources: ``manifests/imageList``; every ``*.yaml``/``*.yml`` under ``manifests/`` (pod specs of
@@ -66,7 +74,11 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
     a context enables it for its build with ``manifests/.sealer-discover.yaml`` holding ``deep: true``
     (see :mod:`sealer.discover.settings`). ``kube_version`` sets ``.Capabilities.KubeVersion``.
     Images of ``helm.sh/hook: test`` pods go to ``result.helm_tests`` unless ``include_helm_tests``.
-    Symlinks leading outside ``root`` are not followed. Errors raise :class:`DiscoveryError`.
+    A library chart, or a chart that renders no workload, is a warning (``result.warnings``); ``strict``
+    makes it an error.
+    Symlinks leading outside ``root`` are not followed. Every manifest and chart is read even when
+    others fail; failures raise :class:`DiscoveryError` (one) or :class:`DiscoveryErrors` (several, each
+    with its file and the engine's message), once, at the end.
     """
     root = Path(os.path.realpath(root))
     if not root.is_dir():
@@ -76,6 +88,7 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
     deep = deep or settings.deep
     include_helm_tests = include_helm_tests or settings.helm_tests
     kube_version = kube_version or settings.kube_version
+    strict = strict or settings.strict
 
     ignores = IgnoreList()
     for text in ignore:
@@ -88,20 +101,43 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
         for entry in read_list(ignore_file, IGNORE_LIST, default_tag=False):
             ignores.add(entry.reference)
 
+    errors: list[DiscoveryError] = []  # every failure of the run, reported together at the end
     image_list = existing_file(root, IMAGE_LIST, col.warn)
     if image_list is not None:
-        for entry in read_list(image_list, IMAGE_LIST):
-            col.add(entry.raw, ImageSource(IMAGE_LIST, entry.line, ""), extended=False)
+        try:
+            for entry in read_list(image_list, IMAGE_LIST):
+                col.add(entry.raw, ImageSource(IMAGE_LIST, entry.line, ""), extended=False)
+        except DiscoveryErrors as e:
+            errors.extend(e.errors)
+        except DiscoveryError as e:
+            errors.append(e)
 
     for rel, real, _what in walk(root, "manifests", col.warn, want=manifest_kind):
-        for hit, number in scan_file(real, rel, deep=deep):
-            col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
-                    helm_test=False)
+        try:
+            for hit, number in scan_file(real, rel, deep=deep, warn=col.warn):
+                col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
+                        helm_test=False)
+        except DiscoveryError as e:
+            errors.append(e)
 
-    charts = find_charts(root, col.warn)
-    for ch in render_charts(root, charts, kube_version=kube_version, deep=deep, parallel=parallel,
-                            timeout=chart_timeout, warn=col.warn):
+    # sealer v0.9 apps (application/apps/NAME/): YAML files as manifests, chart apps rendered
+    for rel, real, _what in walk(root, APPS_DIR, col.warn, want=_app_manifest_kind):
+        try:
+            for hit, number in scan_file(real, rel, deep=deep, warn=col.warn):
+                col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
+                        helm_test=False)
+        except DiscoveryError as e:
+            errors.append(e)
+    charts = find_charts(root, col.warn) + find_charts(root, col.warn, APPS_DIR)
+    hits, chart_errors = render_charts(root, charts, kube_version=kube_version, deep=deep, parallel=parallel,
+                                       timeout=chart_timeout, warn=col.warn, strict=strict)
+    errors.extend(chart_errors)
+    for ch in hits:
         col.add(ch.raw, ch.source, extended=ch.extended, helm_test=ch.helm_test and not include_helm_tests)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise DiscoveryErrors(errors)
 
     images: list[FoundImage] = []
     ignored: list[FoundImage] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sealer.errors import DiscoveryError
 from sealer.reference import Reference
 
 
@@ -56,13 +57,15 @@ class DiscoveryResult:
 
     ``images`` are to be cached (sorted by ``str(reference)``); ``ignored`` matched the ignore list;
     ``helm_tests`` are images of ``helm.sh/hook: test`` pods, which only ``helm test`` pulls (not cached
-    unless asked); ``warnings`` explain what was skipped (unrendered templates, symlinks leaving the root...).
+    unless asked); ``warnings`` explain what was skipped (unrendered templates, symlinks leaving the root...);
+    ``unresolved`` are deep candidates whose manifest did not resolve (:mod:`sealer.discover.resolve`).
     """
 
     images: list[FoundImage]
     ignored: list[FoundImage] = field(default_factory=list)
     helm_tests: list[FoundImage] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unresolved: list[FoundImage] = field(default_factory=list)
 
     def references(self) -> list[Reference]:
         return [f.reference for f in self.images]
@@ -73,4 +76,14 @@ class DiscoveryResult:
             "ignored": [f.to_json() for f in self.ignored],
             "helm_tests": [f.to_json() for f in self.helm_tests],
             "warnings": list(self.warnings),
+            "unresolved": [f.to_json() for f in self.unresolved],
         }
+
+
+class DiscoveryErrors(DiscoveryError):
+    """Several manifests, charts or lists failed in one run; ``errors`` holds each one (file, line, message)."""
+
+    def __init__(self, errors: list[DiscoveryError]) -> None:
+        self.errors = list(errors)
+        lines = "\n".join("  " + str(e).replace("\n", "\n    ") for e in self.errors)
+        super().__init__(f"{len(self.errors)} problems found:\n{lines}")

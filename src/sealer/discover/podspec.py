@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from sealer.discover.safeyaml import Budget, get, get_str, line_of, mapping_items, scalar_str
+from sealer.discover.safeyaml import Budget, duplicate_keys, get, get_str, mapping_items, scalar_str
 
 CONTAINER_LISTS = (("containers", "container"), ("initContainers", "initContainer"),
                    ("ephemeralContainers", "ephemeralContainer"))
@@ -114,7 +114,11 @@ def _pod_spec_hits(spec: MappingNode, obj: K8sObject, budget: Budget) -> list[Hi
             if raw is None or image is None:
                 continue
             cname = get_str(c, "name") or "?"
-            hits.append(Hit(raw.strip(), line_of(image), f"{obj.label} {word} {cname}", False, obj.helm_test))
+            if "image" in duplicate_keys(c):
+                budget.notes.append(f"{budget.origin}:{budget.line(image)}: {obj.label} {word} {cname} has the "
+                                    "key image more than once; the last one is used, as Kubernetes does "
+                                    "(kubectl apply --validate=strict refuses such a document)")
+            hits.append(Hit(raw.strip(), budget.line(image), f"{obj.label} {word} {cname}", False, obj.helm_test))
     volumes = get(spec, "volumes")
     if isinstance(volumes, SequenceNode):
         for v in volumes.value:
@@ -124,5 +128,5 @@ def _pod_spec_hits(spec: MappingNode, obj: K8sObject, budget: Budget) -> list[Hi
             raw = scalar_str(ref)
             if raw is not None and ref is not None:
                 vname = get_str(v, "name") or "?"
-                hits.append(Hit(raw.strip(), line_of(ref), f"{obj.label} volume {vname}", False, obj.helm_test))
+                hits.append(Hit(raw.strip(), budget.line(ref), f"{obj.label} volume {vname}", False, obj.helm_test))
     return hits

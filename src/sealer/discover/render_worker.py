@@ -5,7 +5,8 @@ process because the Helm engine (Go, through ctypes) cannot be interrupted: a te
 forever is stopped by killing this process (see :mod:`sealer.discover.renderpool`).
 
 Request: ``{"path", "values", "name", "namespace", "kube_version"}``.
-Answer: ``{"ok": true, "chart", "manifests", "annotations", "merged", "images_lock"}`` or
+Answer: ``{"ok": true, "chart", "manifests", "annotations", "merged", "images_lock"}``, ``{"ok": true,
+"chart", "library": true}`` for a library chart (not rendered), or
 ``{"ok": false, "error"}``.
 """
 
@@ -31,6 +32,8 @@ def render(req: dict[str, Any]) -> dict[str, Any]:
         if missing:
             return {"ok": False, "chart": name, "error": "found in Chart.yaml, but missing in charts/ directory: "
                     + ", ".join(missing) + " (run `helm dependency build` before building)"}
+        if meta.get("type") == "library":  # Helm: "library charts are not installable"
+            return {"ok": True, "chart": name, "library": True, "manifests": {}}
         opts: dict[str, Any] = {"name": req.get("name") or name or "release",
                                 "namespace": req.get("namespace") or "default", "is_install": True}
         if req.get("kube_version"):

@@ -77,24 +77,31 @@ VISITS_PER_CHAR = 20
 class Budget:
     """Counts node visits while walking one document; raises when the walk is out of proportion."""
 
-    def __init__(self, origin: str, document: int, size: int) -> None:
+    def __init__(self, origin: str, document: int, size: int, line_offset: int = 0) -> None:
         self.origin = origin
         self.document = document
         self.limit = max(MIN_VISITS, VISITS_PER_CHAR * size)
         self.visits = 0
+        self.line_offset = line_offset  # lines of the stream before this document's text
+        self.notes: list[str] = []      # warnings found while walking (duplicate keys...)
+
+    def line(self, node: Node) -> int | None:
+        """The line of ``node`` in the whole stream (not in its document)."""
+        line = line_of(node)
+        return None if line is None else line + self.line_offset
 
     def tick(self, node: Node, count: int = 1) -> None:
         self.visits += count
         if self.visits > self.limit:
             raise DiscoveryError(
                 f"read YAML document {self.document}: refused, alias expansion exceeds "
-                f"{self.limit} nodes (YAML bomb?)", self.origin, line_of(node))
+                f"{self.limit} nodes (YAML bomb?)", self.origin, self.line(node))
 
     def depth(self, depth: int, node: Node) -> None:
         if depth > MAX_DEPTH:
             raise DiscoveryError(
                 f"read YAML document {self.document}: nesting deeper than {MAX_DEPTH}",
-                self.origin, line_of(node))
+                self.origin, self.line(node))
 
 
 def line_of(node: Node) -> int | None:
@@ -135,6 +142,27 @@ def iter_documents(stream: IO[bytes] | IO[str] | str, origin: str) -> Iterator[t
         loader.dispose()
 
 
+def parse_document(text: bytes | str, origin: str, *, line_offset: int = 0) -> Node | None:
+    """The root node of the first YAML document of ``text`` (one document cut by :mod:`.splitting`), as
+    ``sigs.k8s.io/yaml`` reads it; errors name the line in the whole stream (``line_offset`` lines before)."""
+    loader = _Loader(text)
+    try:
+        if not loader.check_node():
+            return None
+        node: Node | None = loader.get_node()
+        return node
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = None if mark is None else int(mark.line) + 1 + line_offset
+        raise DiscoveryError(f"parse YAML: {e.problem or e.context or 'invalid YAML'}", origin, line) from None
+    except yaml.YAMLError as e:
+        raise DiscoveryError(f"parse YAML: {e}", origin) from None
+    except UnicodeDecodeError as e:
+        raise DiscoveryError(f"parse YAML: not UTF-8 text ({e.reason})", origin) from None
+    finally:
+        loader.dispose()
+
+
 def scalar_str(node: Node | None) -> str | None:
     """The value of a plain/quoted *string* scalar, else None (ints, bools, nulls are not strings)."""
     if isinstance(node, ScalarNode):
@@ -152,10 +180,15 @@ def scalar_str(node: Node | None) -> str | None:
 
 
 def mapping_items(node: Node) -> list[tuple[Node, Node]]:
-    """Pairs of a mapping with YAML merge keys (``<<``) flattened; explicit keys win."""
+    """Pairs of a mapping as Kubernetes reads it: a key given twice keeps its last value (as
+    ``sigs.k8s.io/yaml`` does); YAML merge keys (``<<``) flattened, explicit keys win."""
     if not isinstance(node, MappingNode):
         return []
     pairs: list[tuple[Node, Node]] = node.value
+    if len(pairs) > 1:
+        keys = [k.value if isinstance(k, ScalarNode) else id(k) for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            pairs = _last_wins(pairs)
     for k, _ in pairs:
         if k.value == "<<":
             break
@@ -173,26 +206,50 @@ def mapping_items(node: Node) -> list[tuple[Node, Node]]:
             items.append((k, v))
     if merged:
         seen = {k.value for k, _ in items if isinstance(k, ScalarNode)}
-        items.extend((k, v) for k, v in merged if not (isinstance(k, ScalarNode) and k.value in seen))
+        items.extend((k, v) for k, v in _last_wins(merged) if not (isinstance(k, ScalarNode) and k.value in seen))
     return items
 
 
+def _last_wins(pairs: list[tuple[Node, Node]]) -> list[tuple[Node, Node]]:
+    seen: set[object] = set()
+    out: list[tuple[Node, Node]] = []
+    for k, v in reversed(pairs):
+        key = k.value if isinstance(k, ScalarNode) else id(k)
+        if key not in seen:
+            seen.add(key)
+            out.append((k, v))
+    out.reverse()
+    return out
+
+
+def duplicate_keys(node: Node) -> list[str]:
+    """Scalar keys given more than once in a mapping."""
+    if not isinstance(node, MappingNode):
+        return []
+    counts: dict[str, int] = {}
+    for k, _ in node.value:
+        if isinstance(k, ScalarNode) and isinstance(k.value, str):
+            counts[k.value] = counts.get(k.value, 0) + 1
+    return [k for k, n in counts.items() if n > 1]
+
+
 def get(node: Node, key: str) -> Node | None:
-    """The value node of ``key`` in a mapping node, else None."""
+    """The value node of ``key`` in a mapping node (the last one when the key is repeated), else None."""
     if not isinstance(node, MappingNode):
         return None
     merge = False
+    found: Node | None = None
     for k, v in node.value:
         kv = k.value
         if kv == key and isinstance(k, ScalarNode):
-            found: Node = v
-            return found
-        if kv == "<<":
+            found = v
+        elif kv == "<<":
             merge = True
-    if merge:
-        for k, v in mapping_items(node):
-            if isinstance(k, ScalarNode) and k.value == key:
-                return v
+    if found is not None or not merge:
+        return found
+    for k, v in mapping_items(node):
+        if isinstance(k, ScalarNode) and k.value == key:
+            return v
     return None
 
 

@@ -6,6 +6,7 @@ A Kubefile context turns on extended discovery for its lite build by shipping th
     deep: true            # also report images in args/env/ConfigMaps/custom resources
     helmTests: false      # cache images of helm.sh/hook: test pods too
     kubeVersion: v1.33.0  # .Capabilities.KubeVersion for chart rendering when the build does not know it
+    strict: true          # a library chart or a chart rendering no workload fails the build
 
 Settings only switch features *on*: ``discover(deep=True)`` (``sealer build --deep``) wins over
 ``deep: false``.
@@ -21,7 +22,7 @@ from sealer.discover.safeyaml import load_plain
 from sealer.errors import DiscoveryError
 
 SETTINGS_FILE = "manifests/.sealer-discover.yaml"
-_KEYS = {"deep": bool, "helmTests": bool, "kubeVersion": str}
+_KEYS = {"deep": bool, "helmTests": bool, "kubeVersion": str, "strict": bool}
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Settings:
     deep: bool = False
     helm_tests: bool = False
     kube_version: str | None = None
+    strict: bool = False
 
 
 def read_settings(root: Path, warn: Warn) -> Settings:
@@ -50,4 +52,4 @@ def read_settings(root: Path, warn: Warn) -> Settings:
                                  SETTINGS_FILE)
     kv = data.get("kubeVersion")
     return Settings(deep=bool(data.get("deep", False)), helm_tests=bool(data.get("helmTests", False)),
-                    kube_version=kv if isinstance(kv, str) else None)
+                    kube_version=kv if isinstance(kv, str) else None, strict=bool(data.get("strict", False)))

@@ -1,5 +1,5 @@
 """Interoperability with sealer (Go): read its v0.5-v0.8 and v0.9+ cluster images, write the v0.9+
-metadata sealer reads. Pure functions over the OCI model, plus small rootfs readers.
+metadata sealer reads; the one reader of the rootfs ``Metadata`` file. Imports oci/ and the leaves only.
 Formats and sources: docs/sealer-formats.md."""
 
 from sealer.interop.detect import SealerImageInfo, config_labels, detect, history_layer_kinds, with_rootfs

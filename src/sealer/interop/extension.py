@@ -9,8 +9,10 @@ Go structs (pkg/define/image/v1/sealer_image.go, types/api/v1/image_types.go), f
                     Launch Launch `json:"launch,omitempty"`}          # omitempty never drops a struct
     BuildClient    {SealerVersion string `json:"sealerVersion"`; BuildahVersion string `json:"buildahVersion"`}
     Launch         {Cmds []string `json:"cmds,omitempty"`; AppNames []string `json:"app_names,omitempty"`}
-    Application    {Name `json:"name"`; Type `json:"type,omitempty"`; LaunchFiles []string `json:"launchfiles,omitempty"`;
-                    Version `json:"version,omitempty"`}
+    Application    {NameVar string `json:"name"`; TypeVar string `json:"type,omitempty"`;
+                    FilesVar []string `json:"files,omitempty"`; VersionVar string `json:"version,omitempty"`;
+                    AppEnv map[string]string `json:"env,omitempty"`; AppCMDs []string `json:"cmds,omitempty"`}
+                   (pkg/define/application/v1/application.go; ``applications`` holds these)
     ContainerImage {Image string `json:"image"`; AppName string `json:"appName,omitempty"`; Platform *Platform `json:"platform"`}
     Platform       {Architecture `json:"architecture,omitempty"`; OS `json:"os,omitempty"`;
                     OSVersion `json:"os_version,omitempty"`; Variant `json:"variant,omitempty"`}
@@ -151,6 +153,21 @@ class ImageExtension:
         )
 
 
+APPLICATION_FIELDS = ("name", "type", "files", "version", "env", "cmds")
+
+
+def application_to_go(app: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``v1.Application`` as Go marshals it: declared field order, empty ``omitempty`` fields left out,
+    ``env`` keys sorted (Go sorts map keys)."""
+    out: dict[str, Any] = {"name": str(app.get("name") or "")}
+    for k in APPLICATION_FIELDS[1:]:
+        v = app.get(k)
+        if not v:
+            continue
+        out[k] = gojson.sorted_map(v) if k == "env" else (list(v) if isinstance(v, list | tuple) else v)
+    return out
+
+
 def parse_container_images(text: str) -> list[ContainerImage]:
     """``sealer.image.container.images``; an empty value means no list, as in sealer."""
     what = keys.CONTAINER_IMAGES_ANNOTATION
@@ -184,25 +201,29 @@ def _go_reference(text: str) -> str:
 
 def sealer_annotations(*, cmds: Sequence[str], images: Sequence[tuple[str, str]], kube_installer: bool,
                        app_names: Sequence[str] = (), env: Mapping[str, str] | None = None,
+                       applications: Sequence[Mapping[str, Any]] = (), app_of: Mapping[str, str] | None = None,
                        sealer_version: str) -> dict[str, str]:
     """The sealer v0.9+ manifest annotations for an image we build, byte-for-byte as sealer's
     ``json.Marshal`` would write them.
 
     ``cmds``: every CMD to run at delivery, in order (the base image's first). ``images``: the cached
-    container images as ``(reference, "os/arch[/variant]")``. ``sealer.image.container.images`` is left
+    container images as ``(reference, "os/arch[/variant]")``; ``app_of`` maps a reference to the app whose
+    files name it (``appName``). ``sealer.image.container.images`` is left
     out when there are none, as ``sealer build`` does.
     """
     ext = ImageExtension(
         sealer_version=sealer_version,
         type=keys.KUBE_INSTALLER if kube_installer else keys.APP_INSTALLER,
         env=dict(env or {}),
+        applications=tuple(application_to_go(a) for a in applications),
         cmds=tuple(cmds),
         app_names=tuple(app_names),
     )
     out = {keys.EXTENSION_ANNOTATION: ext.marshal()}
     if images:
         out[keys.CONTAINER_IMAGES_ANNOTATION] = marshal_container_images(
-            [ContainerImage(_go_reference(ref), "", Platform.parse(plat)) for ref, plat in images])
+            [ContainerImage(_go_reference(ref), (app_of or {}).get(ref, ""), Platform.parse(plat))
+             for ref, plat in images])
     return out
 
 

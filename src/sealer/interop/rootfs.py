@@ -4,14 +4,14 @@ images already cached under ``registry/`` (docker-distribution layout)."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sealer.errors import SealerError
+from sealer.errors import LocatedError
 from sealer.interop import keys
+from sealer.interop.base_registry import RegistryTree
 from sealer.oci.model import Platform
 
 # Binaries that make an image install Kubernetes itself (sealer's "kube-installer" type):
@@ -21,8 +21,9 @@ KUBE_BINARIES = ("kubeadm", "kubelet", "k3s", "k0s")
 _MAX_METADATA = 1 << 20
 
 
-class RootfsMetadataError(SealerError):
-    """The rootfs ``Metadata`` file exists but is not the JSON object sealer writes."""
+class RootfsMetadataError(LocatedError):
+    """The rootfs ``Metadata`` file exists but is not the JSON object sealer writes (names the file, and the line
+    of a JSON syntax error)."""
 
 
 def is_kube_installer(rootfs: Path) -> bool:
@@ -58,17 +59,24 @@ class RootfsMetadata:
 
     @classmethod
     def parse(cls, data: bytes, source: str = keys.METADATA_FILE) -> RootfsMetadata:
+        """The one reading of ``Metadata``, for build, inspect and kubeadm config alike: a JSON object whose
+        known fields, when present, are strings."""
+        what = f"read {keys.METADATA_FILE}"
         try:
             doc = json.loads(data)
+        except json.JSONDecodeError as e:
+            raise RootfsMetadataError(f"{what}: not JSON: {e.msg}", source, e.lineno) from None
         except (ValueError, UnicodeDecodeError) as e:
-            raise RootfsMetadataError(f"read {source}: not JSON: {e}") from None
+            raise RootfsMetadataError(f"{what}: not JSON: {e}", source) from None
         if not isinstance(doc, dict):
-            raise RootfsMetadataError(f"read {source}: not a JSON object")
+            raise RootfsMetadataError(f"{what}: not a JSON object", source)
 
         def s(*names: str) -> str | None:
             for n in names:
                 v = doc.get(n)
-                if isinstance(v, str) and v:
+                if v is not None and not isinstance(v, str):
+                    raise RootfsMetadataError(f"{what}: {n!r} must be a string", source)
+                if v:
                     return v
             return None
 
@@ -82,10 +90,13 @@ def read_metadata(rootfs: Path) -> RootfsMetadata | None:
     path = rootfs / keys.METADATA_FILE
     if not path.is_file():
         return None
-    with open(path, "rb") as f:
-        data = f.read(_MAX_METADATA + 1)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(_MAX_METADATA + 1)
+    except OSError as e:
+        raise RootfsMetadataError(f"read {keys.METADATA_FILE}: {e.strerror}", str(path)) from None
     if len(data) > _MAX_METADATA:
-        raise RootfsMetadataError(f"read {path}: larger than {_MAX_METADATA} bytes")
+        raise RootfsMetadataError(f"read {keys.METADATA_FILE}: larger than {_MAX_METADATA} bytes", str(path))
     return RootfsMetadata.parse(data, str(path))
 
 
@@ -101,41 +112,10 @@ class CachedImage:
         return f"{self.repository}:{self.tag}@{self.digest}"
 
 
-def _read_link(path: Path) -> str | None:
-    try:
-        text = path.read_text().strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return text if text.startswith("sha256:") and len(text) == 71 else None
-
-
 def cached_images(rootfs: Path) -> list[CachedImage]:
     """Every tag in ``rootfs/registry/docker/registry/v2/repositories`` whose manifest blob is present,
-    sorted by repository and tag. Repositories nest (``a/b/c``), so the tree is walked down to each
-    ``_manifests`` directory."""
-    v2 = rootfs / keys.REGISTRY_DIR / "docker" / "registry" / "v2"
-    repos = v2 / "repositories"
-    if not repos.is_dir():
-        return []
-    out: list[CachedImage] = []
-    for repo_dir in _repository_dirs(repos):
-        name = repo_dir.relative_to(repos).as_posix()
-        tags = repo_dir / "_manifests" / "tags"
-        if not tags.is_dir():
-            continue
-        for tag_dir in sorted(tags.iterdir()):
-            digest = _read_link(tag_dir / "current" / "link")
-            if digest is None:
-                continue
-            blob = v2 / "blobs" / "sha256" / digest[7:9] / digest[7:] / "data"
-            if blob.exists():
-                out.append(CachedImage(name, tag_dir.name, digest))
-    return sorted(out, key=lambda c: (c.repository, c.tag))
-
-
-def _repository_dirs(repos: Path) -> Iterator[Path]:
-    for dirpath, dirnames, _ in os.walk(repos):
-        if "_manifests" in dirnames:
-            yield Path(dirpath)
-        # never descend into the registry's own bookkeeping directories
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("_"))
+    sorted by repository and tag (repositories nest: ``a/b/c``). Read by :class:`RegistryTree`, the one
+    reader of the layout (it also lists untagged manifests, platforms and what is missing)."""
+    tree = RegistryTree.from_dir(rootfs / keys.REGISTRY_DIR)
+    return [CachedImage(i.repository, i.tag, str(i.digest)) for i in tree.images()
+            if i.tag and tree.blob_state(i.digest)[0]]

@@ -7,12 +7,44 @@
 Every error is a :class:`sealer.errors.KubefileError` whose ``str`` is ``FILE:LINE: message``.
 """
 
-from sealer.kubefile.instructions import SCRATCH, Cmd, Copy, From, Instruction, Kubefile, Location, Run
+from sealer.kubefile.instructions import (
+    LABEL_SUPPORTED_KUBE_VERSION,
+    SCRATCH,
+    App,
+    AppCmds,
+    AppEnv,
+    Arg,
+    Cmd,
+    Cmds,
+    Copy,
+    Env,
+    From,
+    Instruction,
+    Kubefile,
+    KubeVersion,
+    Label,
+    Launch,
+    Location,
+    Maintainer,
+    Run,
+)
 from sealer.kubefile.lexer import MAX_FILE_BYTES, MAX_LINE_BYTES
-from sealer.kubefile.parser import KEYWORDS, parse, parse_file
+from sealer.kubefile.parser import KEYWORDS, check_apps, parse, parse_file
 
 __all__ = [
     "KEYWORDS",
+    "LABEL_SUPPORTED_KUBE_VERSION",
+    "App",
+    "AppCmds",
+    "AppEnv",
+    "Arg",
+    "Cmds",
+    "Env",
+    "KubeVersion",
+    "Label",
+    "Launch",
+    "Maintainer",
+    "check_apps",
     "MAX_FILE_BYTES",
     "MAX_LINE_BYTES",
     "SCRATCH",

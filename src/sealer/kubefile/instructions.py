@@ -18,6 +18,12 @@ from sealer.reference import Reference
 from sealer.reference import parse as parse_reference
 
 SCRATCH = "scratch"
+# sealer build/kubefile/command/command.go
+LABEL_SUPPORTED_KUBE_VERSION = "app.alpha.sealer.io/supported-kube-version"
+LABEL_KUBE_CNI = "cluster.alpha.sealer.io/kube-cni"
+LABEL_KUBE_CSI = "cluster.alpha.sealer.io/kube-csi"
+SCHEME_LOCAL = "local://"
+REMOTE_SCHEMES = ("http://", "https://")
 
 # ASCII blanks that separate words and are stripped around arguments (newline is never inside a line).
 BLANKS = " \t\r\f\v"
@@ -46,6 +52,7 @@ class From:
 
     image: str
     location: Location
+    platform: str | None = None           # FROM --platform=OS/ARCH
     keyword: ClassVar[str] = "FROM"
 
     @property
@@ -61,7 +68,7 @@ class From:
 
     @property
     def text(self) -> str:
-        return f"FROM {self.image}"
+        return f"FROM --platform={self.platform} {self.image}" if self.platform else f"FROM {self.image}"
 
 
 @dataclass(frozen=True)
@@ -78,10 +85,22 @@ class Copy:
 
     @property
     def text(self) -> str:
-        words = (*self.sources, self.dest)
+        plain = (*self.sources, self.dest)
+        words = tuple(_lex_escape(w) for w in plain)
+        if words != plain:   # variable/quote characters: escaped for the shell lexer, in JSON form
+            return f"COPY {_json_list(words)}"
         if _copy_needs_json(words):
             return f"COPY {_json_list(words)}"
         return "COPY " + " ".join(words)
+
+
+def _lex_escape(word: str) -> str:
+    """``word`` with the characters the shell lexer would interpret escaped by a backslash.
+
+    ``${ARCH}`` stays as written: it is a COPY source not yet resolved to a platform.
+    """
+    parts = word.split("${ARCH}")
+    return "${ARCH}".join(re.sub(r"""([$\\'"])""", r"\\\1", p) for p in parts)
 
 
 def _copy_needs_json(words: tuple[str, ...]) -> bool:
@@ -136,12 +155,174 @@ class Run(_Command):
 
 @dataclass(frozen=True)
 class Cmd(_Command):
-    """``CMD``: recorded in the image and executed at delivery; several CMDs run in order."""
+    """``CMD`` (deprecated by sealer v0.9 in favour of ``CMDS``/``LAUNCH``): recorded in the image and run at
+    delivery; several CMDs run in order.
+
+    The JSON form is sealer's, not Docker's exec form: ``CMD ["kubectl apply -f a.yaml", "bash b.sh"]`` is a
+    list of shell commands, each run on its own (``argv`` holds them).
+    """
 
     keyword: ClassVar[str] = "CMD"
 
+    @property
+    def commands(self) -> tuple[str, ...]:
+        """The shell commands this CMD runs at delivery, in order."""
+        if self.argv is not None:
+            return self.argv
+        assert self.command is not None
+        return (self.command,)
 
-Instruction = From | Copy | Run | Cmd
+
+def _pairs_text(pairs: tuple[tuple[str, str], ...]) -> str:
+    return " ".join(f"{_quote_word(k)}={_quote_word(v)}" for k, v in pairs)
+
+
+def _quote_word(w: str) -> str:
+    """A word that the Kubefile lexer and the shell lexer read back as ``w``."""
+    if w and not re.search(r"""[\s"'$\\=,]""", w):
+        return w
+    return '"' + w.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+@dataclass(frozen=True)
+class Arg:
+    """``ARG name[=default] ...`` (also sealer v0.8's ``ARG k=v,k2=v2``): build-time variables.
+
+    ``pairs`` holds the values after ``--build-arg`` overrides; ``None`` for a declared ARG without value.
+    """
+
+    pairs: tuple[tuple[str, str | None], ...]
+    location: Location
+    keyword: ClassVar[str] = "ARG"
+
+    @property
+    def text(self) -> str:
+        return "ARG " + " ".join(_quote_word(k) if v is None else f"{_quote_word(k)}={_quote_word(v)}"
+                                 for k, v in self.pairs)
+
+
+@dataclass(frozen=True)
+class Env:
+    """``ENV k=v ...`` (or ``ENV k v``): recorded in the image (``env``), given to RUN and to delivery."""
+
+    pairs: tuple[tuple[str, str], ...]
+    location: Location
+    keyword: ClassVar[str] = "ENV"
+
+    @property
+    def text(self) -> str:
+        return "ENV " + _pairs_text(self.pairs)
+
+
+@dataclass(frozen=True)
+class Label:
+    """``LABEL k=v ...``: image config labels."""
+
+    pairs: tuple[tuple[str, str], ...]
+    location: Location
+    keyword: ClassVar[str] = "LABEL"
+
+    @property
+    def text(self) -> str:
+        return "LABEL " + _pairs_text(self.pairs)
+
+
+@dataclass(frozen=True)
+class Maintainer:
+    """``MAINTAINER name``: the config's ``author``."""
+
+    name: str
+    location: Location
+    keyword: ClassVar[str] = "MAINTAINER"
+
+    @property
+    def text(self) -> str:
+        return f"MAINTAINER {self.name}"
+
+
+@dataclass(frozen=True)
+class KubeVersion:
+    """``KUBEVERSION constraint``: label ``app.alpha.sealer.io/supported-kube-version``."""
+
+    constraint: str
+    location: Location
+    keyword: ClassVar[str] = "KUBEVERSION"
+
+    @property
+    def text(self) -> str:
+        return f"KUBEVERSION {self.constraint}"
+
+
+@dataclass(frozen=True)
+class App:
+    """``APP name local://path... | http(s)://url...`` (``kind`` CNI/CSI: the same plus a label)."""
+
+    name: str
+    sources: tuple[str, ...]
+    location: Location
+    kind: str = "APP"
+    keyword: ClassVar[str] = "APP"
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind} {self.name} " + " ".join(self.sources)
+
+
+@dataclass(frozen=True)
+class AppCmds:
+    """``APPCMDS name ["cmd", ...]``: shell commands that launch the app instead of its type's default."""
+
+    name: str
+    commands: tuple[str, ...]
+    location: Location
+    keyword: ClassVar[str] = "APPCMDS"
+
+    @property
+    def text(self) -> str:
+        return f"APPCMDS {self.name} {_json_list(self.commands)}"
+
+
+@dataclass(frozen=True)
+class AppEnv:
+    """``APPENV name k=v ...``: env of one app (renders its files, given to its commands)."""
+
+    name: str
+    pairs: tuple[tuple[str, str], ...]
+    location: Location
+    keyword: ClassVar[str] = "APPENV"
+
+    @property
+    def text(self) -> str:
+        return f"APPENV {self.name} " + _pairs_text(self.pairs)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """``LAUNCH ["app", ...]``: the apps delivery launches, in order (at most one, last)."""
+
+    apps: tuple[str, ...]
+    location: Location
+    keyword: ClassVar[str] = "LAUNCH"
+
+    @property
+    def text(self) -> str:
+        return f"LAUNCH {_json_list(self.apps)}"
+
+
+@dataclass(frozen=True)
+class Cmds:
+    """``CMDS ["cmd", ...]``: shell commands delivery runs instead of launching apps (at most one, last)."""
+
+    commands: tuple[str, ...]
+    location: Location
+    keyword: ClassVar[str] = "CMDS"
+
+    @property
+    def text(self) -> str:
+        return f"CMDS {_json_list(self.commands)}"
+
+
+Instruction = From | Copy | Run | Cmd | Arg | Env | Label | Maintainer | KubeVersion | App | AppCmds | AppEnv | Launch | Cmds
 
 
 @dataclass(frozen=True)
@@ -168,6 +349,50 @@ class Kubefile:
     def cmds(self) -> tuple[Cmd, ...]:
         """The ``CMD`` instructions in file order (all of them run at delivery)."""
         return tuple(i for i in self.instructions if isinstance(i, Cmd))
+
+    @property
+    def apps(self) -> tuple[App, ...]:
+        """``APP``/``CNI``/``CSI`` in file order."""
+        return tuple(i for i in self.instructions if isinstance(i, App))
+
+    @property
+    def launch(self) -> Launch | None:
+        return next((i for i in self.instructions if isinstance(i, Launch)), None)
+
+    @property
+    def cmds_instruction(self) -> Cmds | None:
+        return next((i for i in self.instructions if isinstance(i, Cmds)), None)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Every ``ENV`` of this Kubefile merged in order (sealer's global env)."""
+        return {k: v for i in self.instructions if isinstance(i, Env) for k, v in i.pairs}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Every ``LABEL`` merged in order, plus the labels KUBEVERSION/CNI/CSI stand for (as sealer adds them)."""
+        out: dict[str, str] = {}
+        for i in self.instructions:
+            if isinstance(i, Label):
+                out.update(i.pairs)
+            elif isinstance(i, KubeVersion):
+                out[LABEL_SUPPORTED_KUBE_VERSION] = i.constraint
+            elif isinstance(i, App) and i.kind in ("CNI", "CSI"):
+                prefix = LABEL_KUBE_CNI if i.kind == "CNI" else LABEL_KUBE_CSI
+                out[f"{prefix}-{i.name}"] = "true"
+        return out
+
+    @property
+    def app_env(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for i in self.instructions:
+            if isinstance(i, AppEnv):
+                out.setdefault(i.name, {}).update(i.pairs)
+        return out
+
+    @property
+    def app_cmds(self) -> dict[str, tuple[str, ...]]:
+        return {i.name: i.commands for i in self.instructions if isinstance(i, AppCmds)}
 
     @property
     def text(self) -> str:

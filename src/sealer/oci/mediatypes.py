@@ -34,11 +34,3 @@ def is_index(media_type: str) -> bool:
 
 def is_manifest(media_type: str) -> bool:
     return media_type in MANIFEST_TYPES
-
-
-def is_gzip_layer(media_type: str) -> bool:
-    return media_type.endswith("gzip")
-
-
-def is_zstd_layer(media_type: str) -> bool:
-    return media_type.endswith("zstd")

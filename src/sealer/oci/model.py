@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform as _platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,9 +67,7 @@ def _norm_arch(arch: str) -> str:
 
 
 def host_platform() -> Platform:
-    import platform as _p
-
-    return Platform("linux", _norm_arch(_p.machine()))
+    return Platform("linux", _norm_arch(_platform.machine()))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Registry client and commands: pull, push, login, logout, mirrors (see ARCHITECTURE.md §4).
+"""The distribution API client: requests, blob transfer, auth, credentials, TLS, mirrors, login; pull and push.
+Must not import imagecache/, distlayout/, build/ or cli/ (they build on it).
 
     from sealer.registry import RegistryClient, RegistryOptions, pull, push, login, logout
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -14,13 +14,27 @@ from sealer.digest import Digest
 from sealer.errors import DigestError, RegistryError
 from sealer.oci.model import Descriptor
 from sealer.reference import Reference
-from sealer.registry.options import BlobSink, BlobWriterLike
-
-if TYPE_CHECKING:
-    from sealer.registry.client import RegistryClient
+from sealer.registry.options import BlobSink, BlobWriterLike, ProgressLike, RegistryOptions
+from sealer.registry.responses import api_host, raise_for_status
 
 READ_CHUNK = 1 << 20
 MAX_REDIRECTS = 5
+
+
+class RegistryClient(Protocol):
+    """What a blob download needs of :class:`sealer.registry.client.RegistryClient` (which calls in here)."""
+
+    options: RegistryOptions
+    progress: ProgressLike
+
+    def request(self, method: str, ref: Reference, path: str, actions: str = "pull", *, what: str,
+                headers: dict[str, str] | None = None, stream: bool = False) -> httpx.Response: ...
+
+    def _may_use_http(self, host: str) -> bool: ...
+
+    def _http(self, host: str) -> httpx.Client: ...
+
+    def _retrying(self, fn: Callable[[], httpx.Response], what: str) -> httpx.Response: ...
 
 
 class _Interrupted(Exception):
@@ -56,8 +70,6 @@ def open_following(client: RegistryClient, ref: Reference, path: str, what: str,
                    headers: dict[str, str]) -> httpx.Response:
     """GET ``path`` of ``ref``'s repository (streamed), following redirects by hand: the registry host keeps
     its credentials, any other host gets none (no Authorization, no cookies)."""
-    from sealer.registry.client import api_host, raise_for_status
-
     resp = client.request("GET", ref, path, what=what, headers=headers, stream=True)
     origin = urlsplit(str(resp.request.url))
     for _ in range(MAX_REDIRECTS):

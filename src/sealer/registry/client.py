@@ -9,97 +9,51 @@ with ``Range`` after a reset; redirects are followed by hand and credentials go 
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import httpcore
 import httpx
 import tenacity
 
 from sealer.digest import Digest
 from sealer.errors import AuthError, DigestError, NotFoundError, RegistryError
 from sealer.oci import mediatypes as mt
-from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, Platform, host_platform, parse_any
+from sealer.oci.model import (
+    Descriptor,
+    Index,
+    Manifest,
+    ManifestError,
+    Platform,
+    host_platform,
+    media_type_of,
+    parse_any,
+)
 from sealer.reference import Reference
 from sealer.registry.auth import AuthState, Challenge, RegistryAuth, parse_www_authenticate
+from sealer.registry.blobget import download, open_following
 from sealer.registry.credentials import Credential, get_credential
 from sealer.registry.mirrors import RegistriesConf, Source
 from sealer.registry.options import BlobSink, NoProgress, ProgressLike, RegistryOptions
+from sealer.registry.responses import (
+    DOCKER_HUB_API,
+    RETRY_STATUS,
+    Transient,
+    api_host,
+    error_text,
+    raise_for_status,
+    retry_after,
+)
 from sealer.registry.tls import ssl_context
+from sealer.registry.tuning import use_large_http11_reads
 
 MAX_MANIFEST = 16 << 20
+log = logging.getLogger(__name__)
 
-# httpcore reads HTTP/1.1 bodies 64 KiB at a time, and its per-read Python work (h11 events) then costs more
-# than hashing the bytes: 1 MiB reads make a blob download ~2x cheaper in CPU. A class attribute of httpcore's
-# sync HTTP/1.1 connection; left alone if a future httpcore renames it.
-_H11 = getattr(getattr(httpcore, "_sync", None), "http11", None)
-if _H11 is not None and isinstance(getattr(_H11.HTTP11Connection, "READ_NUM_BYTES", None), int):
-    _H11.HTTP11Connection.READ_NUM_BYTES = max(_H11.HTTP11Connection.READ_NUM_BYTES, 1 << 20)
 READ_CHUNK = 1 << 20
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-DOCKER_HUB_API = "registry-1.docker.io"
-
-
-class _Transient(Exception):
-    """A failure worth retrying; carries the server's Retry-After (seconds) when it gave one."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def _retry_after(resp: httpx.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
-def _error_text(resp: httpx.Response) -> str:
-    try:
-        errs = resp.json().get("errors") or []
-        parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errs if isinstance(e, dict)]
-        if parts:
-            return "; ".join(parts)
-    except Exception:  # noqa: BLE001 - any non-JSON body
-        pass
-    return resp.reason_phrase or f"HTTP {resp.status_code}"
-
-
-def raise_for_status(resp: httpx.Response, what: str) -> None:
-    """Turn an error response into the matching SealerError (``what`` = verb + subject)."""
-    code = resp.status_code
-    if code < 400:
-        return
-    if not resp.is_stream_consumed:
-        with contextlib.suppress(Exception):
-            resp.read()
-    text = _error_text(resp)
-    if code == 401:
-        raise AuthError(f"{what}: unauthorized: {text} (check `sealer login`)")
-    if code == 403:
-        raise AuthError(f"{what}: access denied: {text}")
-    if code == 404:
-        raise NotFoundError(f"{what}: not found: {text}")
-    raise RegistryError(f"{what}: HTTP {code}: {text}")
-
-
-def api_host(domain: str) -> str:
-    """The host serving the API for a reference domain (docker.io is served by registry-1.docker.io)."""
-    return DOCKER_HUB_API if domain == "docker.io" else domain
 
 
 def by_digest(ref: Reference, digest: Digest) -> Reference:
@@ -138,8 +92,13 @@ def select_platform(index: Index, platform: Platform | None) -> Descriptor:
 class RegistryClient:
     """One per operation; safe to share across threads."""
 
-    def __init__(self, options: RegistryOptions | None = None, progress: ProgressLike | None = None) -> None:
+    def __init__(self, options: RegistryOptions | None = None, progress: ProgressLike | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        """``transport`` replaces the network (every host), e.g. an ``httpx.MockTransport`` in tests."""
         self.options = options or RegistryOptions()
+        self._transport = transport
+        if self.options.large_reads and transport is None:
+            use_large_http11_reads()
         self.progress: ProgressLike = progress or NoProgress()
         self.mirrors = RegistriesConf.load(self.options.registries_conf_path()) if self.options.use_mirrors \
             else RegistriesConf()
@@ -185,7 +144,7 @@ class RegistryClient:
                     timeout=httpx.Timeout(self.options.timeout, connect=min(15.0, self.options.timeout)),
                     limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
                     follow_redirects=False, trust_env=False,
-                    headers={"User-Agent": "sealer-py"},
+                    headers={"User-Agent": "sealer-py"}, transport=self._transport,
                 )
                 self._clients[key] = c
             return c
@@ -246,24 +205,26 @@ class RegistryClient:
             try:
                 resp = fn()
             except httpx.TransportError as e:
-                raise _Transient(f"{what}: {type(e).__name__}: {e}") from None
+                log.debug("%s: %s: %s (will retry)", what, type(e).__name__, e)
+                raise Transient(f"{what}: {type(e).__name__}: {e}") from None
+            log.debug("%s %s -> %d", resp.request.method, resp.request.url.copy_with(query=None), resp.status_code)
             if resp.status_code in RETRY_STATUS:
-                ra = _retry_after(resp)
+                ra = retry_after(resp)
                 resp.close()
-                raise _Transient(f"{what}: HTTP {resp.status_code}: {resp.reason_phrase}", ra)
+                raise Transient(f"{what}: HTTP {resp.status_code}: {resp.reason_phrase}", ra)
             return resp
 
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _Transient) and exc.retry_after is not None:
+            if isinstance(exc, Transient) and exc.retry_after is not None:
                 return min(exc.retry_after, 60.0)
             return float(min(opts.max_backoff, opts.backoff * (2 ** (state.attempt_number - 1))))
 
         try:
-            return tenacity.Retrying(retry=tenacity.retry_if_exception_type(_Transient), wait=wait,
+            return tenacity.Retrying(retry=tenacity.retry_if_exception_type(Transient), wait=wait,
                                      stop=tenacity.stop_after_attempt(max(1, opts.retries)),
                                      reraise=True)(attempt)
-        except _Transient as e:
+        except Transient as e:
             raise RegistryError(f"{e} (after {opts.retries} attempts)") from None
 
     def request(self, method: str, ref: Reference, path: str, actions: str = "pull", *,
@@ -310,7 +271,7 @@ class RegistryClient:
         resp = self._retrying(lambda: client.get(url, headers=headers), f"get token from {u.netloc}")
         if resp.status_code in (401, 403):
             who = f"user {cred.username!r}" if cred else "anonymous access"
-            raise AuthError(f"authenticate at {u.netloc}: {who} refused ({_error_text(resp)})")
+            raise AuthError(f"authenticate at {u.netloc}: {who} refused ({error_text(resp)})")
         raise_for_status(resp, f"get token from {u.netloc}")
         try:
             doc = resp.json()
@@ -336,7 +297,7 @@ class RegistryClient:
                                                            headers={"Authorization": cred.basic_header()}),
                               f"log in to {host}")
         if resp.status_code in (401, 403):
-            raise AuthError(f"log in to {host}: user {cred.username!r} refused: {_error_text(resp)}")
+            raise AuthError(f"log in to {host}: user {cred.username!r} refused: {error_text(resp)}")
         raise_for_status(resp, f"log in to {host}")
 
     # ---- sources (mirrors then origin) --------------------------------------------------------------
@@ -363,8 +324,6 @@ class RegistryClient:
 
     def _get_manifest_at(self, ref: Reference, accept: str) -> tuple[bytes, str, Digest]:
         what = f"get manifest {ref}"
-        from sealer.registry.blobget import open_following
-
         resp = open_following(self, ref, f"manifests/{ref.identifier}", what, {"Accept": accept})
         try:
             data = bytearray()
@@ -385,8 +344,6 @@ class RegistryClient:
             raise DigestError(f"{what}: registry says {header}, content is {got}")
         media = resp.headers.get("Content-Type", "").split(";")[0].strip()
         if media not in mt.ALL_MANIFEST_TYPES:
-            from sealer.oci.model import media_type_of
-
             media = media_type_of(raw)
         return raw, media, got
 
@@ -455,8 +412,6 @@ class RegistryClient:
         raise last
 
     def _fetch_blob_at(self, ref: Reference, desc: Descriptor, sink: BlobSink) -> Digest:
-        from sealer.registry.blobget import download
-
         return download(self, ref, desc, sink)
 
     # ---- blobs: write -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sealer.errors import AuthError, RegistryError
+from sealer.errors import RegistryError
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
@@ -35,15 +35,10 @@ class Credential:
 
 
 def auth_file_path(explicit: Path | None = None) -> Path:
-    """``--authfile``, else ``$REGISTRY_AUTH_FILE``, else ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json``."""
+    """``explicit`` (the CLI resolves ``--authfile``, ``$REGISTRY_AUTH_FILE``, ``$DOCKER_CONFIG``), else
+    ``~/.docker/config.json``."""
     if explicit is not None:
         return explicit
-    env = os.environ.get("REGISTRY_AUTH_FILE")
-    if env:
-        return Path(env)
-    dc = os.environ.get("DOCKER_CONFIG")
-    if dc:
-        return Path(dc) / "config.json"
     return Path(os.path.expanduser("~")) / ".docker" / "config.json"
 
 
@@ -196,10 +191,3 @@ def erase_credential(host: str, auth_file: Path | None = None) -> bool:
     if found and path.exists():
         _write(path, data)
     return found
-
-
-def require_credential(host: str, auth_file: Path | None = None) -> Credential:
-    cred = get_credential(host, auth_file)
-    if cred is None:
-        raise AuthError(f"authenticate to {host}: no stored credentials (run `sealer login {host}`)")
-    return cred

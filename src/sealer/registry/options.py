@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -11,6 +10,7 @@ from typing import Protocol
 from sealer.digest import Digest
 
 DEFAULT_CERTS_DIRS = (Path("/etc/docker/certs.d"), Path("/etc/containers/certs.d"))
+DEFAULT_REGISTRIES_CONF = Path("/etc/containers/registries.conf")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class RegistryOptions:
     chunk_size: int = 32 << 20             # uploads larger than this go in PATCH chunks of this size
     certs_dirs: tuple[Path, ...] = field(default=DEFAULT_CERTS_DIRS)
     use_mirrors: bool = True
+    large_reads: bool = True               # 1 MiB HTTP/1.1 body reads (process-wide; see registry.tuning)
 
     def is_insecure(self, host: str) -> bool:
         return host in self.insecure or host.split(":")[0] in self.insecure
@@ -43,13 +44,11 @@ class RegistryOptions:
         return self.is_insecure(host) or is_loopback(host)
 
     def registries_conf_path(self) -> Path | None:
+        """The mirrors file: ``registries_conf`` when given, else the system's when it exists (the CLI resolves
+        ``$SEALER_REGISTRIES_CONF``; the library reads no environment variable)."""
         if self.registries_conf is not None:
             return self.registries_conf
-        env = os.environ.get("SEALER_REGISTRIES_CONF")
-        if env:  # a missing file named by the environment means "no mirrors"; an explicit one must exist
-            return Path(env) if Path(env).is_file() else None
-        default = Path("/etc/containers/registries.conf")
-        return default if default.is_file() else None
+        return DEFAULT_REGISTRIES_CONF if DEFAULT_REGISTRIES_CONF.is_file() else None
 
 
 def split_host(host: str) -> str:

@@ -7,6 +7,7 @@ nothing in the store.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -22,9 +23,9 @@ from typing import IO
 from sealer.digest import Digest
 from sealer.errors import ArchiveError, DigestError
 from sealer.oci import mediatypes as mt
-from sealer.oci.model import Descriptor, Index, ManifestError
-from sealer.oci.tarball import clean_member_name
+from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
 from sealer.store.layout import Store
+from sealer.tario.extract import clean_member_name
 
 _BLOB_RE = re.compile(r"^blobs/sha256/([a-f0-9]{64})$")
 MAX_ENTRIES = 1_000_000
@@ -34,22 +35,10 @@ MAX_DOC = 16 << 20
 
 @dataclass(frozen=True)
 class LoadLimits:
-    """Tar-bomb limits for ``load``. ``from_env`` reads ``SEALER_LOAD_MAX_ENTRIES`` / ``SEALER_LOAD_MAX_BYTES``."""
+    """Tar-bomb limits for ``load`` (the CLI sets them from ``SEALER_LOAD_MAX_ENTRIES`` / ``SEALER_LOAD_MAX_BYTES``)."""
 
     max_entries: int = MAX_ENTRIES
     max_bytes: int = MAX_BYTES
-
-    @classmethod
-    def from_env(cls) -> LoadLimits:
-        def num(name: str, default: int) -> int:
-            raw = os.environ.get(name, "").strip()
-            if not raw:
-                return default
-            if not raw.isdigit():
-                raise ArchiveError(f"load: {name}={raw!r} is not a number")
-            return int(raw)
-
-        return cls(num("SEALER_LOAD_MAX_ENTRIES", MAX_ENTRIES), num("SEALER_LOAD_MAX_BYTES", MAX_BYTES))
 
 
 def save(store: Store, refs: Sequence[str], out: IO[bytes]) -> list[str]:
@@ -88,8 +77,8 @@ def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes) -> None:
 def load(store: Store, src: IO[bytes], limits: LoadLimits | None = None) -> list[str]:
     """Load every image of an OCI-layout tar into the store. Returns the names loaded.
 
-    ``limits`` defaults to :meth:`LoadLimits.from_env`."""
-    limits = limits or LoadLimits.from_env()
+    ``limits`` defaults to :class:`LoadLimits`'s."""
+    limits = limits or LoadLimits()
     tmp = Path(tempfile.mkdtemp(prefix=f"load-{os.getpid()}-", dir=store.root / "ingest"))
     try:
         index_raw, blobs = _unpack(src, tmp, limits)
@@ -176,8 +165,6 @@ def _unpack(src: IO[bytes], tmp: Path, limits: LoadLimits) -> tuple[bytes, set[s
 
 
 def _write_verified(f: IO[bytes], dst: Path, expected: Digest, size: int) -> None:
-    import hashlib
-
     h = hashlib.sha256()
     n = 0
     with open(dst, "wb") as out:
@@ -195,8 +182,6 @@ def _write_verified(f: IO[bytes], dst: Path, expected: Digest, size: int) -> Non
 
 
 def _check_complete(tmp: Path, blobs: set[str], roots: list[Descriptor]) -> None:
-    from sealer.oci.model import Manifest, parse_any
-
     stack = list(roots)
     seen: set[str] = set()
     while stack:

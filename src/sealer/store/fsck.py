@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
 from sealer.digest import Digest, sha256_file
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Index, Manifest, ManifestError, parse_any
+from sealer.store.fsutil import atomic_write
 from sealer.store.layout import Store, _owner_alive, _pid_alive
 
 
@@ -109,8 +111,6 @@ def fsck(store: Store, repair: bool = False, verify_content: bool = True) -> Fsc
                 names = {b.split(": ", 1)[0] for b in rep.broken_refs}
                 kept = [r.descriptor for r in refs if r.name not in names]
                 doc = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [d.to_json() for d in kept]}
-                from sealer.store.fsutil import atomic_write
-
                 atomic_write(store.root / "index.json", json.dumps(doc, indent=2).encode() + b"\n")
                 rep.repaired += [f"dropped ref {n}" for n in sorted(names)]
             for h in corrupt:
@@ -120,8 +120,6 @@ def fsck(store: Store, repair: bool = False, verify_content: bool = True) -> Fsc
             for name in rep.stale_ingest:
                 p = store.root / "ingest" / name
                 if p.is_dir():
-                    import shutil
-
                     shutil.rmtree(p, ignore_errors=True)
                 else:
                     with contextlib.suppress(FileNotFoundError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -37,8 +38,6 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
 
 def force_rmtree(path: str | os.PathLike[str]) -> None:
     """Remove a tree even where a build or an extracted layer left directories without write permission."""
-    import shutil
-
     for dirpath, dirnames, _ in os.walk(path):
         for d in dirnames:
             full = os.path.join(dirpath, d)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import threading
 import time
 import uuid
@@ -31,12 +30,23 @@ from typing import IO, Any
 from filelock import FileLock
 
 from sealer import reference
-from sealer.digest import CHUNK, Digest
+from sealer.compression import decompressed
+from sealer.digest import Digest
 from sealer.errors import DigestError, ImageNotFound, ReferenceError_, StoreError
 from sealer.oci import mediatypes as mt
-from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, Platform, parse_any, parse_config
+from sealer.oci.model import (
+    Descriptor,
+    Index,
+    Manifest,
+    ManifestError,
+    Platform,
+    host_platform,
+    parse_any,
+    parse_config,
+)
 from sealer.store.fsutil import atomic_write, force_rmtree, fsync_dir
 from sealer.store.ingest import IngestWriter
+from sealer.tario.extract import extract_layer
 
 MAX_DOC = 16 << 20  # manifests and configs larger than this are refused
 
@@ -167,13 +177,6 @@ class Store:
             self.put_blob([data], d, len(data))
         return d
 
-    def put_file(self, path: str | os.PathLike[str], expected: Digest | None = None) -> tuple[Digest, int]:
-        def chunks() -> Iterator[bytes]:
-            with open(path, "rb") as fp:
-                while b := fp.read(CHUNK):
-                    yield b
-        return self.put_blob(chunks(), expected)
-
     @contextlib.contextmanager
     def lease(self) -> Iterator[Lease]:
         """Pin blobs for the duration of an operation: every blob this Store commits (or adopts) while the
@@ -296,7 +299,6 @@ class Store:
         if isinstance(doc, Index):
             index_desc = desc
             if platform is None:
-                from sealer.oci.model import host_platform
                 platform = host_platform()
             try:
                 child = doc.select(platform)
@@ -310,12 +312,8 @@ class Store:
         config = parse_config(self.read_blob(doc.config.digest))
         return StoredImage(name, desc, doc, config, index_desc)
 
-    def export_rootfs(self, ref: str, dest: str | os.PathLike[str], platform: Platform | None = None,
-                      include: Iterable[str] | None = None) -> StoredImage:
+    def export_rootfs(self, ref: str, dest: str | os.PathLike[str], platform: Platform | None = None) -> StoredImage:
         """Apply the image's layers in order (whiteouts honoured, extraction contained) into ``dest``."""
-        from sealer.compression import decompressed
-        from sealer.oci.tarball import extract_layer
-
         img = self.image(ref, platform)
         Path(dest).mkdir(parents=True, exist_ok=True)
         for layer in img.manifest.layers:
@@ -386,13 +384,6 @@ class Store:
                             p.unlink()
         return removed, freed
 
-    def disk_usage(self) -> int:
-        return sum(p.stat().st_size for p in (self.root / "blobs" / "sha256").iterdir())
-
-    def clear_dir(self, sub: str) -> None:
-        shutil.rmtree(self.root / sub, ignore_errors=True)
-        (self.root / sub).mkdir(parents=True, exist_ok=True)
-
 
 def _pid_alive(pid: int) -> bool:
     try:
@@ -410,4 +401,3 @@ def _owner_alive(name: str) -> bool:
     if len(parts) >= 2 and parts[1].isdigit():
         return _pid_alive(int(parts[1]))
     return False
-

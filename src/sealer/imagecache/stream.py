@@ -1,0 +1,105 @@
+"""Large blobs streamed straight from the registry into the cached-image layer being written.
+
+The blob bytes are written once (into the layer's ingest file) and read once (off the socket), hashed twice on
+the way: against the blob's digest and as part of the layer's. Anything the stream cannot handle — a download
+that must restart from zero after bytes were already written, a mirror switch mid-blob — aborts that layer; the
+caller then fetches its blobs into the blob cache and writes the layer from there (the general path).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import IO
+
+from sealer.digest import Digest
+from sealer.distlayout.layout import Entry, write_layer_tar
+from sealer.errors import DigestError, SealerError
+from sealer.imagecache.fetch import BlobJob, rewrap
+from sealer.imagecache.layers import LayerPlan
+from sealer.imagecache.model import CachedLayer
+from sealer.oci import mediatypes as mt
+from sealer.oci.model import Descriptor
+from sealer.store import Store
+
+
+class CannotStream(SealerError):
+    """The download would have to start over after bytes went into the layer."""
+
+
+class _BlobInLayer:
+    """A BlobWriterLike that appends one blob's bytes to the layer stream, verifying them."""
+
+    def __init__(self, out: IO[bytes], on_bytes: Callable[[int], None]) -> None:
+        self._out = out
+        self._on_bytes = on_bytes
+        self._h = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._h.update(data)
+        self._out.write(data)
+        self.size += len(data)
+        self._on_bytes(len(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def digest(self) -> Digest:
+        return Digest.from_hex(self._h.copy().hexdigest())
+
+    def commit(self, expected: Digest | None = None, size: int | None = None) -> Digest:
+        got = self.digest
+        if size is not None and self.size != size:
+            raise DigestError(f"stream blob {expected or got}: got {self.size} bytes, want {size}")
+        if expected is not None and got != expected:
+            raise DigestError(f"stream blob: digest is {got}, want {expected}")
+        return got
+
+    def abort(self, keep: bool = False) -> None:
+        pass
+
+
+class _LayerSink:
+    """A BlobSink for one blob: hands out a writer into the layer; a second writer is allowed only while
+    nothing has been written yet (e.g. a mirror that answered 404)."""
+
+    def __init__(self, out: IO[bytes], on_bytes: Callable[[int], None]) -> None:
+        self._out = out
+        self._on_bytes = on_bytes
+        self._current: _BlobInLayer | None = None
+
+    def has_blob(self, digest: Digest) -> bool:
+        return False
+
+    def writer(self, key: str | None = None, resume: bool = False) -> _BlobInLayer:
+        if self._current is not None and self._current.size:
+            raise CannotStream("the download restarted after bytes were written into the layer")
+        self._current = _BlobInLayer(self._out, self._on_bytes)
+        return self._current
+
+
+def stream_layer(store: Store, plan: LayerPlan, streamed: Mapping[Digest, BlobJob],
+                 on_bytes: Callable[[int], None]) -> CachedLayer:
+    """Write ``plan`` as a layer; blobs in ``streamed`` come from their source as the tar is written, every
+    other blob from its blob-cache file."""
+
+    def produce(ent: Entry, out: IO[bytes]) -> bool:
+        job = streamed.get(ent.digest) if ent.digest is not None else None
+        if job is None:
+            return False
+        try:
+            job.source.blob(job.ref, job.desc, _LayerSink(out, on_bytes))
+        except CannotStream:
+            raise
+        except Exception as e:  # noqa: BLE001 - name the image and where it was found, keep the class
+            raise rewrap(e, f"cache {job.where}: fetch blob {job.digest.short}") from e
+        return True
+
+    with store.writer() as w:
+        write_layer_tar(w, plan.entries, produce=produce)  # type: ignore[arg-type]
+        size = w.size
+        digest = w.commit()
+    return CachedLayer(Descriptor(mt.OCI_LAYER, digest, size), digest, plan.created_by, plan.images)
