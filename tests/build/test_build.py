@@ -165,11 +165,11 @@ def test_failed_run_names_line_and_leaves_store_unchanged(tmp_path: Path, sealer
     assert os.listdir(sealer.root / "ingest") == []
 
 
-def test_container_backend_says_unsupported(tmp_path: Path, sealer: Sealer) -> None:
+def test_cluster_build_from_scratch_says_it_needs_a_base(tmp_path: Path, sealer: Sealer) -> None:
     ctx = make_context(tmp_path)
     r = sealer.proc("build", "-b", "container", "-t", "x:v1", str(ctx))
-    assert r.returncode == 2
-    assert "container" in r.stderr and "-b lite" in r.stderr
+    assert r.returncode == 1
+    assert "FROM scratch has no Kubernetes" in r.stderr and "-b lite" in r.stderr and "Kubefile:1" in r.stderr
     assert "Traceback" not in r.stderr
 
 
