@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-DEB_PKGS := docker-registry skopeo umoci apache2-utils openssl openssh-server openssh-client busybox-static
+DEB_PKGS := docker-registry skopeo umoci apache2-utils openssl openssh-server openssh-client busybox-static containerd runc \
+	docker.io mmdebstrap
 
 .PHONY: all install deps venv demo test lint typecheck stress bench clean mutation
 
@@ -10,7 +11,7 @@ all: test
 
 # Debian packages the tests and the demo use (only when root and something is missing).
 deps:
-	@missing=""; for b in docker-registry skopeo umoci htpasswd openssl sshd busybox; do \
+	@missing=""; for b in docker-registry skopeo umoci htpasswd openssl sshd busybox containerd ctr dockerd mmdebstrap; do \
 	  command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || missing=1; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \

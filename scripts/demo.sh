@@ -10,8 +10,10 @@ SEALER=${SEALER:-.venv/bin/sealer}
 DEMO=$(mktemp -d "${TMPDIR:-/tmp}/sealer-demo.XXXXXX")
 ROOT="$DEMO/root"
 REG_PID=""
+HOSTS_DIR=""
 
 cleanup() {
+  if [ -n "$HOSTS_DIR" ]; then "$PY" tests/helpers/testhosts.py stop --dir "$HOSTS_DIR" || true; fi
   if [ -n "$REG_PID" ] && kill -0 "$REG_PID" 2>/dev/null; then
     kill "$REG_PID" 2>/dev/null || true
     wait "$REG_PID" 2>/dev/null || true
@@ -87,5 +89,26 @@ grep -E "STEP|CACHED|Successfully" "$DEMO/rebuild.log"
 
 step "serve the image's registry/ with the stock docker-registry and pull every cached image back"
 "$PY" scripts/demo_seed.py serve --root "$ROOT" --image demo-cluster:v1 --workdir "$DEMO/serve"
+
+step "deliver demo-cluster:v1 to two local test hosts (an sshd each, in its own mount namespace)"
+HOSTS_DIR="$DEMO/hosts"
+"$PY" tests/helpers/testhosts.py start --count 2 --dir "$HOSTS_DIR" > "$DEMO/hosts.json"
+read -r M0 N1 KEY N1_PID <<< "$("$PY" -c 'import json, sys; d = json.load(open(sys.argv[1]))
+print(*d["addresses"][:2], d["client_key"], d["hosts"][1]["holder_pid"])' "$DEMO/hosts.json")"
+kill "$REG_PID" && wait "$REG_PID" 2>/dev/null || true   # from here on, images come only from the cluster image
+REG_PID=""
+echo "master0 $M0, node $N1; the upstream registry is stopped"
+HOME="$DEMO/home" "$SEALER" --root "$ROOT" run demo-cluster:v1 -m "$M0" -n "$N1" --pk "$KEY" \
+  --state-dir "$DEMO/state" --cmds "ls manifests charts"
+
+step "on node $N1: containerd pulls docker.io/library/busybox:1.36 by its original name via sea.hub:5000"
+nsenter --mount --target "$N1_PID" -- cat /etc/containerd/certs.d/docker.io/hosts.toml
+nsenter --mount --target "$N1_PID" -- ctr -n k8s.io images pull --hosts-dir /etc/containerd/certs.d \
+  docker.io/library/busybox:1.36 | tail -n 1
+nsenter --mount --target "$N1_PID" -- ctr -n k8s.io images ls -q | grep -x docker.io/library/busybox:1.36 \
+  && echo "pulled through the mirror on $N1"
+
+step "sealer delete --all --force"
+HOME="$DEMO/home" "$SEALER" delete --all --force --state-dir "$DEMO/state"
 
 step "done"

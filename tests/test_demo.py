@@ -26,5 +26,6 @@ def test_demo_script_end_to_end(tmp_path: Path) -> None:
     assert "Cached images (6)" in inspect and "kubernetes: v1.19.8" in inspect
     assert out.count("pulled ") >= 6          # every cached image pulled back from the stock registry
     assert "(4/4 steps cached" in out          # the rebuild came from the cache
+    assert "pulled through the mirror on" in out  # delivered to two test hosts; a node pulled a cached image
     assert "kind: InitConfiguration" in out and "/var/run/dockershim.sock" in out
     assert list(tmp.iterdir()) == []           # the demo removed its temp dir (and stopped its registry)

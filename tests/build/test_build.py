@@ -174,16 +174,12 @@ def test_failed_run_names_line_and_leaves_store_unchanged(tmp_path: Path, sealer
     assert os.listdir(sealer.root / "ingest") == []
 
 
-@pytest.mark.parametrize("backend", ["cloud", "container"])
-def test_cluster_backends_say_unsupported(tmp_path: Path, sealer: Sealer, backend: str) -> None:
+def test_cluster_build_from_scratch_says_it_needs_a_base(tmp_path: Path, sealer: Sealer) -> None:
     ctx = make_context(tmp_path)
-    r = sealer.proc("build", "-b", backend, "-t", "x:v1", str(ctx))
-    assert r.returncode != 0
-    assert backend in r.stderr and "-b lite" in r.stderr
+    r = sealer.proc("build", "-b", "container", "-t", "x:v1", str(ctx))
+    assert r.returncode == 1
+    assert "FROM scratch has no Kubernetes" in r.stderr and "-b lite" in r.stderr and "Kubefile:1" in r.stderr
     assert "Traceback" not in r.stderr
-    # default build type is cloud, as the spec says
-    r = sealer.proc("build", "-t", "x:v1", str(ctx))
-    assert r.returncode != 0 and "'cloud'" in r.stderr
 
 
 def test_kubefile_errors_have_file_and_line(tmp_path: Path, sealer: Sealer) -> None:

@@ -69,7 +69,7 @@ def build(opts: BuildOptions, store: Store, reporter: BuildReporter | None = Non
     rep = reporter or LogReporter()
     if opts.backend not in BACKENDS:
         raise BuildError(f"unknown build type {opts.backend!r}; choose one of {', '.join(BACKENDS)}")
-    if opts.backend != "lite":
+    if opts.backend != "lite" and opts.cluster_hooks is None:
         raise UnsupportedError(
             f"build type {opts.backend!r} needs nodes to run a cluster ({'Aliyun ECS hosts' if opts.backend == 'cloud' else 'docker containers'}), "
             "which this sealer-py build cannot start yet; use `-b lite` (no cluster needed)")
@@ -157,6 +157,13 @@ def _on_copy(st: BuildState, step: Instruction) -> None:
 
 def _on_run(st: BuildState, step: Instruction) -> None:
     assert isinstance(step, Run)
+    if st.opts.cluster_hooks is not None:
+        # on a build cluster a RUN acts on the cluster too: never taken from the cache, never a lite key
+        hooks = st.opts.cluster_hooks
+        _cached_or_made(st, step, chain(st.key, "RUN@cluster", step.text),
+                        lambda: _layer_of(st.store, st.rootfs, lambda root: hooks.run_step(step, root)),
+                        use_cache=False)
+        return
     _cached_or_made(st, step, chain(st.key, step.text),
                     lambda: _run_layer(st.store, step, st.rootfs, st.rep, st.app_state.run_env()))
 
@@ -167,10 +174,11 @@ HANDLERS: dict[type[Instruction], Callable[[BuildState, Instruction], None]] = {
 }
 
 
-def _cached_or_made(st: BuildState, step: Instruction, key: str, make: Callable[[], WrittenLayer | None]) -> None:
+def _cached_or_made(st: BuildState, step: Instruction, key: str, make: Callable[[], WrittenLayer | None],
+                    use_cache: bool = True) -> None:
     """A step that makes a layer: taken from the build cache under ``key`` when there, else made and cached."""
     st.key = key
-    hit = None if st.opts.no_cache else st.cache.get(key)
+    hit = None if st.opts.no_cache or not use_cache else st.cache.get(key)
     if hit is not None:
         st.cached_steps += 1
         for desc, did, by in hit.layers:
@@ -241,15 +249,19 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
     st.key = chain(st.key, "KUBEFILE", kf_layer.descriptor.digest.hex)
 
     kube_version = _kube_version(base)
-    stage = cache_stage(opts, store, rootfs, cache, st.key, platforms, kube_version, rep, base)
+    st.app_state.check(kubefile)
+    launch_cmds, launch_apps = st.app_state.launch(st.cmds, kubefile)
+    extra: list[tuple[str, str]] = []
+    if opts.cluster_hooks is not None:   # a cluster build: this Kubefile's commands run on the cluster now
+        own = launch_cmds[len(base_cmds):] if launch_cmds[:len(base_cmds)] == base_cmds else launch_cmds
+        extra = opts.cluster_hooks.before_cache(rootfs.ensure(), own)
+    stage = cache_stage(opts, store, rootfs, cache, st.key, platforms, kube_version, rep, base, extra)
     for lrec in stage.layers:
         st.record(lrec.descriptor, lrec.diff_id, lrec.created_by, lrec.annotations)
         st.history.append(_hist(lrec.created_by))
     if stage.cached:
         st.cached_steps += 1
     total_steps = sum(1 for s in steps if isinstance(s, Copy | Run | App)) + 1
-    st.app_state.check(kubefile)
-    launch_cmds, launch_apps = st.app_state.launch(st.cmds, kubefile)
     config_labels = _config_labels(opts, launch_cmds, stage, kubefile_text, platforms,
                                    stage.kube_version or kube_version, base, base_format, kubefile.base.image)
     config_labels = {**st.app_state.labels, **config_labels}   # LABEL / KUBEVERSION / CNI / CSI
@@ -365,9 +377,14 @@ def _bytes_layer(store: Store, workdir: Path, name: str, data: bytes) -> Written
 
 def _run_layer(store: Store, step: Run, rootfs: WorkingRootfs, rep: BuildReporter,
                env: dict[str, str] | None = None) -> WrittenLayer | None:
+    return _layer_of(store, rootfs, lambda root: run_step(step, root, echo=rep.output, env=env))
+
+
+def _layer_of(store: Store, rootfs: WorkingRootfs, run: Callable[[Path], None]) -> WrittenLayer | None:
+    """What ``run`` changes in the working rootfs (snapshot and compare), as a layer; None when nothing."""
     root = rootfs.ensure()
     before = snapshot(root)
-    run_step(step, root, echo=rep.output, env=env)
+    run(root)
     after = snapshot(root)
     changed, deleted = diff(before, after)
     if not changed and not deleted:

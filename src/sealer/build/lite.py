@@ -41,10 +41,13 @@ class StageResult:
 
 def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: BuildCache, key: str,
                 platforms: list[Platform], kube_version: str | None, rep: BuildReporter,
-                base: StoredImage | None) -> StageResult:
+                base: StoredImage | None, extra: list[tuple[str, str]] | None = None) -> StageResult:
+    """``extra``: ``(reference, source)`` of images found outside the rootfs (what a build cluster pulled)."""
+    extra = list(extra or [])
     key = chain(key, "CACHE-IMAGES", json.dumps({
         "deep": opts.deep, "ignore": sorted(opts.ignore_images), "platforms": [str(p) for p in platforms],
         **({"strict": True} if opts.strict else {}),
+        **({"extra": sorted(extra)} if extra else {}),
         **({"lists": apps.image_list_key(opts)} if opts.image_list or opts.ignored_image_list else {})}))
     rep.say("STEP: discover and cache container images")
     hit = None if opts.no_cache else cache.get(key)
@@ -65,6 +68,8 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
     found = discover(root, deep=opts.deep, kube_version=kv, ignore=opts.ignore_images,
                      parallel=max(1, min(4, opts.max_parallel)), strict=opts.strict)
     found = apps.with_image_lists(found, opts)   # kubefile hook: --image-list / --ignored-image-list
+    if extra:
+        _add_extra(found, extra)
     for warning in found.warnings:
         rep.warn(warning)
     if any(f.extended for f in found.images):  # --deep candidates: cached only when their manifest resolves
@@ -113,6 +118,22 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
                "registry_config": result.registry_config,
                "annotations": [r.annotations.get(labels.LAYER_ANNOTATION_IMAGES, "") for r in result.layers]})
     return result
+
+
+def _add_extra(found: Any, extra: list[tuple[str, str]]) -> None:
+    """Merge images found outside the rootfs into a discovery result, each with where it came from."""
+    from sealer.discover.model import FoundImage, ImageSource
+    from sealer.reference import parse as parse_ref
+
+    by_ref = {str(f.reference): f for f in found.images}
+    for raw, source in extra:
+        ref = parse_ref(raw)
+        src = ImageSource(file="build cluster", line=None, detail=source)
+        if str(ref) in by_ref:
+            by_ref[str(ref)].sources.append(src)
+        else:
+            by_ref[str(ref)] = FoundImage(ref, raw, [src], False)
+    found.images = sorted(by_ref.values(), key=lambda f: str(f.reference))
 
 
 def _registry_config(root: Path, rep: BuildReporter) -> dict[str, Any] | None:

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sealer.kubefile import Run
 from sealer.oci.model import Platform
 
 BACKENDS = ("cloud", "container", "lite")
+
+
+@dataclass
+class ClusterHooks:
+    """How a cluster build takes part in the executor (sealer.build.cluster): RUN on master0, and before the
+    image-caching stage the CMDs run on the cluster and return ``(reference, source)`` of what it pulled."""
+
+    run_step: Callable[[Run, Path], None]
+    before_cache: Callable[[Path, Sequence[str]], list[tuple[str, str]]]
 
 
 @dataclass
@@ -29,6 +40,7 @@ class BuildOptions:
     build_args: dict[str, str] = field(default_factory=dict)   # --build-arg K=V (overrides ARG defaults)
     image_list: Path | None = None        # --image-list FILE: more images to cache
     ignored_image_list: Path | None = None  # --ignored-image-list FILE: images not to cache
+    cluster_hooks: ClusterHooks | None = None  # set by a cluster build (container / cloud / existing hosts)
 
     @property
     def kubefile_path(self) -> Path:

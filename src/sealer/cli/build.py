@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from sealer.cli.cluster_build import cluster_build_options
 from sealer.cli.common import app, json_option, print_json, quiet_option
 from sealer.cli.progress import BuildProgress
 from sealer.oci.model import Platform
@@ -39,22 +41,33 @@ from sealer.store import Store
 @click.option("--insecure-registry", "insecure", multiple=True, help="Registry host reachable over plain HTTP.")
 @click.option("--ca-cert", type=click.Path(path_type=Path, exists=True), default=None, help="Extra CA for registries.")
 @click.option("--authfile", type=click.Path(path_type=Path), default=None, help="Docker-style auth file.")
+@cluster_build_options
 @json_option
 @quiet_option
 @click.argument("context", type=click.Path(path_type=Path, file_okay=False), default=".")
 @click.pass_context
-def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], backend: str, no_cache: bool,
+def build_cmd(ctx: click.Context, /, kubefile: Path | None, tags: tuple[str, ...], backend: str, no_cache: bool,
               platforms: str, deep: bool, strict: bool, ignore_images: tuple[str, ...], max_parallel: int,
               insecure: tuple[str, ...], ca_cert: Path | None, authfile: Path | None, as_json: bool, quiet: bool,
               context: Path, build_args: tuple[str, ...] = (), image_list: Path | None = None,
-              ignored_image_list: Path | None = None) -> None:
+              ignored_image_list: Path | None = None, **cluster_flags: Any) -> None:
     """Build a cluster image from a Kubefile.
 
     \b
     Kubefile instructions: FROM (first; an image or scratch), COPY src... dest,
-    RUN cmd (host shell at build time, rootfs/bin on PATH; file changes become a layer),
+    RUN cmd (at build time, rootfs/bin on PATH; on master0 of the build cluster for cloud/container;
+    file changes become a layer),
     ARG, ENV, LABEL, KUBEVERSION, APP name local://path|https://url, APPCMDS, APPENV,
     CNI, CSI, LAUNCH ["app",...] or CMDS ["cmd",...] (last), CMD (deprecated). See docs/kubefile.md.
+
+    \b
+    Build types (-b):
+      cloud      (default) pay-as-you-go Aliyun ECS nodes run the base cluster and the build;
+                 sees everything (operators, installers, storage); costs money; needs
+                 ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET
+      container  docker containers as nodes on this machine; cheap; weak on low-level resources
+      lite       no cluster: images from manifests/imageList, manifests/ and charts/
+    --clusterfile F runs a cloud/container build on hosts you already have.
 
     \b
     Examples:
@@ -62,6 +75,11 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
       sealer build -b lite -t app:v1 --build-arg TAG=v1.22.15 --image-list extra.txt .
       sealer build -f Kubefile.prod -t registry.local/ops/cluster:v2 -b lite --platform linux/amd64,linux/arm64 ./ctx
     """
+    clusterfile = cluster_flags.get("clusterfile")
+    if backend == "cloud" and clusterfile is None:  # fail before any work when the default cannot run
+        from sealer.cli.cloud import require_aliyun_credentials
+
+        require_aliyun_credentials()
     from sealer.build.executor import build
     from sealer.build.options import BuildOptions
     settings = app(ctx).settings
@@ -73,7 +91,13 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
         registry_options=reg_opts, build_args=_build_args(build_args), image_list=image_list,
         ignored_image_list=ignored_image_list, source_date_epoch=settings.source_date_epoch,
     )
-    result = build(opts, Store(app(ctx).root), BuildProgress(quiet or as_json))
+    progress = BuildProgress(quiet or as_json)
+    if backend != "lite" or clusterfile is not None:
+        from sealer.cli.cluster_build import run_cluster_build
+
+        result = run_cluster_build(opts, Store(app(ctx).root), cluster_flags, progress)
+    else:
+        result = build(opts, Store(app(ctx).root), progress)
     if as_json:
         print_json({"digest": str(result.digest), "tags": result.tags, "cachedSteps": result.cached_steps,
                     "totalSteps": result.total_steps, "images": result.images,

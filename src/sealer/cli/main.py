@@ -23,6 +23,8 @@ COMMAND_MODULES = [
     "sealer.cli.cluster",
     "sealer.cli.maintenance",
     "sealer.cli.store_cmds",
+    "sealer.cli.deliver",
+    "sealer.cli.infra",
 ]
 
 

@@ -1,0 +1,463 @@
+"""Run the delivery phases across hosts in stages; each phase is idempotent and marked done on its host.
+
+Stages (sealer v0.8's order, docs/delivery.md):
+
+1. every host: ``send`` (rootfs; ``registry/`` only to the registry host), ``render`` (``*.tmpl``),
+   ``hosts`` (/etc/hosts: sea.hub, apiserver.cluster.local), ``init`` (the image's ``scripts/init.sh``);
+2. registry host (master0): ``registry`` (``scripts/init-registry.sh``, or the stock docker-distribution);
+3. every host: ``mirror`` (containerd certs.d / docker daemon.json);
+4. master0: ``kubeadm`` (``init --config --upload-certs``); 5. other hosts: ``kubeadm`` (``join``);
+6. master0: ``cmds`` (the image's CMDs, base image's first).
+
+A stage runs on its hosts in parallel; when a host fails, the others finish the stage (and mark it done)
+and the delivery stops with the failing host, phase and stderr tail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from shlex import quote
+from typing import Any
+
+from sealer.cluster.gotemplate import GoTemplateEngine
+from sealer.cluster.kubeadm import HostKubeadmConfig, kubeadm_config
+from sealer.cluster.registry_config import load_registry_config
+from sealer.cluster.registry_proxy import (
+    DEFAULT_PROXY_BASE_PORT,
+    render_containerd_hosts,
+    render_distribution_configs,
+)
+from sealer.deliver import imagerepo, manifest, steps
+from sealer.deliver.errors import DeliveryError
+from sealer.deliver.markers import inputs_hash, read_markers, write_markers
+from sealer.deliver.plan import Plan
+from sealer.deliver.render import render_all
+from sealer.deliver.reporter import LogReporter, Reporter
+from sealer.errors import SealerError
+from sealer.infra import Host, HostCommandError, HostError, SSHConfig, connect
+from sealer.reference import parse as parse_ref
+
+PHASES = ("send", "render", "hosts", "init", "registry", "mirror", "kubeadm", "cmds")
+KUBEADM_TIMEOUT = 900.0
+
+
+@dataclass
+class PhaseResult:
+    host: str
+    phase: str
+    status: str  # done | skipped (done before) | n/a (nothing to do for this image) | failed
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class Summary:
+    cluster: str
+    image: str
+    results: list[PhaseResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        hosts: dict[str, dict[str, Any]] = {}
+        for r in self.results:
+            hosts.setdefault(r.host, {})[r.phase] = {"status": r.status, "seconds": round(r.seconds, 3),
+                                                      **({"detail": r.detail} if r.detail else {})}
+        return {"cluster": self.cluster, "image": self.image, "seconds": round(self.seconds, 3), "hosts": hosts}
+
+    def phase_seconds(self) -> dict[str, float]:
+        """Wall-clock-ish per phase: the slowest host of each phase."""
+        out: dict[str, float] = {}
+        for r in self.results:
+            out[r.phase] = max(out.get(r.phase, 0.0), r.seconds)
+        return out
+
+
+def cached_domains(images: Sequence[str], registry: str) -> list[str]:
+    """Every registry domain the cached images come from, plus the image registry itself."""
+    domains = [registry]
+    for ref in images:
+        try:
+            d = parse_ref(ref).domain
+        except Exception:  # noqa: BLE001 - a label we cannot parse adds no domain
+            continue
+        if d not in domains:
+            domains.append(d)
+    return domains
+
+
+class Delivery:
+    """One ``run``/``apply``/``join``: connect, then the stages on ``hosts`` (default: every host)."""
+
+    def __init__(self, plan: Plan, ssh_for: Callable[[str], SSHConfig], reporter: Reporter | None = None,
+                 *, compress: bool = False) -> None:
+        self.plan = plan
+        self.ssh_for = ssh_for
+        self.reporter = reporter or LogReporter()
+        self.compress = compress
+        self.conn: dict[str, Host] = {}
+        self.markers: dict[str, dict[str, str]] = {}
+        self.summary = Summary(plan.cluster.name, plan.image)
+        self._manifest: manifest.Manifest | None = None
+        self._engine: GoTemplateEngine | None = None
+        self._join: dict[str, str] | None = None
+
+    # ---- plumbing ------------------------------------------------------------------------------------
+    async def _connect(self, hosts: Sequence[str]) -> None:
+        async def one(ip: str) -> None:
+            t = time.monotonic()
+            self.reporter.phase_started(ip, "connect")
+            try:
+                h = await connect(ip, self.ssh_for(ip))
+            except HostError as e:
+                self.reporter.phase_failed(ip, "connect", str(e))
+                self.summary.results.append(PhaseResult(ip, "connect", "failed", time.monotonic() - t))
+                raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase="connect") from None
+            self.conn[ip] = h
+            self.markers[ip] = await read_markers(h, self.plan.paths.phases)
+            self.reporter.phase_done(ip, "connect", skipped=False, seconds=time.monotonic() - t)
+        await self._gather([ip for ip in hosts if ip not in self.conn], one)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(h.close() for h in self.conn.values()), return_exceptions=True)
+        self.conn.clear()
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    async def _gather(self, hosts: Sequence[str], fn: Callable[[str], Awaitable[None]]) -> None:
+        results = await asyncio.gather(*(fn(h) for h in hosts), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        for e in errors:
+            if not isinstance(e, Exception):
+                raise e  # cancellation / KeyboardInterrupt
+        if errors:
+            first = errors[0]
+            if len(errors) > 1 and isinstance(first, DeliveryError):
+                others = ", ".join(f"{e.host} ({e.phase})" for e in errors[1:] if isinstance(e, DeliveryError))
+                if others:
+                    first.args = (f"{first.args[0]}\nalso failed: {others}",)
+            raise first
+
+    async def _phase(self, ip: str, phase: str, key: str, body: Callable[[Host], Awaitable[str]]) -> None:
+        if self.markers.get(ip, {}).get(phase) == key:
+            self.reporter.phase_done(ip, phase, skipped=True, seconds=0.0)
+            self.summary.results.append(PhaseResult(ip, phase, "skipped"))
+            return
+        host = self.conn[ip]
+        self.reporter.phase_started(ip, phase)
+        t = time.monotonic()
+        try:
+            detail = await body(host)
+            marks = self.markers.setdefault(ip, {})
+            marks[phase] = key
+            await write_markers(host, self.plan.paths.phases, marks)
+        except HostCommandError as e:
+            self._failed(ip, phase, t, str(e))
+            raise DeliveryError(f"command failed with exit code {e.result.exit_code}", host=ip, phase=phase,
+                                tail=e.result.tail(15)) from None
+        except HostError as e:
+            self._failed(ip, phase, t, str(e))
+            raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase=phase) from None
+        except DeliveryError as e:
+            self._failed(ip, phase, t, str(e))
+            if e.host is None:
+                raise DeliveryError(str(e), host=ip, phase=phase) from None
+            raise
+        dt = time.monotonic() - t
+        self.summary.results.append(PhaseResult(ip, phase, "done", dt, detail))
+        self.reporter.phase_done(ip, phase, skipped=False, seconds=dt, detail=detail)
+
+    def _failed(self, ip: str, phase: str, t: float, msg: str) -> None:
+        self.summary.results.append(PhaseResult(ip, phase, "failed", time.monotonic() - t, msg.splitlines()[0]))
+        self.reporter.phase_failed(ip, phase, msg)
+
+    @contextlib.contextmanager
+    def _context(self, ip: str, phase: str) -> Iterator[None]:
+        """Local work of a phase (templates, kubeadm config): its errors name the host and phase."""
+        try:
+            yield
+        except DeliveryError:
+            raise
+        except SealerError as e:
+            self._failed(ip, phase, time.monotonic(), str(e))
+            raise DeliveryError(str(e), host=ip, phase=phase) from None
+
+    @property
+    def engine(self) -> GoTemplateEngine:
+        if self._engine is None:
+            self._engine = GoTemplateEngine()
+        return self._engine
+
+    def full_manifest(self) -> manifest.Manifest:
+        if self._manifest is None:
+            self._manifest = manifest.build_manifest(self.plan.rootfs)
+        return self._manifest
+
+    def host_manifest(self, ip: str) -> manifest.Manifest:
+        return manifest.for_host(self.full_manifest(), with_registry=ip == self.plan.registry_host)
+
+    # ---- phases ----------------------------------------------------------------------------------------
+    async def send(self, ip: str) -> None:
+        m = self.host_manifest(ip)
+        paths = self.plan.paths
+
+        async def body(host: Host) -> str:
+            old = manifest.parse(await host.read_file(paths.manifest))
+            send, remove = manifest.diff(old, m)
+            for i in range(0, len(remove), 200):
+                await host.run("cd " + quote(paths.rootfs) + " && rm -rf -- "
+                               + " ".join(quote(p) for p in remove[i:i + 200]))
+            files = sorted(send)  # directories too (a tar entry each, non-recursive): modes and empty dirs
+            # registry/ holds gzip layers already: it goes in a plain stream; the rest compressed (if asked)
+            blobs = [f for f in files if f == manifest.REGISTRY_DIR or f.startswith(manifest.REGISTRY_DIR + "/")]
+            rest = [f for f in files if f not in set(blobs)]
+            for part, compress in ((rest, self.compress), (blobs, False)):
+                if part:
+                    await host.put_tree(self.plan.rootfs, paths.rootfs, files=part, compress=compress)
+            await host.put_bytes(json.dumps(m).encode(), paths.manifest, mode=0o600)
+            return f"{len(files)} entries sent, {len(remove)} removed" + (
+                "" if ip == self.plan.registry_host else ", without registry/")
+        await self._phase(ip, "send", manifest.digest(m), body)
+
+    async def prepare(self, ip: str) -> None:
+        """Stage 1 of one host, its phases back to back (hosts do not wait for each other here)."""
+        await self.send(ip)
+        await self.render(ip)
+        await self.hosts(ip)
+        await self.init(ip)
+
+    async def render(self, ip: str) -> None:
+        with self._context(ip, "render"):
+            rendered = render_all(self.engine, self.plan, ip)
+        key = inputs_hash({k: v[0].decode(errors="replace") for k, v in rendered.items()})
+
+        async def body(host: Host) -> str:
+            for rel, (data, mode) in rendered.items():
+                await host.put_bytes(data, f"{self.plan.paths.rootfs}/{rel}", mode=mode)
+            return f"{len(rendered)} templates"
+        await self._phase(ip, "render", key, body)
+
+    def _hosts_entries(self) -> list[tuple[str, str]]:
+        c = self.plan.cluster
+        entries = [(self.plan.registry_host, c.registry_domain)]
+        if c.registry_domain != "sea.hub":
+            entries.append((self.plan.registry_host, "sea.hub"))
+        apiserver = c.env.get("ApiServer", "apiserver.cluster.local")
+        entries.append((self.plan.master0, apiserver))
+        return entries
+
+    async def hosts(self, ip: str) -> None:
+        entries = self._hosts_entries()
+
+        async def body(host: Host) -> str:
+            await host.run("bash -s", input=(steps.hosts_script(self.plan.cluster.name, entries)).encode())
+            return ", ".join(f"{n} -> {i}" for i, n in entries)
+        await self._phase(ip, "hosts", inputs_hash(entries), body)
+
+    async def init(self, ip: str) -> None:
+        c = self.plan.cluster
+        if not (self.plan.rootfs / "scripts" / "init.sh").is_file():
+            self.summary.results.append(PhaseResult(ip, "init", "n/a", detail="the image has no scripts/init.sh"))
+            return
+        env = c.host_env(ip)
+        key = inputs_hash(manifest.digest(self.host_manifest(ip)), env)
+
+        async def body(host: Host) -> str:
+            await host.run("bash -s", input=(steps.init_script(self.plan.paths, c.registry_domain, c.registry_port,
+                                                               env)).encode(), timeout=KUBEADM_TIMEOUT)
+            return "scripts/init.sh"
+        await self._phase(ip, "init", key, body)
+
+    async def registry(self) -> None:
+        ip = self.plan.registry_host
+        c = self.plan.cluster
+        paths = self.plan.paths
+        rootfs = self.plan.rootfs
+        own_script = (rootfs / "scripts" / "init-registry.sh").is_file()
+        proxy_cfg = rootfs / "etc" / "registry_config.yaml"
+        key = inputs_hash(manifest.digest(self.host_manifest(ip)), c.registry, own_script)
+
+        async def body(host: Host) -> str:
+            if own_script:  # sealer: cd ROOTFS/scripts && sh init-registry.sh PORT ROOTFS/registry DOMAIN
+                await host.run(f"{steps.env_exports(c.host_env(ip))}cd {quote(paths.rootfs)}/scripts && "
+                               f"bash init-registry.sh {c.registry_port} {quote(paths.rootfs + '/registry')} "
+                               f"{quote(c.registry_domain)}", timeout=KUBEADM_TIMEOUT)
+                detail = "scripts/init-registry.sh"
+            else:
+                cfg_path = f"{paths.registry_dir}/config.yml"
+                await host.put_bytes(steps.registry_config(paths.rootfs, f"{ip}:{c.registry_port}").encode(),
+                                     cfg_path, mode=0o600)
+                cmd = f"{steps.registry_binary(paths.rootfs)} serve {quote(cfg_path)}"
+                await host.run("bash -s", input=(steps.start_daemon_script(
+                    "registry", paths.registry_dir, cmd, (ip, c.registry_port))).encode())
+                detail = f"docker-distribution on {ip}:{c.registry_port} serving rootfs/registry"
+            if proxy_cfg.is_file():
+                cfg = load_registry_config(proxy_cfg)
+                files = render_distribution_configs(cfg, f"{paths.meta}/registry-proxy", listen_host=ip)
+                pdir = f"{paths.registry_dir}/proxy"
+                for rel, text in files.items():  # a tls.ca path points into the local export: map it
+                    text = text.replace(str(self.plan.rootfs), paths.rootfs)
+                    await host.put_bytes(text.encode(), f"{pdir}/{rel}", mode=0o600)
+                for i, u in enumerate(cfg.upstreams):
+                    d = quote(f"{pdir}/{u.domain.replace(':', '_')}")
+                    cmd = (f"env $(cat {d}/env 2>/dev/null) {steps.registry_binary(paths.rootfs)} "
+                           f"serve {d}/config.yml")
+                    await host.run("bash -s", input=(steps.start_daemon_script(
+                        f"proxy-{i}", paths.registry_dir, cmd, (ip, DEFAULT_PROXY_BASE_PORT + i))).encode())
+                detail += f"; {len(cfg.upstreams)} proxy registries"
+            return detail
+        await self._phase(ip, "registry", key, body)
+
+    def _mirror_files(self) -> dict[str, str]:
+        c = self.plan.cluster
+        reg = c.registry
+        mirror = f"http://{reg}"
+        hosts: dict[str, list[str]] = {d: [mirror] for d in cached_domains(self.plan.cached_images, reg)}
+        for d in ("sea.hub:5000",) if c.registry_domain != "sea.hub" else ():
+            hosts.setdefault(d, [mirror])
+        proxy_cfg = self.plan.rootfs / "etc" / "registry_config.yaml"
+        if proxy_cfg.is_file():
+            for rel, text in render_containerd_hosts(load_registry_config(proxy_cfg), c.registry_domain).items():
+                domain = rel.split("/")[0]
+                extra = [line.split('"')[1] for line in text.splitlines() if line.startswith("[host.")]
+                hosts.setdefault(domain, [])
+                hosts[domain] += [e for e in extra if e not in hosts[domain]]
+        return {d: steps.hosts_toml(c.name, steps.upstream_server(d, reg), m) for d, m in hosts.items()}
+
+    async def mirror(self, ip: str) -> None:
+        c = self.plan.cluster
+        files = self._mirror_files()
+        key = inputs_hash(files, c.runtime)
+
+        async def body(host: Host) -> str:
+            if c.runtime == "docker":
+                cur = await host.read_file(steps.DOCKER_DAEMON)
+                text, changed = steps.docker_daemon_merge(cur, f"http://{c.registry}", c.registry)
+                if changed:
+                    orig = f"{self.plan.paths.meta}/docker-daemon.json.orig"
+                    if await host.read_file(orig) is None:
+                        await host.put_bytes(cur if cur is not None else b"", orig, mode=0o600)
+                    await host.run("mkdir -p /etc/docker")
+                    await host.put_bytes(text, steps.DOCKER_DAEMON)
+            await host.run("bash -s", input=(steps.mirror_script(c.name, files)).encode())
+            return f"{len(files)} registries -> {c.registry}"
+        await self._phase(ip, "mirror", key, body)
+
+    def _kubeadm_config(self, ip: str, join: dict[str, str] | None) -> HostKubeadmConfig:
+        c = self.plan.cluster
+        cfg = kubeadm_config(c, ip, rootfs=self.plan.rootfs, token=join["token"] if join else None,
+                             ca_cert_hash=join["caCertHash"] if join else None)
+        for d in cfg.documents:
+            if d.kind == "ClusterConfiguration" and "Repo" not in c.env:
+                override = c.kubeadm_document("ClusterConfiguration")
+                if override is None or "imageRepository" not in override.data:
+                    choice = imagerepo.choose(self.plan.rootfs, c.registry)
+                    if choice.image_repository:
+                        d.data["imageRepository"] = choice.image_repository
+                    if choice.dns_repository:
+                        d.data.setdefault("dns", {})
+                        if isinstance(d.data["dns"], dict):
+                            d.data["dns"]["imageRepository"] = choice.dns_repository
+            if d.kind == "JoinConfiguration" and cfg.role == "master" and join and join.get("certificateKey"):
+                cp = d.data.setdefault("controlPlane", {})
+                if isinstance(cp, dict):
+                    cp["certificateKey"] = join["certificateKey"]
+        return cfg
+
+    async def kubeadm_init(self) -> None:
+        ip = self.plan.master0
+        paths = self.plan.paths
+        with self._context(ip, "kubeadm"):
+            cfg = self._kubeadm_config(ip, None)
+        text = cfg.to_yaml()
+        key = inputs_hash(text)
+
+        async def body(host: Host) -> str:
+            await host.put_bytes(text.encode(), paths.kubeadm_config, mode=0o600)
+            cmd = steps.run_in_rootfs(paths, f"kubeadm init --config {quote(paths.kubeadm_config)} --upload-certs",
+                                      self.plan.cluster.host_env(ip), kubeconfig=False)
+            res = await host.run(cmd, timeout=KUBEADM_TIMEOUT)
+            join = steps.parse_join(res.stdout + "\n" + res.stderr)
+            if join is None:
+                raise DeliveryError("kubeadm init printed no join command (--token and "
+                                    "--discovery-token-ca-cert-hash)", tail=res.tail(15))
+            await host.put_bytes(json.dumps(join).encode(), paths.join_file, mode=0o600)
+            self._join = join
+            return "kubeadm init"
+        await self._phase(ip, "kubeadm", key, body)
+
+    async def join_info(self) -> dict[str, str]:
+        if self._join is None:
+            got = await self.conn[self.plan.master0].read_file(self.plan.paths.join_file)
+            parsed = json.loads(got) if got else None
+            if not isinstance(parsed, dict) or "token" not in parsed:
+                raise DeliveryError("master0 holds no join token: run `sealer apply` again to initialise it",
+                                    host=self.plan.master0, phase="kubeadm")
+            self._join = {str(k): str(v) for k, v in parsed.items()}
+        return self._join
+
+    async def kubeadm_join(self, ip: str, join: dict[str, str]) -> None:
+        paths = self.plan.paths
+        with self._context(ip, "kubeadm"):
+            cfg = self._kubeadm_config(ip, join)
+        text = cfg.to_yaml()
+
+        async def body(host: Host) -> str:
+            await host.put_bytes(text.encode(), paths.kubeadm_config, mode=0o600)
+            cmd = steps.run_in_rootfs(paths, f"kubeadm join --config {quote(paths.kubeadm_config)}",
+                                      self.plan.cluster.host_env(ip), kubeconfig=False)
+            await host.run(cmd, timeout=KUBEADM_TIMEOUT, secrets=(join["token"],))
+            return f"kubeadm join ({cfg.role})"
+        await self._phase(ip, "kubeadm", inputs_hash(text), body)
+
+    async def cmds(self) -> None:
+        ip = self.plan.master0
+        cmds = list(self.plan.cmds)
+        if not cmds:
+            return
+
+        async def body(host: Host) -> str:
+            script = steps.cmds_script(self.plan.paths, cmds, self.plan.cluster.host_env(ip))
+            await host.run("bash -s", input=script.encode(), timeout=KUBEADM_TIMEOUT)
+            return f"{len(cmds)} CMDs"
+        await self._phase(ip, "cmds", inputs_hash(cmds), body)
+
+    # ---- the whole thing -------------------------------------------------------------------------------
+    async def run(self, hosts: Sequence[str] | None = None) -> Summary:
+        """Deliver to ``hosts`` (default every host of the cluster); master0 is always connected."""
+        t0 = time.monotonic()
+        plan = self.plan
+        targets = list(hosts) if hosts is not None else plan.all_hosts
+        try:
+            hashing = asyncio.create_task(asyncio.to_thread(self.full_manifest))  # while connecting
+            try:
+                await self._connect(list(dict.fromkeys([plan.master0, *targets])))
+            finally:
+                await hashing
+            await self._gather(targets, self.prepare)
+            if plan.registry_host in targets:
+                await self.registry()
+            await self._gather(targets, self.mirror)
+            others = [ip for ip in targets if ip != plan.master0]
+            if not (plan.rootfs / "bin" / "kubeadm").exists():
+                self.reporter.note("the image has no bin/kubeadm: no kubeadm init/join (an image without "
+                                   "Kubernetes binaries delivers its rootfs, registry and CMDs only)")
+                for ip in targets:
+                    self.summary.results.append(PhaseResult(ip, "kubeadm", "n/a", detail="no bin/kubeadm"))
+            else:
+                if plan.master0 in targets:
+                    await self.kubeadm_init()
+                if others:
+                    join = await self.join_info()
+                    await self._gather(others, lambda ip: self.kubeadm_join(ip, join))
+            if plan.master0 in targets:
+                await self.cmds()
+        finally:
+            self.summary.seconds = time.monotonic() - t0
+            await self.close()
+        return self.summary

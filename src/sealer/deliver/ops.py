@@ -1,0 +1,213 @@
+"""The operations behind ``run``, ``apply``, ``join`` and ``delete``: state, image export, hosts diff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sealer.cluster.clusterfile import SSH, Cluster, HostGroup
+from sealer.deliver import state
+from sealer.deliver.cleanup import clean_hosts
+from sealer.deliver.engine import Delivery, Summary
+from sealer.deliver.errors import DeliveryError
+from sealer.deliver.plan import DEFAULT_DATA_ROOT, Plan
+from sealer.deliver.reporter import LogReporter, Reporter
+from sealer.infra import SSHConfig
+
+_ENV = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+DEFAULT_CLUSTER = "my-cluster"
+
+
+def parse_env(items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        m = _ENV.match(item)
+        if m is None:
+            raise DeliveryError(f"-e {item!r}: expected KEY=VALUE with KEY a shell variable name")
+        out[m.group(1)] = m.group(2)
+    return out
+
+
+def cluster_from_flags(name: str, image: str, masters: Sequence[str], nodes: Sequence[str], ssh: SSH,
+                       env: Mapping[str, str], runtime: str = "containerd") -> Cluster:
+    """The Cluster model ``sealer run`` flags describe (what a Clusterfile would say)."""
+    if not masters:
+        raise DeliveryError("at least one master is needed (-m/--masters)")
+    dup = set(masters) & set(nodes)
+    if dup:
+        raise DeliveryError(f"{', '.join(sorted(dup))} given both as master and as node")
+    groups = [HostGroup(tuple(masters), ("master",))]
+    if nodes:
+        groups.append(HostGroup(tuple(nodes), ("node",)))
+    assert runtime in ("docker", "containerd")
+    return Cluster(name=name, image=image, env=dict(env), hosts=tuple(groups), ssh=ssh,
+                   runtime=runtime, registry_domain="sea.hub", registry_port=5000,  # type: ignore[arg-type]
+                   kubeadm_documents=(), file="<flags>")
+
+
+def ssh_configs(cluster: Cluster, known_hosts: Path | None = None) -> Any:
+    def for_ip(ip: str) -> SSHConfig:
+        s = cluster.ssh_for(ip) if ip in cluster.masters + cluster.nodes else cluster.ssh
+        return SSHConfig(user=s.user or "root", password=s.passwd, pkey=Path(s.pk) if s.pk else None,
+                         pkey_password=s.pk_passwd, port=s.port or 22, known_hosts=known_hosts)
+    return for_ip
+
+
+@dataclass
+class ImageContent:
+    rootfs: Path
+    cmds: list[str]
+    cached: list[str]
+    base_cmds: list[str]
+
+    def cmds_with(self, override: Sequence[str] | None) -> list[str]:
+        """sealer's guest rule: ``--cmds`` replaces the image's own CMDs; the base image's still run first."""
+        return list(self.cmds) if override is None else [*self.base_cmds, *override]
+
+
+def _base_cmds(store: Any, info: dict[str, Any]) -> list[str]:
+    """The CMDs the image inherited: its base image's (``io.sealer.base-image``), when that is in the store
+    and its CMDs are the prefix of the image's."""
+    from sealer.images import inspect_image
+
+    cmds = [str(c) for c in info.get("cmds") or []]
+    base = str(info.get("baseImage") or "").split("@", 1)[0]
+    if not base:
+        return []
+    try:
+        got = [str(c) for c in inspect_image(store, base).get("cmds") or []]
+    except Exception:  # noqa: BLE001 - the base is not stored here: every CMD counts as the image's own
+        return []
+    return got if cmds[:len(got)] == got else []
+
+
+@contextlib.contextmanager
+def exported(store_root: Path, image: str) -> Iterator[ImageContent]:
+    """The image's merged rootfs, exported once to a temp dir, with its CMDs and cached image names."""
+    from sealer.images import inspect_image
+    from sealer.store import Store
+
+    store = Store(store_root)
+    info = inspect_image(store, image)
+    cached = [str(x.get("reference") or x.get("name") or "") for x in info.get("cachedImages") or []]
+    with tempfile.TemporaryDirectory(prefix="sealer-deliver-") as tmp:
+        store.export_rootfs(image, Path(tmp))
+        yield ImageContent(Path(tmp), [str(c) for c in info.get("cmds") or []], [c for c in cached if c],
+                           _base_cmds(store, info))
+
+
+def _with_hosts(c: Cluster, masters: Sequence[str], nodes: Sequence[str]) -> Cluster:
+    """``c`` with these masters and nodes; groups keep their ssh/env for the IPs they still hold."""
+    groups: list[HostGroup] = []
+    for g in c.hosts:
+        keep = tuple(ip for ip in g.ips if ip in (masters if g.is_master else nodes))
+        if keep:
+            groups.append(replace(g, ips=keep))
+    known = {ip for g in groups for ip in g.ips}
+    new_m = tuple(ip for ip in masters if ip not in known)
+    new_n = tuple(ip for ip in nodes if ip not in known)
+    if new_m:
+        groups.append(HostGroup(new_m, ("master",)))
+    if new_n:
+        groups.append(HostGroup(new_n, ("node",)))
+    return replace(c, hosts=tuple(groups))
+
+
+@dataclass
+class Result:
+    summary: Summary | None
+    added: list[str]
+    removed: list[str]
+    clusterfile: Path | None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = self.summary.to_json() if self.summary else {}
+        out["added"] = self.added
+        out["removed"] = self.removed
+        out["clusterfile"] = str(self.clusterfile) if self.clusterfile else None
+        return out
+
+
+def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, data_root: str | None = None,
+          cmds: Sequence[str] | None = None, reporter: Reporter | None = None, compress: bool = False) -> Result:
+    """Make the hosts match ``cluster``: hosts dropped since the last apply are cleaned, every host gets the
+    phases it has not done yet (so unchanged hosts only have their markers read)."""
+    rep = reporter or LogReporter()
+    saved = state.load(state_root, cluster.name)
+    root = data_root or (saved.data_root if saved else DEFAULT_DATA_ROOT)
+    if saved is not None and saved.cluster.masters[0] != cluster.masters[0]:
+        raise DeliveryError(f"master0 of {cluster.name} is {saved.cluster.masters[0]}; it cannot change "
+                            "(delete the cluster first)")
+    before = set(saved.cluster.masters + saved.cluster.nodes) if saved else set()
+    now = cluster.masters + cluster.nodes
+    removed = [ip for ip in (saved.cluster.masters + saved.cluster.nodes if saved else []) if ip not in now]
+    added = [ip for ip in now if ip not in before]
+    if removed:
+        assert saved is not None
+        rep.note(f"removing {', '.join(removed)} from {cluster.name}")
+        _clean(saved.cluster, removed, root, rep)
+        state.save(state_root, _with_hosts(saved.cluster, [m for m in saved.cluster.masters if m not in removed],
+                                           [n for n in saved.cluster.nodes if n not in removed]), image, root)
+    with exported(store_root, image) as content:
+        plan = Plan(cluster, image, content.rootfs, root, content.cmds_with(cmds), content.cached)
+        summary = asyncio.run(Delivery(plan, ssh_configs(cluster), rep, compress=compress).run())
+    path = state.save(state_root, cluster, image, root)
+    return Result(summary, added, removed, path)
+
+
+def _clean(cluster: Cluster, hosts: Sequence[str], data_root: str, rep: Reporter) -> None:
+    from sealer.deliver.plan import HostPaths
+
+    paths = HostPaths(f"{data_root.rstrip('/')}/{cluster.name}")
+    asyncio.run(clean_hosts(list(hosts), ssh_configs(cluster), paths, cluster.name,
+                            registry_host=cluster.masters[0], domain=cluster.registry_domain,
+                            port=cluster.registry_port, reporter=rep))
+
+
+def load_saved(state_root: Path, name: str | None) -> state.Saved:
+    cname = state.only_cluster(state_root, name)
+    saved = state.load(state_root, cname)
+    if saved is None:
+        raise DeliveryError(f"no cluster {cname!r} in {state_root}")
+    return saved
+
+
+def join(state_root: Path, name: str | None, masters: Sequence[str], nodes: Sequence[str], *, store_root: Path,
+         reporter: Reporter | None = None) -> Result:
+    saved = load_saved(state_root, name)
+    c = saved.cluster
+    new = _with_hosts(c, [*c.masters, *[m for m in masters if m not in c.masters]],
+                      [*c.nodes, *[n for n in nodes if n not in c.nodes]])
+    return apply(new, saved.image, store_root=store_root, state_root=state_root, data_root=saved.data_root,
+                 reporter=reporter)
+
+
+def delete_hosts(state_root: Path, name: str | None, masters: Sequence[str], nodes: Sequence[str],
+                 reporter: Reporter | None = None) -> Result:
+    saved = load_saved(state_root, name)
+    c = saved.cluster
+    gone = [ip for ip in [*masters, *nodes] if ip in c.masters + c.nodes]
+    unknown = [ip for ip in [*masters, *nodes] if ip not in gone]
+    if unknown:
+        raise DeliveryError(f"{', '.join(unknown)} not in cluster {c.name}")
+    if c.masters[0] in gone:
+        raise DeliveryError(f"{c.masters[0]} is master0: use `sealer delete --all` to delete the whole cluster")
+    _clean(c, gone, saved.data_root, reporter or LogReporter())
+    new = _with_hosts(c, [m for m in c.masters if m not in gone], [n for n in c.nodes if n not in gone])
+    path = state.save(state_root, new, saved.image, saved.data_root)
+    return Result(None, [], gone, path)
+
+
+def delete_all(state_root: Path, name: str | None, reporter: Reporter | None = None) -> Result:
+    saved = load_saved(state_root, name)
+    c = saved.cluster
+    hosts = [*c.nodes, *c.masters[1:], c.masters[0]]
+    _clean(c, hosts, saved.data_root, reporter or LogReporter())
+    state.forget(state_root, c.name)
+    return Result(None, [], hosts, None)

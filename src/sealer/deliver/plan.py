@@ -1,0 +1,89 @@
+"""What one delivery puts where: the cluster, the exported rootfs, roles and the paths on each host."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from sealer.cluster.clusterfile import Cluster
+
+DEFAULT_DATA_ROOT = "/var/lib/sealer/data"
+MARK = "sealer-py"  # tags every line and file we add outside the data root
+
+
+@dataclass(frozen=True)
+class HostPaths:
+    """Paths on a host: ``<data root>/<cluster>/rootfs`` (sealer's layout) and our bookkeeping in ``.sealer``."""
+
+    cluster_dir: str
+
+    @property
+    def rootfs(self) -> str:
+        return f"{self.cluster_dir}/rootfs"
+
+    @property
+    def meta(self) -> str:
+        return f"{self.cluster_dir}/.sealer"
+
+    @property
+    def phases(self) -> str:
+        return f"{self.meta}/phases.json"
+
+    @property
+    def manifest(self) -> str:
+        return f"{self.meta}/manifest.json"
+
+    @property
+    def registry_dir(self) -> str:
+        return f"{self.meta}/registry"
+
+    @property
+    def join_file(self) -> str:
+        return f"{self.meta}/join.json"
+
+    @property
+    def kubeadm_config(self) -> str:
+        return f"{self.rootfs}/etc/kubeadm.yml"
+
+
+@dataclass
+class Plan:
+    cluster: Cluster
+    image: str
+    rootfs: Path
+    data_root: str = DEFAULT_DATA_ROOT
+    cmds: list[str] = field(default_factory=list)
+    cached_images: list[str] = field(default_factory=list)
+
+    @property
+    def paths(self) -> HostPaths:
+        return HostPaths(str(PurePosixPath(self.data_root) / self.cluster.name))
+
+    @property
+    def master0(self) -> str:
+        return self.cluster.masters[0]
+
+    @property
+    def registry_host(self) -> str:
+        return self.master0
+
+    @property
+    def all_hosts(self) -> list[str]:
+        return [*self.cluster.masters, *self.cluster.nodes]
+
+    def role(self, ip: str) -> str:
+        if ip == self.master0:
+            return "master0"
+        return "master" if ip in self.cluster.masters else "node"
+
+    @property
+    def version(self) -> str | None:
+        meta = self.rootfs / "Metadata"
+        if not meta.is_file():
+            return None
+        try:
+            v = json.loads(meta.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError):
+            return None
+        return v if isinstance(v, str) else None

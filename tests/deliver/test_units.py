@@ -1,0 +1,82 @@
+"""Delivery parts that need no host: imageRepository rule, manifest diff, join parsing, Clusterfile round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sealer.cluster.clusterfile import SSH, parse_clusterfile
+from sealer.deliver import imagerepo, manifest, ops, state, steps
+
+REPOS = "registry/docker/registry/v2/repositories"
+
+
+def repo(root: Path, name: str) -> None:
+    (root / REPOS / name / "_manifests").mkdir(parents=True)
+
+
+def test_image_repository_follows_the_cached_core_images(tmp_path: Path) -> None:
+    v08, v07, none = tmp_path / "v08", tmp_path / "v07", tmp_path / "none"
+    for n in ("kube-apiserver", "pause", "coredns/coredns"):
+        repo(v08, n)
+    for n in ("library/kube-apiserver", "library/pause", "library/coredns"):
+        repo(v07, n)
+    repo(none, "library/nginx")
+    got = imagerepo.choose(v08, "sea.hub:5000")
+    assert (got.image_repository, got.dns_repository) == ("sea.hub:5000", "sea.hub:5000/coredns")
+    got = imagerepo.choose(v07, "sea.hub:5000")
+    assert (got.image_repository, got.dns_repository) == ("sea.hub:5000/library", None)
+    assert imagerepo.choose(none, "sea.hub:5000").image_repository is None
+
+
+def test_manifest_diff_sends_only_changes(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "a").write_text("one")
+    (tmp_path / "registry").mkdir()
+    (tmp_path / "registry" / "blob").write_text("x")
+    (tmp_path / "gone").write_text("old")
+    old = manifest.build_manifest(tmp_path)
+    assert "registry/blob" not in manifest.for_host(old, with_registry=False)
+    (tmp_path / "bin" / "a").write_text("two")
+    (tmp_path / "gone").unlink()
+    (tmp_path / "new").write_text("n")
+    send, remove = manifest.diff(old, manifest.build_manifest(tmp_path))
+    assert sorted(send) == ["bin/a", "new"] and remove == ["gone"]
+
+
+def test_join_command_parsed_like_sealer() -> None:
+    out = ("kubeadm join apiserver.cluster.local:6443 --token abcdef.0123456789abcdef \\\n"
+           "\t--discovery-token-ca-cert-hash sha256:" + "a" * 64 + " \\\n\t--control-plane --certificate-key "
+           + "b" * 64 + "\n")
+    assert steps.parse_join(out) == {"token": "abcdef.0123456789abcdef", "caCertHash": "sha256:" + "a" * 64,
+                                     "certificateKey": "b" * 64}
+    assert steps.parse_join("no join here") is None
+
+
+def test_saved_clusterfile_reads_back(tmp_path: Path) -> None:
+    c = ops.cluster_from_flags("c1", "img:v1", ["10.0.0.2"], ["10.0.0.3", "10.0.0.4"],
+                               SSH(user="root", passwd="s3cret", port=2222), {"A": "1"})
+    path = state.save(tmp_path, c, "img:v1", "/data")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    back = parse_clusterfile(path.read_text())
+    assert (back.masters, back.nodes, back.env, back.ssh_for("10.0.0.3").port) == (
+        ["10.0.0.2"], ["10.0.0.3", "10.0.0.4"], {"A": "1"}, 2222)
+    saved = state.load(tmp_path, "c1")
+    assert saved is not None and saved.data_root == "/data" and saved.image == "img:v1"
+
+
+def test_hosts_script_rewrites_in_place() -> None:
+    s = steps.hosts_script("c1", [("10.0.0.2", "sea.hub")])
+    assert "cat \"$T\" > /etc/hosts" in s and "mv " not in s and "sed -i" not in s
+
+
+def test_docker_daemon_json_merge_keeps_what_was_there() -> None:
+    text, changed = steps.docker_daemon_merge(b'{"log-driver": "json-file", "registry-mirrors": ["http://m"]}',
+                                              "http://sea.hub:5000", "sea.hub:5000")
+    import json
+
+    doc = json.loads(text)
+    assert changed and doc["log-driver"] == "json-file"
+    assert doc["registry-mirrors"] == ["http://m", "http://sea.hub:5000"]
+    assert doc["insecure-registries"] == ["sea.hub:5000"]
+    again, changed2 = steps.docker_daemon_merge(text, "http://sea.hub:5000", "sea.hub:5000")
+    assert not changed2 and json.loads(again) == doc
