@@ -15,13 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sealer.tario.write import write_entries
 
 from sealer.build.context import plan_copy
 from sealer.build.layers import write_entries_layer
 from sealer.errors import ArchiveError, BuildError
 from sealer.kubefile import Copy, parse
 from sealer.store.layout import Store
+from sealer.tario.write import write_entries
 
 from .conftest import Sealer
 
