@@ -101,6 +101,8 @@ def _guard(fn: Callable[[], Any]) -> Any:
 @click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE", help="Cluster env (repeatable).")
 @click.option("--cmds", multiple=True,
               help="Run these instead of the image's own CMDs; the base image's CMDs still run first (repeatable).")
+@click.option("--apps", default=None, metavar="A,B",
+              help="Launch these applications of the image (sealer v0.9 APP) instead of its own launch.")
 @click.option("--cluster-name", default="my-cluster", show_default=True, help="Cluster name.")
 @click.option("--runtime", type=click.Choice(["containerd", "docker"]), default="containerd", show_default=True,
               help="Container runtime of the hosts (mirror configuration, CRI socket).")
@@ -111,7 +113,7 @@ def _guard(fn: Callable[[], Any]) -> Any:
 @click.pass_context
 def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, user: str, passwd: str | None,
             pk: str | None, pk_passwd: str | None, port: int, env: tuple[str, ...], cmds: tuple[str, ...],
-            cluster_name: str, runtime: str, data_root: str | None, compress: bool, state_dir: Path | None,
+            apps: str | None, cluster_name: str, runtime: str, data_root: str | None, compress: bool, state_dir: Path | None,
             as_json: bool) -> None:
     """Deliver cluster IMAGE (from the local store) onto hosts over SSH.
 
@@ -122,6 +124,7 @@ def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, use
     \b
       sealer run my-cluster:v1 -m 192.168.0.2 -n 192.168.0.3-192.168.0.4 -p secret
       sealer run my-cluster:v1 -m 10.0.0.2 --pk ~/.ssh/id_ed25519 -e PodCIDR=10.244.0.0/16 --json
+      sealer run my-apps:v1 -m 10.0.0.2 --pk ~/.ssh/id_ed25519 --apps mysql,redis
     """
     from sealer.cluster.clusterfile import SSH
     from sealer.deliver import ops, state
@@ -131,7 +134,8 @@ def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, use
                                      ops.parse_env(env), runtime)
     result = _guard(lambda: ops.apply(cluster, image, store_root=app(ctx).root, state_root=state.state_dir(state_dir),
                                       data_root=data_root, cmds=list(cmds) if cmds else None,
-                                      reporter=CliReporter(as_json), compress=compress))
+                                      reporter=CliReporter(as_json), compress=compress,
+                                      apps=[a for a in apps.split(",") if a] if apps is not None else None))
     _finish(result, as_json)
 
 

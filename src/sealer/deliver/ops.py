@@ -7,7 +7,7 @@ import contextlib
 import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from sealer.deliver import state
 from sealer.deliver.cleanup import clean_hosts
 from sealer.deliver.engine import Delivery, Summary
 from sealer.deliver.errors import DeliveryError
+from sealer.deliver.launch import check_kube_version, extension_of, launch_commands
 from sealer.deliver.plan import DEFAULT_DATA_ROOT, Plan
 from sealer.deliver.reporter import LogReporter, Reporter
 from sealer.infra import SSHConfig
@@ -65,10 +66,13 @@ class ImageContent:
     cmds: list[str]
     cached: list[str]
     base_cmds: list[str]
+    extension: dict[str, Any] | None = None   # sealer v0.9 applications and launch
+    labels: dict[str, str] = field(default_factory=dict)
 
-    def cmds_with(self, override: Sequence[str] | None) -> list[str]:
-        """sealer's guest rule: ``--cmds`` replaces the image's own CMDs; the base image's still run first."""
-        return list(self.cmds) if override is None else [*self.base_cmds, *override]
+    def cmds_with(self, override: Sequence[str] | None, apps: Sequence[str] | None = None) -> list[str]:
+        """sealer's guest rule: ``--cmds`` replaces the image's own CMDs (the base image's still run first);
+        ``--apps`` launches those applications; else the image's CMDs, or its LAUNCH apps (deliver/launch.py)."""
+        return launch_commands(self.cmds, self.base_cmds, self.extension, override, apps)
 
 
 def _base_cmds(store: Any, info: dict[str, Any]) -> list[str]:
@@ -99,7 +103,8 @@ def exported(store_root: Path, image: str) -> Iterator[ImageContent]:
     with tempfile.TemporaryDirectory(prefix="sealer-deliver-") as tmp:
         store.export_rootfs(image, Path(tmp))
         yield ImageContent(Path(tmp), [str(c) for c in info.get("cmds") or []], [c for c in cached if c],
-                           _base_cmds(store, info))
+                           _base_cmds(store, info), extension_of(info),
+                           {str(k): str(v) for k, v in (info.get("labels") or {}).items()})
 
 
 def _with_hosts(c: Cluster, masters: Sequence[str], nodes: Sequence[str]) -> Cluster:
@@ -135,7 +140,8 @@ class Result:
 
 
 def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, data_root: str | None = None,
-          cmds: Sequence[str] | None = None, reporter: Reporter | None = None, compress: bool = False) -> Result:
+          cmds: Sequence[str] | None = None, reporter: Reporter | None = None, compress: bool = False,
+          apps: Sequence[str] | None = None) -> Result:
     """Make the hosts match ``cluster``: hosts dropped since the last apply are cleaned, every host gets the
     phases it has not done yet (so unchanged hosts only have their markers read)."""
     rep = reporter or LogReporter()
@@ -155,7 +161,8 @@ def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, d
         state.save(state_root, _with_hosts(saved.cluster, [m for m in saved.cluster.masters if m not in removed],
                                            [n for n in saved.cluster.nodes if n not in removed]), image, root)
     with exported(store_root, image) as content:
-        plan = Plan(cluster, image, content.rootfs, root, content.cmds_with(cmds), content.cached)
+        check_kube_version(content.labels, content.rootfs, image)
+        plan = Plan(cluster, image, content.rootfs, root, content.cmds_with(cmds, apps), content.cached)
         summary = asyncio.run(Delivery(plan, ssh_configs(cluster), rep, compress=compress).run())
     path = state.save(state_root, cluster, image, root)
     return Result(summary, added, removed, path)
