@@ -80,3 +80,25 @@ def test_docker_daemon_json_merge_keeps_what_was_there() -> None:
     assert doc["insecure-registries"] == ["sea.hub:5000"]
     again, changed2 = steps.docker_daemon_merge(text, "http://sea.hub:5000", "sea.hub:5000")
     assert not changed2 and json.loads(again) == doc
+
+
+def test_kubeadm_config_preview_shows_the_delivered_image_repository(tmp_path: Path) -> None:
+    """`sealer kubeadm-config` applies the same imageRepository rule as delivery (one place: apply_choice)."""
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from sealer.cli.main import cli
+
+    root = tmp_path / "rootfs"
+    (root / "etc").mkdir(parents=True)
+    (root / "Metadata").write_text(_json.dumps({"version": "v1.25.0", "arch": "amd64"}))
+    for n in ("kube-apiserver", "pause", "coredns/coredns"):
+        repo(root, n)
+    cf = Path(__file__).parents[1] / "cluster" / "golden" / "Clusterfile"
+    r = CliRunner().invoke(cli, ["--root", str(tmp_path / "store"), "kubeadm-config", str(root), "-f", str(cf),
+                                 "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    docs = {d["kind"]: d["data"] for d in _json.loads(r.output)["documents"]}
+    assert docs["ClusterConfiguration"]["imageRepository"] == "sea.hub:5000"
+    assert docs["ClusterConfiguration"]["dns"]["imageRepository"] == "sea.hub:5000/coredns"

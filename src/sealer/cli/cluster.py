@@ -51,8 +51,11 @@ def kubeadm_config_cmd(ctx: click.Context, image: str, clusterfile: Path, host: 
     from sealer.cluster import kubeadm_config, load_clusterfile
 
     cluster = load_clusterfile(clusterfile)
+    from sealer.deliver.imagerepo import apply_choice
+
     with _rootfs(ctx, image) as rootfs:
         result = kubeadm_config(cluster, host, rootfs=rootfs)
+        apply_choice(result, cluster, rootfs)   # the imageRepository delivery uses (docs/delivery.md)
     if as_json:
         print_json(result.to_json())
         return

@@ -352,17 +352,8 @@ class Delivery:
         c = self.plan.cluster
         cfg = kubeadm_config(c, ip, rootfs=self.plan.rootfs, token=join["token"] if join else None,
                              ca_cert_hash=join["caCertHash"] if join else None)
+        imagerepo.apply_choice(cfg, c, self.plan.rootfs)
         for d in cfg.documents:
-            if d.kind == "ClusterConfiguration" and "Repo" not in c.env:
-                override = c.kubeadm_document("ClusterConfiguration")
-                if override is None or "imageRepository" not in override.data:
-                    choice = imagerepo.choose(self.plan.rootfs, c.registry)
-                    if choice.image_repository:
-                        d.data["imageRepository"] = choice.image_repository
-                    if choice.dns_repository:
-                        d.data.setdefault("dns", {})
-                        if isinstance(d.data["dns"], dict):
-                            d.data["dns"]["imageRepository"] = choice.dns_repository
             if d.kind == "JoinConfiguration" and cfg.role == "master" and join and join.get("certificateKey"):
                 cp = d.data.setdefault("controlPlane", {})
                 if isinstance(cp, dict):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPOSITORIES = Path("registry/docker/registry/v2/repositories")
 
@@ -43,3 +44,24 @@ def choose(rootfs: Path, registry: str) -> RepoChoice:
     if _has(repos, "library/kube-apiserver"):
         return RepoChoice(f"{registry}/library", None, "core images cached under library/ (sealer v0.7 base)")
     return RepoChoice(None, None, "the image caches no core images")
+
+
+def apply_choice(cfg: Any, cluster: Any, rootfs: Path) -> None:
+    """Set ``imageRepository`` (and CoreDNS's) in ``cfg``'s ClusterConfiguration by :func:`choose`, unless the
+    Clusterfile names a ``Repo`` env or its own ``imageRepository``. The one place the rule is applied: delivery
+    and ``sealer kubeadm-config`` show the same configuration."""
+    if "Repo" in cluster.env:
+        return
+    override = cluster.kubeadm_document("ClusterConfiguration")
+    if override is not None and "imageRepository" in override.data:
+        return
+    for d in cfg.documents:
+        if d.kind != "ClusterConfiguration":
+            continue
+        choice = choose(rootfs, cluster.registry)
+        if choice.image_repository:
+            d.data["imageRepository"] = choice.image_repository
+        if choice.dns_repository:
+            d.data.setdefault("dns", {})
+            if isinstance(d.data["dns"], dict):
+                d.data["dns"]["imageRepository"] = choice.dns_repository
