@@ -30,6 +30,7 @@ from sealer.errors import BuildError, SealerError, UnsupportedError
 from sealer.kubefile import Cmd, Copy, From, Kubefile, Run, parse_file
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, Platform, canonical_json, host_platform
+from sealer.plaintext import escape_controls
 from sealer.store import Lease, Store, StoredImage
 
 
@@ -58,12 +59,12 @@ class Reporter:
 
     def say(self, msg: str) -> None:
         if not self.quiet:
-            sys.stderr.write(msg + "\n")
+            sys.stderr.write(escape_controls(msg) + "\n")
             sys.stderr.flush()
 
     def warn(self, msg: str) -> None:
         """Warnings are shown even with --quiet."""
-        sys.stderr.write("WARNING: " + msg + "\n")
+        sys.stderr.write("WARNING: " + escape_controls(msg) + "\n")
         sys.stderr.flush()
 
 

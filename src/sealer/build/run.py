@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sealer.errors import BuildError
 from sealer.kubefile import Run
+from sealer.plaintext import escape_controls
 
 TAIL_LINES = 20
 
@@ -35,7 +36,7 @@ def run_step(step: Run, rootfs: Path, quiet: bool = False, timeout: float | None
         line = raw.decode("utf-8", "replace").rstrip("\n")
         tail.append(line)
         if not quiet:
-            sys.stderr.write("  | " + line + "\n")
+            sys.stderr.write("  | " + escape_controls(line) + "\n")
     try:
         rc = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.table import Table
 
 from sealer import images as lib
-from sealer.cli.common import app, err, human_size, json_option, out, print_json, quiet_option
+from sealer.cli.common import app, human_size, json_option, print_json, quiet_option
+from sealer.cli.text import echo, echo_err, print_table, styled
 from sealer.oci.model import Platform
 from sealer.store import Store
 
@@ -33,12 +34,9 @@ def images_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json([r.to_json() for r in rows])
         return
-    t = Table(box=None, pad_edge=False)
-    for col in ("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "PLATFORM"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(r.repository, r.tag, r.image_id, r.created, human_size(r.size), ",".join(r.platforms))
-    out.print(t)
+    print_table(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "PLATFORM"),
+                [(r.repository, r.tag, r.image_id, r.created, human_size(r.size), ",".join(r.platforms))
+                 for r in rows])
 
 
 @click.command("inspect")
@@ -58,26 +56,30 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
     if as_json:
         print_json(doc)
         return
-    out.print(f"[bold]{doc['name']}[/]  {doc['digest']}")
-    out.print(f"format: {doc['format']}   platform: {doc['platform']}   build type: {doc['buildType'] or '-'}"
-              f"   kubernetes: {doc.get('kubernetesVersion') or '-'}   created: {doc['created']}")
+    _print_inspect(doc)
+
+
+def _print_inspect(doc: dict[str, Any]) -> None:
+    """Every value in ``doc`` comes from the image (labels, history, Kubefile): printed as plain text."""
+    echo(styled((str(doc["name"]), "bold"), "  ", str(doc["digest"])))
+    echo(f"format: {doc['format']}   platform: {doc['platform']}   build type: {doc['buildType'] or '-'}"
+         f"   kubernetes: {doc.get('kubernetesVersion') or '-'}   created: {doc['created']}")
     if doc.get("baseImage"):
-        out.print(f"base: {doc['baseImage']} ({doc.get('baseFormat') or 'unknown format'})", markup=False)
+        echo(f"base: {doc['baseImage']} ({doc.get('baseFormat') or 'unknown format'})")
     if doc.get("platforms"):
-        out.print("platforms: " + ", ".join(doc["platforms"]))
-    out.print("\n[bold]Layers[/]")
+        echo("platforms: " + ", ".join(str(p) for p in doc["platforms"]))
+    echo(styled("\n", ("Layers", "bold")))
     for i, layer in enumerate(doc["layers"], 1):
-        out.print(f"  {i:>2}. {layer['digest'][7:19]}  {human_size(layer['size']):>9}  {layer['instruction']}")
-    out.print("\n[bold]CMDs[/] (run in order at delivery)")
+        echo(f"  {i:>2}. {str(layer['digest'])[7:19]}  {human_size(layer['size']):>9}  {layer['instruction']}")
+    echo(styled("\n", ("CMDs", "bold"), " (run in order at delivery)"))
     for c in doc["cmds"] or ["(none)"]:
-        out.print(f"  {c}", markup=False)
-    out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])})")
+        echo(f"  {c}")
+    echo(styled("\n", ("Cached images", "bold"), f" ({len(doc['cachedImages'])})"))
     for im in doc["cachedImages"]:
-        out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}",
-                  markup=False)
+        echo(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}")
     if doc["kubefile"]:
-        out.print("\n[bold]Kubefile[/]")
-        out.print(doc["kubefile"].rstrip("\n"), markup=False)
+        echo(styled("\n", ("Kubefile", "bold")))
+        echo(str(doc["kubefile"]).rstrip("\n"))
 
 
 @click.command("tag")
@@ -92,7 +94,7 @@ def tag_cmd(ctx: click.Context, src: str, dst: str) -> None:
       sealer tag my-cluster:v1 registry.local:5000/ops/my-cluster:v1
     """
     name = lib.tag(_store(ctx), src, dst)
-    err.print(f"tagged {name}")
+    echo_err(f"tagged {name}")
 
 
 @click.command("rmi")
@@ -115,7 +117,7 @@ def rmi_cmd(ctx: click.Context, prune: bool, as_json: bool, refs: tuple[str, ...
         print_json({"removed": removed, "blobsFreed": n, "bytesFreed": freed})
         return
     for name in removed:
-        click.echo(f"untagged: {name}")
+        echo(f"untagged: {name}")
     click.echo(f"deleted {n} blobs, {human_size(freed)} freed")
 
 
@@ -152,7 +154,7 @@ def save_cmd(ctx: click.Context, output: str, refs: tuple[str, ...]) -> None:
             fsync_dir(dst.parent.resolve())
         finally:
             tmp.unlink(missing_ok=True)
-    err.print(f"saved {', '.join(names)}")
+    echo_err(f"saved {', '.join(names)}")
 
 
 @click.command("load")
@@ -179,7 +181,7 @@ def load_cmd(ctx: click.Context, input_: str, as_json: bool) -> None:
         print_json({"loaded": names})
     else:
         for n in names:
-            click.echo(f"loaded: {n}")
+            echo(f"loaded: {n}")
 
 
 @click.command("export-rootfs", hidden=False)
@@ -197,7 +199,7 @@ def export_rootfs_cmd(ctx: click.Context, platform: str | None, quiet: bool, ref
     """
     _store(ctx).export_rootfs(ref, dest, Platform.parse(platform) if platform else None)
     if not quiet:
-        err.print(f"rootfs of {ref} written to {dest}")
+        echo_err(f"rootfs of {ref} written to {dest}")
 
 
 commands: list[click.Command] = [images_cmd, inspect_cmd, tag_cmd, rmi_cmd, save_cmd, load_cmd, export_rootfs_cmd]

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from sealer import __version__
-from sealer.cli.common import AppContext, default_root, err
+from sealer.cli.common import AppContext, default_root
+from sealer.cli.text import echo_err, error
 from sealer.errors import SealerError
 
 # One module per command group; each exposes ``commands: list[click.Command]``.
@@ -32,18 +33,18 @@ class SealerGroup(click.Group):
             debug = isinstance(ctx.obj, AppContext) and ctx.obj.debug
             if debug:
                 raise
-            err.print(f"[bold red]Error:[/] {e}", markup=True, highlight=False)
+            error(str(e))
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
-            err.print("interrupted; nothing partial was committed")
+            echo_err("interrupted; nothing partial was committed")
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
         except Exception as e:  # a bug: say so plainly, keep the traceback for --debug
             if isinstance(ctx.obj, AppContext) and ctx.obj.debug:
                 raise
-            err.print(f"[bold red]Internal error:[/] {type(e).__name__}: {e}", markup=True, highlight=False)
-            err.print("This is a bug in sealer; run the command again with --debug for the traceback and report it.")
+            error(f"{type(e).__name__}: {e}", label="Internal error:")
+            echo_err("This is a bug in sealer; run the command again with --debug for the traceback and report it.")
             sys.exit(70)
 
 

@@ -12,6 +12,7 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 
 from sealer.cli.common import app, err, json_option, print_json, quiet_option
+from sealer.cli.text import echo_err
 from sealer.errors import AuthError
 from sealer.oci.model import Platform
 from sealer.registry import RegistryOptions, login, logout, pull, push
@@ -95,7 +96,7 @@ def login_cmd(host: str, username: str, password: str | None, password_stdin: bo
     if not password:
         raise AuthError(f"log in to {host}: empty password")
     path = login(host, username, password, make_options(insecure, ca_cert, authfile, registries_conf))
-    err.print(f"Login succeeded ({host}; credentials in {path})")
+    echo_err(f"Login succeeded ({host}; credentials in {path})")
 
 
 @click.command("logout")
@@ -111,7 +112,7 @@ def logout_cmd(host: str, insecure: tuple[str, ...], ca_cert: Path | None, authf
     """
     found = logout(host, make_options(insecure, ca_cert, authfile, registries_conf))
     where = auth_file_path(authfile)
-    err.print(f"Removed login credentials for {host} from {where}" if found else f"Not logged in to {host}")
+    echo_err(f"Removed login credentials for {host} from {where}" if found else f"Not logged in to {host}")
 
 
 @click.command("push")

@@ -16,6 +16,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
+
+from sealer.plaintext import escape_controls
 
 
 def _human(n: float) -> str:
@@ -71,11 +74,11 @@ class CacheProgress:
         if self._rich is not None:
             self._rich.update(self._images, advance=1)
         else:
-            self.console.print(f"[{done}/{self.total}] {name} {detail}".rstrip())
+            self.console.print(Text(escape_controls(f"[{done}/{self.total}] {name} {detail}".rstrip())))
 
     def say(self, text: str) -> None:
         if self.enabled:
-            self.console.print(text)
+            self.console.print(Text(escape_controls(text)))
 
     def close(self) -> None:
         if self._rich is not None:
