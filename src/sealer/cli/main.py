@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from sealer import __version__
+from sealer.cli import signals
 from sealer.cli.common import AppContext, default_root
 from sealer.cli.text import echo_err, error
 from sealer.errors import SealerError
@@ -37,7 +38,10 @@ class SealerGroup(click.Group):
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
             echo_err("interrupted; nothing partial was committed")
-            sys.exit(130)
+            sys.exit(signals.EXIT_SIGINT)
+        except signals.Terminated:
+            echo_err("terminated; nothing partial was committed")
+            sys.exit(signals.EXIT_SIGTERM)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
         except Exception as e:  # a bug: say so plainly, keep the traceback for --debug
@@ -76,7 +80,13 @@ for _mod in COMMAND_MODULES:
 
 
 def main() -> None:
-    cli(prog_name="sealer")
+    signals.install()
+    try:
+        cli(prog_name="sealer")
+    except KeyboardInterrupt:  # before or after a command ran (startup, shutdown)
+        sys.exit(signals.EXIT_SIGINT)
+    except signals.Terminated:
+        sys.exit(signals.EXIT_SIGTERM)
 
 
 if __name__ == "__main__":
