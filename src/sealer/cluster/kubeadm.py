@@ -25,6 +25,7 @@ from sealer.cluster.gotemplate import GoTemplateEngine
 from sealer.cluster.rootfs import etc_dir, read_metadata
 from sealer.cluster.templates import Template, load_templates
 from sealer.cluster.variables import TemplateVariables, build_variables
+from sealer.cluster.yamlsrc import construct
 from sealer.errors import ClusterConfigError
 
 _BROKEN_ACTION = re.compile(r"\{\s+\{|\}\s+\}")
@@ -102,9 +103,11 @@ def _yaml_error(e: yaml.YAMLError, text: str, t: Template) -> ClusterConfigError
 def parse_rendered(text: str, t: Template, *, need_kind: bool = True) -> list[dict[str, Any]]:
     """The YAML documents of a rendered template; errors name the template and rendered line."""
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        nodes = [n for n in yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if n]
     except yaml.YAMLError as e:
         raise _yaml_error(e, text, t) from None
+    # walked under the YAML budget: a template's output is image content (alias bombs, duplicate keys refused)
+    docs = [d for i, n in enumerate(nodes, 1) if (d := construct(n, _template_file(t), i)[0]) is not None]
     for n, line in enumerate(text.splitlines(), 1):
         if _BROKEN_ACTION.search(line) and not line.lstrip().startswith("#"):
             raise ClusterConfigError(
