@@ -24,6 +24,7 @@ from sealer.cluster.clusterfile import KUBEADM_KINDS, Cluster
 from sealer.cluster.gotemplate import GoTemplateEngine
 from sealer.cluster.rootfs import etc_dir, read_metadata
 from sealer.cluster.templates import Template, load_templates
+from sealer.cluster.typecheck import TypeProblem, check_kubeadm_document, check_same_shape
 from sealer.cluster.variables import TemplateVariables, build_variables
 from sealer.cluster.yamlsrc import construct
 from sealer.errors import ClusterConfigError
@@ -215,6 +216,16 @@ def _apply_clusterfile(cluster: Cluster, docs: list[ConfigDocument]) -> list[Con
             out.append(d)
             continue
         fields = {k: v for k, v in override.data.items() if k not in ("apiVersion", "kind")}
+        try:
+            check_same_shape(d.data, fields)
+        except TypeProblem as e:
+            raise ClusterConfigError(f"{d.kind}.{e.path}: {e.message}", override.file, override.line) from None
         merged = deep_merge(d.data, fields)
         out.append(ConfigDocument(d.kind, merged, (*d.sources, f"Clusterfile {override.label}")))
+    for d in out:  # what the templates rendered (image templates, env values) must be well-typed too
+        try:
+            check_kubeadm_document(d.kind, d.data)
+        except TypeProblem as e:
+            raise ClusterConfigError(f"{d.kind}.{e.path}: {e.message} (from {', '.join(d.sources)})",
+                                     cluster.file) from None
     return out
