@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from sealer.jsonsafe import loads
 
 LABEL_BUILD_TYPE = "io.sealer.build-type"
 LABEL_CMDS = "io.sealer.cmds"              # JSON list of shell lines, base image's first, in order
@@ -31,7 +32,7 @@ def json_label(config: dict[str, Any], name: str) -> Any:
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        return loads(raw, f"label {name}")
     except ValueError:
         return None
 

@@ -302,7 +302,12 @@ def _created(opts: BuildOptions) -> str:
     epoch = opts.source_date_epoch
     if epoch is None and os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
         epoch = int(os.environ["SOURCE_DATE_EPOCH"])
-    when = datetime.fromtimestamp(epoch, UTC) if epoch is not None else datetime.now(UTC)
+    try:
+        when = datetime.fromtimestamp(epoch, UTC) if epoch is not None else datetime.now(UTC)
+    except (OverflowError, ValueError, OSError):
+        raise BuildError(f"SOURCE_DATE_EPOCH={epoch}: out of range (seconds since 1970, before year 10000)") from None
+    if when.year > 9999:
+        raise BuildError(f"SOURCE_DATE_EPOCH={epoch}: out of range (seconds since 1970, before year 10000)")
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

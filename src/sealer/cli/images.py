@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ import click
 from sealer import images as lib
 from sealer.cli.common import app, human_size, json_option, print_json, quiet_option
 from sealer.cli.text import echo, echo_err, print_table, styled
+from sealer.errors import StoreError
 from sealer.oci.model import Platform
+from sealer.oserrors import describe
 from sealer.store import Store
 
 
@@ -142,19 +145,31 @@ def save_cmd(ctx: click.Context, output: str, refs: tuple[str, ...]) -> None:
         sys.stdout.buffer.flush()
     else:
         dst = Path(output)
+        check_output_file(dst, "save")
         tmp = dst.with_name(f".{dst.name}.partial")
         try:
             with open(tmp, "wb") as fp:
                 names = save(store, list(refs), fp)
                 fp.flush()
-                import os
-
                 os.fsync(fp.fileno())
             tmp.replace(dst)
             fsync_dir(dst.parent.resolve())
+        except OSError as e:
+            raise StoreError(describe(e, "save", dst)) from None
         finally:
             tmp.unlink(missing_ok=True)
     echo_err(f"saved {', '.join(names)}")
+
+
+def check_output_file(dst: Path, verb: str) -> None:
+    """Refuse an output path that cannot work before any work is done (a directory, a missing parent)."""
+    if dst.is_dir():
+        raise StoreError(f"{verb} {dst}: is a directory (name the tar file to write, e.g. {dst}/image.tar)")
+    parent = dst.parent
+    if not parent.exists():
+        raise StoreError(f"{verb} {dst}: directory {parent} does not exist")
+    if not parent.is_dir():
+        raise StoreError(f"{verb} {dst}: {parent} is not a directory")
 
 
 @click.command("load")
@@ -175,7 +190,13 @@ def load_cmd(ctx: click.Context, input_: str, as_json: bool) -> None:
     if input_ == "-":
         names = load(store, sys.stdin.buffer)
     else:
-        with open(input_, "rb") as fp:
+        try:
+            fp = open(input_, "rb")  # noqa: SIM115 - closed below
+        except OSError as e:
+            raise StoreError(describe(e, "load", input_)) from None
+        with fp:
+            if Path(input_).is_dir():
+                raise StoreError(f"load {input_}: is a directory (give the tar file written by `sealer save`)")
             names = load(store, fp)
     if as_json:
         print_json({"loaded": names})

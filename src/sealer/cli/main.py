@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -12,7 +14,8 @@ from sealer import __version__
 from sealer.cli import signals
 from sealer.cli.common import AppContext, default_root
 from sealer.cli.text import echo_err, error
-from sealer.errors import SealerError
+from sealer.errors import SealerError, StoreError
+from sealer.oserrors import describe
 
 # One module per command group; each exposes ``commands: list[click.Command]``.
 COMMAND_MODULES = [
@@ -26,7 +29,30 @@ COMMAND_MODULES = [
 ]
 
 
+EXIT_BROKEN_PIPE = 141  # like a shell reports a process killed by SIGPIPE
+
+
+def _command(ctx: click.Context) -> str:
+    return ctx.invoked_subcommand or ctx.info_name or "sealer"
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain about the broken pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 class SealerGroup(click.Group):
+    def _fail(self, ctx: click.Context, message: str) -> NoReturn:
+        if isinstance(ctx.obj, AppContext) and ctx.obj.debug:
+            raise
+        error(message)
+        sys.exit(1)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
@@ -44,6 +70,15 @@ class SealerGroup(click.Group):
             sys.exit(signals.EXIT_SIGTERM)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
+        except BrokenPipeError as e:
+            if e.filename is None:  # our stdout's reader went away (`sealer save -o - | head`): exit quietly
+                _quiet_stdout()
+                sys.exit(EXIT_BROKEN_PIPE)
+            self._fail(ctx, describe(e, _command(ctx)))
+        except OSError as e:  # ENOENT, EISDIR, ENOSPC, EROFS...: the machine or a mistake, not a bug
+            self._fail(ctx, describe(e, _command(ctx)))
+        except RecursionError:
+            self._fail(ctx, f"{_command(ctx)}: input nested too deeply to process (refused)")
         except Exception as e:  # a bug: say so plainly, keep the traceback for --debug
             if isinstance(ctx.obj, AppContext) and ctx.obj.debug:
                 raise
@@ -71,7 +106,10 @@ def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
       sealer inspect my-cluster:v1                # layers, CMDs, cached images
       sealer push my-cluster:v1                   # share through a registry
     """
-    ctx.obj = AppContext(root=root or default_root(), debug=debug)
+    store_root = root or default_root()
+    if store_root.exists() and not store_root.is_dir():
+        raise StoreError(f"--root {store_root}: not a directory (the local image store is a directory)")
+    ctx.obj = AppContext(root=store_root, debug=debug)
 
 
 for _mod in COMMAND_MODULES:
