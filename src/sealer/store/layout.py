@@ -38,7 +38,8 @@ from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, Platfor
 from sealer.store.fsutil import atomic_write, force_rmtree, fsync_dir
 from sealer.store.ingest import IngestWriter
 
-MAX_DOC = 16 << 20  # manifests and configs larger than this are refused
+MAX_DOC = 16 << 20
+INDEX_BACKUP = "index.json.prev"  # the previous good index.json  # manifests and configs larger than this are refused
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,13 @@ class Store:
             atomic_write(layout, json.dumps({"imageLayoutVersion": mt.OCI_LAYOUT_VERSION}).encode())
         if not (self.root / "index.json").exists():
             with self._lock:
-                if not (self.root / "index.json").exists():
+                # a store that holds blobs but lost its index is left as it is: `fsck --repair` restores it
+                if not (self.root / "index.json").exists() and not self._has_blobs():
                     self._write_index([])
+
+    def _has_blobs(self) -> bool:
+        with os.scandir(self.root / "blobs" / "sha256") as it:
+            return any(not e.name.startswith(".") for e in it)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -208,15 +214,27 @@ class Store:
 
     # ---- refs ---------------------------------------------------------------------------------------
     def _read_index(self) -> Index:
-        raw = (self.root / "index.json").read_bytes()
+        path = self.root / "index.json"
+        hint = "run `sealer fsck --repair` to restore it"
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"read {path}: missing, but the store holds blobs; {hint}") from None
         try:
             return Index.parse(raw, mt.OCI_INDEX)
         except ManifestError as e:
-            raise StoreError(f"read {self.root / 'index.json'}: {e}") from None
+            raise StoreError(f"read {path}: {e}; {hint}") from None
 
     def _write_index(self, manifests: list[Descriptor]) -> None:
+        """Replace index.json atomically; the version it replaces, when readable, is kept as index.json.prev
+        (what ``fsck --repair`` restores from if index.json is ever damaged)."""
         doc = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [d.to_json() for d in manifests]}
-        atomic_write(self.root / "index.json", json.dumps(doc, indent=2).encode() + b"\n")
+        path = self.root / "index.json"
+        with contextlib.suppress(OSError, ManifestError):
+            raw = path.read_bytes()
+            Index.parse(raw, mt.OCI_INDEX)
+            atomic_write(self.root / INDEX_BACKUP, raw)
+        atomic_write(path, json.dumps(doc, indent=2).encode() + b"\n")
 
     def refs(self) -> list[StoredRef]:
         out = []
