@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from sealer.cli.common import app, json_option, print_json, quiet_option
-from sealer.oci.model import Platform
+from sealer.platforms import parse_list
 
 
 @click.command("build")
@@ -19,7 +19,7 @@ from sealer.oci.model import Platform
               help="cloud: Aliyun ECS nodes; container: docker containers as nodes; lite: no cluster, images found "
                    "in manifests/, charts/ and manifests/imageList.")
 @click.option("--no-cache", is_flag=True, help="Do not reuse layers from earlier builds.")
-@click.option("--platform", "platforms", default="", help="Platforms to cache images for, e.g. linux/amd64,linux/arm64 "
+@click.option("--platform", "platforms", default=None, help="Platforms to cache images for, e.g. linux/amd64,linux/arm64 "
               "(default: this host's).")
 @click.option("--deep", is_flag=True, help="Also cache image-like strings found in args, env, ConfigMaps and "
               "custom resources (extended discovery).")
@@ -34,7 +34,7 @@ from sealer.oci.model import Platform
 @click.argument("context", type=click.Path(path_type=Path, file_okay=False), default=".")
 @click.pass_context
 def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], backend: str, no_cache: bool,
-              platforms: str, deep: bool, ignore_images: tuple[str, ...], max_parallel: int,
+              platforms: str | None, deep: bool, ignore_images: tuple[str, ...], max_parallel: int,
               insecure: tuple[str, ...], ca_cert: Path | None, authfile: Path | None, as_json: bool, quiet: bool,
               context: Path) -> None:
     """Build a cluster image from a Kubefile.
@@ -53,6 +53,10 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
     from sealer.build.options import BuildOptions
     from sealer.store import Store
 
+    for t in tags:
+        if "@" in t:
+            raise click.BadParameter(f"{t!r}: a build's name cannot carry a digest (the digest is known only "
+                                     "after the build; `sealer images` shows it)", param_hint="-t")
     reg_opts = None
     if insecure or ca_cert or authfile:
         from sealer.registry import RegistryOptions
@@ -60,7 +64,7 @@ def build_cmd(ctx: click.Context, kubefile: Path | None, tags: tuple[str, ...], 
         reg_opts = RegistryOptions(insecure=frozenset(insecure), ca_cert=ca_cert, auth_file=authfile)
     opts = BuildOptions(
         context=context, tags=list(tags), kubefile=kubefile, backend=backend, no_cache=no_cache,
-        platforms=[Platform.parse(p) for p in platforms.split(",") if p.strip()], deep=deep,
+        platforms=parse_list(platforms) if platforms is not None else [], deep=deep,
         ignore_images=list(ignore_images), max_parallel=max_parallel, quiet=quiet or as_json,
         registry_options=reg_opts,
     )

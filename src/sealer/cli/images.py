@@ -13,8 +13,8 @@ from sealer import images as lib
 from sealer.cli.common import app, human_size, json_option, print_json, quiet_option
 from sealer.cli.text import echo, echo_err, print_table, styled
 from sealer.errors import StoreError
-from sealer.oci.model import Platform
 from sealer.oserrors import describe
+from sealer.platforms import parse_option
 from sealer.store import Store
 
 
@@ -55,7 +55,7 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
       sealer inspect my-cluster:v1
       sealer inspect --json my-cluster:v1
     """
-    doc = lib.inspect_image(_store(ctx), ref, Platform.parse(platform) if platform else None)
+    doc = lib.inspect_image(_store(ctx), ref, parse_option(platform) if platform is not None else None)
     if as_json:
         print_json(doc)
         return
@@ -218,7 +218,7 @@ def export_rootfs_cmd(ctx: click.Context, platform: str | None, quiet: bool, ref
     Example:
       sealer export-rootfs my-cluster:v1 /tmp/rootfs
     """
-    _store(ctx).export_rootfs(ref, dest, Platform.parse(platform) if platform else None)
+    _store(ctx).export_rootfs(ref, dest, parse_option(platform) if platform is not None else None)
     if not quiet:
         echo_err(f"rootfs of {ref} written to {dest}")
 

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from sealer.cli.common import app, err, json_option, print_json, quiet_option
 from sealer.cli.text import echo_err
 from sealer.errors import AuthError
-from sealer.oci.model import Platform
+from sealer.platforms import parse_option
 from sealer.registry import RegistryOptions, login, logout, pull, push
 from sealer.registry.credentials import auth_file_path
 from sealer.registry.options import NoProgress, ProgressLike
@@ -168,7 +168,7 @@ def pull_cmd(ctx: click.Context, ref: str, platform: str | None, all_platforms: 
     if platform and all_platforms:
         raise click.UsageError("--platform and --all-platforms are mutually exclusive")
     store = Store(app(ctx).root)
-    plat = Platform.parse(platform) if platform else None
+    plat = parse_option(platform) if platform is not None else None
     with progress_for(quiet or as_json) as prog:
         stored = pull(store, ref, make_options(insecure, ca_cert, authfile, registries_conf, max_parallel),
                       platform=plat, all_platforms=all_platforms, progress=prog)

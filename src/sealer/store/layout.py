@@ -249,7 +249,16 @@ class Store:
         return str(reference.parse(ref))
 
     def set_ref(self, ref: str, desc: Descriptor) -> None:
-        """Point ``ref`` at ``desc`` (which must already be stored); atomic, under the lock."""
+        """Point ``ref`` at ``desc`` (which must already be stored); atomic, under the lock.
+
+        A digest in ``ref`` must be the image's own (``name:tag@sha256:…`` naming another digest is refused);
+        it is then dropped from the stored name, which the digest would only repeat."""
+        parsed = reference.parse(ref)
+        if parsed.digest is not None:
+            if parsed.digest != desc.digest:
+                raise StoreError(f"tag {ref}: the digest does not match the image (its digest is {desc.digest})")
+            if parsed.tag:
+                ref = str(parsed.with_tag(parsed.tag))
         name = self.normalize(ref)
         if not self.has_blob(desc.digest):
             raise StoreError(f"tag {name}: manifest {desc.digest} is not in the store")
@@ -275,13 +284,16 @@ class Store:
         """Find a stored image by name, by full digest or by an image-id prefix (≥ 4 hex)."""
         refs = self.refs()
         try:
-            name = self.normalize(ref)
+            parsed: reference.Reference | None = reference.parse(ref)
+            name = str(parsed)
         except ReferenceError_:
-            name = None
+            parsed, name = None, None
         if name:
             for r in refs:
                 if r.name == name:
                     return r
+        if parsed is not None and parsed.digest is not None:
+            return self._resolve_digest(ref, parsed, refs)
         key = ref.removeprefix("sha256:")
         if len(key) >= 4 and all(c in "0123456789abcdef" for c in key):
             hits = {r.descriptor.digest: r for r in refs if r.descriptor.digest.hex.startswith(key)}
@@ -293,6 +305,20 @@ class Store:
                 return next(iter(hits.values()))
             if len(hits) > 1:
                 raise StoreError(f"resolve {ref}: ambiguous image id prefix")
+        raise ImageNotFound(f"resolve {ref}: no such image in {self.root} (see `sealer images`)")
+
+    def _resolve_digest(self, ref: str, parsed: reference.Reference, refs: list[StoredRef]) -> StoredRef:
+        """``NAME[:TAG]@DIGEST``: an image stored under that repository (and tag) with that manifest digest."""
+        same_repo = [r for r in refs if reference.parse(r.name).repository == parsed.repository]
+        if parsed.tag:
+            tagged = [r for r in same_repo if reference.parse(r.name).tag == parsed.tag]
+            if tagged and tagged[0].descriptor.digest != parsed.digest:
+                raise StoreError(f"resolve {ref}: {parsed.repository}:{parsed.tag} is {tagged[0].descriptor.digest}, "
+                                 f"not {parsed.digest}")
+            same_repo = tagged
+        for r in same_repo:
+            if r.descriptor.digest == parsed.digest:
+                return r
         raise ImageNotFound(f"resolve {ref}: no such image in {self.root} (see `sealer images`)")
 
     def image_id(self, desc: Descriptor) -> Digest:
@@ -322,7 +348,9 @@ class Store:
                 if len(doc.manifests) == 1:
                     child = doc.manifests[0]
                 else:
-                    raise
+                    have = ", ".join(str(d.platform) for d in doc.manifests if d.platform) or "none"
+                    raise StoreError(f"{name or desc.digest}: no {platform} image; it has {have} "
+                                     "(choose one with --platform)") from None
             desc = child
             doc = Manifest.parse(self.read_blob(child.digest), child.media_type)
         config = parse_config(self.read_blob(doc.config.digest))
