@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import collections
 import os
-import subprocess
 import sys
 from pathlib import Path
 
+from sealer.build.procgroup import run_group
 from sealer.errors import BuildError
 from sealer.kubefile import Run
 from sealer.plaintext import escape_controls
@@ -25,24 +25,22 @@ def run_step(step: Run, rootfs: Path, quiet: bool = False, timeout: float | None
         assert step.command is not None
         argv = ["bash", "-o", "pipefail", "-c", step.command]
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
-    try:
-        proc = subprocess.Popen(argv, cwd=rootfs, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=False)
-    except FileNotFoundError:
-        raise BuildError(f"RUN: command not found: {argv[0]} (COPY it into ./bin first, e.g. `COPY {argv[0]} ./bin`)",
-                         step.location.file, step.location.line) from None
-    assert proc.stdout is not None
-    for raw in proc.stdout:
-        line = raw.decode("utf-8", "replace").rstrip("\n")
+
+    def on_line(raw: bytes) -> None:
+        line = raw.decode("utf-8", "replace").rstrip("\r")
         tail.append(line)
         if not quiet:
             sys.stderr.write("  | " + escape_controls(line) + "\n")
+
     try:
-        rc = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        got = run_group(argv, str(rootfs), env, on_line, timeout)
+    except FileNotFoundError:
+        raise BuildError(f"RUN: command not found: {argv[0]} (COPY it into ./bin first, e.g. `COPY {argv[0]} ./bin`)",
+                         step.location.file, step.location.line) from None
+    if got is None:
         raise BuildError(f"RUN timed out after {timeout}s: {step.shell_line}", step.location.file,
-                         step.location.line) from None
+                         step.location.line)
+    rc = got
     if rc != 0:
         text = "\n".join(tail)
         hint = ""
