@@ -100,6 +100,8 @@ def _plan_copy(instr: Copy, context: str) -> CopyPlan:
             else:
                 if not prefix:
                     raise BuildError(f"COPY of file {m!r} needs a name", file, line)
+                if not stat.S_ISREG(os.stat(real).st_mode):
+                    raise BuildError(f"COPY {m!r}: devices, sockets and fifos cannot be copied", file, line)
                 entries[prefix] = real
     for arc in sorted(entries):
         src_path = entries[arc]

@@ -10,16 +10,17 @@ from typing import Any
 import click
 
 from sealer import images as lib
-from sealer.cli.common import app, human_size, json_option, print_json, quiet_option
-from sealer.cli.text import echo, echo_err, print_table, styled
+from sealer.cli.common import app, camel_keys, human_size, json_option, print_json, quiet_option
+from sealer.cli.text import echo, echo_err, error, print_table, styled
 from sealer.errors import StoreError
 from sealer.oserrors import describe
 from sealer.platforms import parse_option
 from sealer.store import Store
 
 
-def _store(ctx: click.Context) -> Store:
-    return Store(app(ctx).root)
+def _store(ctx: click.Context, create: bool = True) -> Store:
+    """The store at --root; read-only commands pass ``create=False`` and never create one."""
+    return Store(app(ctx).root, create=create)
 
 
 @click.command("images")
@@ -33,13 +34,18 @@ def images_cmd(ctx: click.Context, as_json: bool) -> None:
       sealer images
       sealer images --json | jq '.[].name'
     """
-    rows = lib.list_images(_store(ctx))
+    problems: list[str] = []
+    rows = lib.list_images(_store(ctx, create=False), problems)
     if as_json:
-        print_json([r.to_json() for r in rows])
-        return
-    print_table(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "PLATFORM"),
-                [(r.repository, r.tag, r.image_id, r.created, human_size(r.size), ",".join(r.platforms))
-                 for r in rows])
+        print_json([camel_keys(r.to_json()) for r in rows])
+    else:
+        print_table(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "PLATFORM"),
+                    [(r.repository, r.tag, r.image_id, r.created, human_size(r.size), ",".join(r.platforms))
+                     for r in rows])
+    if problems:
+        for p in problems:
+            error(p)
+        ctx.exit(1)
 
 
 @click.command("inspect")
@@ -55,7 +61,7 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
       sealer inspect my-cluster:v1
       sealer inspect --json my-cluster:v1
     """
-    doc = lib.inspect_image(_store(ctx), ref, parse_option(platform) if platform is not None else None)
+    doc = lib.inspect_image(_store(ctx, create=False), ref, parse_option(platform) if platform is not None else None)
     if as_json:
         print_json(doc)
         return
@@ -139,7 +145,7 @@ def save_cmd(ctx: click.Context, output: str, refs: tuple[str, ...]) -> None:
     from sealer.store.archive import save
     from sealer.store.fsutil import fsync_dir
 
-    store = _store(ctx)
+    store = _store(ctx, create=False)
     if output == "-":
         names = save(store, list(refs), sys.stdout.buffer)
         sys.stdout.buffer.flush()
@@ -212,13 +218,17 @@ def load_cmd(ctx: click.Context, input_: str, as_json: bool) -> None:
 @click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
 @click.pass_context
 def export_rootfs_cmd(ctx: click.Context, platform: str | None, quiet: bool, ref: str, dest: Path) -> None:
-    """Unpack an image's rootfs (all layers applied in order) into DEST.
+    """Unpack an image's rootfs (all layers applied in order) into DEST, a new or empty directory.
+
+    The tree appears at DEST only once complete (unpacked beside it, then renamed); a failure leaves nothing.
 
     \b
     Example:
       sealer export-rootfs my-cluster:v1 /tmp/rootfs
     """
-    _store(ctx).export_rootfs(ref, dest, parse_option(platform) if platform is not None else None)
+    from sealer.store.export import export_rootfs_atomic
+
+    export_rootfs_atomic(_store(ctx, create=False), ref, dest, parse_option(platform) if platform is not None else None)
     if not quiet:
         echo_err(f"rootfs of {ref} written to {dest}")
 

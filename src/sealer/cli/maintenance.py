@@ -32,7 +32,7 @@ def verify(ctx: click.Context, image: str, as_json: bool, quiet: bool) -> None:
     """
     from sealer.registry.cache import verify_image
 
-    store = Store(app(ctx).root)
+    store = Store(app(ctx).root, create=False)
     if not quiet and not as_json:
         echo_err(f"verifying {image} ...")
     report = verify_image(store, image)

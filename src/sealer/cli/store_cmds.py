@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sealer.cli.common import app, human_size, json_option, print_json
+from sealer.cli.common import app, camel_keys, human_size, json_option, print_json
 from sealer.cli.text import echo
 
 
@@ -34,7 +34,7 @@ def fsck_cmd(ctx: click.Context, repair: bool, fast: bool, as_json: bool) -> Non
         rep.broken_refs, rep.corrupt_blobs = after.broken_refs, after.corrupt_blobs
         rep.index_problem = after.index_problem
     if as_json:
-        print_json(rep.to_json())
+        print_json(camel_keys(rep.to_json()))
     else:
         if rep.index_problem:
             echo(f"index: {rep.index_problem}")

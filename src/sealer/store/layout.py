@@ -94,11 +94,14 @@ class Lease:
 
 
 class Store:
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], create: bool = True) -> None:
+        """``create=False`` (read-only commands): a root that holds no store is read as an empty store and
+        nothing is created there."""
         self.root = Path(root)
         self._lock = FileLock(str(self.root / "index.lock"), timeout=600)
         self._leases: list[Lease] = []
-        self._init()
+        if create or (self.root / "oci-layout").exists() or (self.root / "index.json").exists():
+            self._init()
 
     # ---- layout -------------------------------------------------------------------------------------
     def _init(self) -> None:
@@ -219,6 +222,8 @@ class Store:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
+            if not (self.root / "blobs" / "sha256").is_dir() or not self._has_blobs():
+                return Index((), mt.OCI_INDEX)  # no store here (yet): nothing in it
             raise StoreError(f"read {path}: missing, but the store holds blobs; {hint}") from None
         try:
             return Index.parse(raw, mt.OCI_INDEX)
