@@ -121,3 +121,14 @@ def test_save_removes_its_partial_file_when_cancelled(store_root: Path, tmp_path
     r = CliRunner().invoke(cli, ["--root", str(store_root), "save", "-o", str(out), "img:v1"])
     assert r.exit_code == 143
     assert not out.exists() and list(tmp_path.glob(".x.tar.partial")) == []
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_while_starting_up_exits_cleanly(store_root: Path, sig: signal.Signals, code: int) -> None:
+    p = subprocess.Popen([*SEALER, "--root", str(store_root), "images"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(0.15)  # still importing modules
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode in (code, 0), err  # 0 only if it had already finished
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err

@@ -119,6 +119,7 @@ for _mod in COMMAND_MODULES:
 
 def main() -> None:
     signals.install()
+    signals.ready()
     try:
         cli(prog_name="sealer")
     except KeyboardInterrupt:  # before or after a command ran (startup, shutdown)

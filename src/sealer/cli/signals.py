@@ -5,7 +5,9 @@ CLI exits 143 (SIGINT: 130)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 from types import FrameType
 
 from sealer import netguard
@@ -19,7 +21,12 @@ EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
 
+_ready = False  # False while the interpreter is still importing: nothing to clean up yet
+
+
 def _on_term(signum: int, frame: FrameType | None) -> None:
+    if not _ready:
+        os._exit(EXIT_SIGTERM)
     # a second SIGTERM while unwinding is ignored: cleanup must be allowed to finish
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     netguard.cancel()
@@ -27,6 +34,8 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 
 def _on_int(signum: int, frame: FrameType | None) -> None:
+    if not _ready:
+        os._exit(EXIT_SIGINT)
     netguard.cancel()  # downloads in worker threads stop at their next chunk
     raise KeyboardInterrupt()
 
@@ -36,3 +45,18 @@ def install() -> None:
     with contextlib.suppress(ValueError):  # not the main thread (e.g. a test runner's worker thread)
         signal.signal(signal.SIGTERM, _on_term)
         signal.signal(signal.SIGINT, _on_int)
+
+
+def install_early() -> None:
+    """At import of the CLI package when it is the program being started (``sealer`` or ``python -m
+    sealer.cli.main``): a signal that arrives while modules are still loading ends the process at once with
+    130/143 instead of a KeyboardInterrupt traceback from an import, or death by the default SIGTERM action."""
+    prog = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if prog in ("sealer", "-m"):
+        install()
+
+
+def ready() -> None:
+    """The command is about to run: from now on signals unwind (cleanup runs) instead of exiting at once."""
+    global _ready
+    _ready = True
