@@ -127,7 +127,16 @@ def test_save_removes_its_partial_file_when_cancelled(store_root: Path, tmp_path
 def test_signal_while_starting_up_exits_cleanly(store_root: Path, sig: signal.Signals, code: int) -> None:
     p = subprocess.Popen([*SEALER, "--root", str(store_root), "images"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
-    time.sleep(0.15)  # still importing modules
+    # wait until the CLI package is imported (the _decimal extension loads right after it, while the commands'
+    # modules are still importing); before that point nothing of ours runs, so nothing can be handled
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and p.poll() is None:
+        try:
+            if "_decimal" in Path(f"/proc/{p.pid}/maps").read_text():
+                break
+        except OSError:
+            break
+        time.sleep(0.002)
     p.send_signal(sig)
     _, err = p.communicate(timeout=30)
     assert p.returncode in (code, 0), err  # 0 only if it had already finished
