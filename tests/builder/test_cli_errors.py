@@ -16,7 +16,7 @@ def test_internal_error_is_reported_without_traceback(tmp_path: Path, monkeypatc
     # a genuine bug (an exception sealer does not raise on purpose) exercises the internal-error handler
     import sealer.images
 
-    def broken(store: object) -> None:
+    def broken(*args: object) -> None:
         raise ZeroDivisionError("simulated bug")
 
     monkeypatch.setattr(sealer.images, "list_images", broken)

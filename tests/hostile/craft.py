@@ -23,10 +23,27 @@ def tiny_layer() -> bytes:
     return buf.getvalue()
 
 
+def escaping_layer() -> bytes:
+    """A good file first, then a symlink out of the rootfs and a file through it (extraction must refuse)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        ok = tarfile.TarInfo("ok.txt")
+        ok.size = 3
+        tf.addfile(ok, io.BytesIO(b"ok\n"))
+        link = tarfile.TarInfo("esc")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "../../../../../../tmp"
+        tf.addfile(link)
+        pwn = tarfile.TarInfo("esc/pwn")
+        pwn.size = 1
+        tf.addfile(pwn, io.BytesIO(b"x"))
+    return buf.getvalue()
+
+
 def put_image(root: Path, name: str, config: dict[str, Any] | None = None, labels: dict[str, str] | None = None,
-              history: list[dict[str, Any]] | None = None) -> Descriptor:
+              history: list[dict[str, Any]] | None = None, layer: bytes | None = None) -> Descriptor:
     store = Store(root)
-    layer = tiny_layer()
+    layer = tiny_layer() if layer is None else layer
     ld = store.put_bytes(layer)
     cfg: dict[str, Any] = {"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
                            "config": {"Labels": dict(labels or {})},

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .craft import put_image
+from .craft import escaping_layer, put_image
 
 SEALER = [sys.executable, "-m", "sealer.cli.main"]
 
@@ -48,6 +48,8 @@ def test_export_rootfs_refuses_non_empty_and_is_atomic(store_root: Path, tmp_pat
     empty.mkdir()
     assert run(store_root, "export-rootfs", "img:v1", str(empty)).returncode == 0
     assert (empty / "etc" / "hello.txt").read_text() == "hello\n"
+    empty2 = tmp_path / "empty2"
+    empty2.mkdir()
     new = tmp_path / "new"
     assert run(store_root, "export-rootfs", "img:v1", str(new)).returncode == 0
     assert (new / "etc" / "hello.txt").exists()
@@ -60,6 +62,12 @@ def test_export_rootfs_refuses_non_empty_and_is_atomic(store_root: Path, tmp_pat
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert not bad.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bad.partial")]
+    put_image(store_root, "esc:v1", layer=escaping_layer())  # fails after ok.txt is written
+    r = run(store_root, "export-rootfs", "esc:v1", str(empty2))  # an existing empty dir is left empty
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert list(empty2.iterdir()) == []
+    r = run(store_root, "export-rootfs", "esc:v1", str(tmp_path / "new2"))
+    assert r.returncode == 1 and not (tmp_path / "new2").exists()
 
 
 @pytest.mark.parametrize("kind", ["fifo", "fifo-in-dir"])

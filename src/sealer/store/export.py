@@ -1,5 +1,6 @@
-"""``export-rootfs`` made atomic: the rootfs is unpacked into a hidden sibling directory and renamed into place,
-so a failure (or Ctrl-C) never leaves a partial tree, and an existing non-empty destination is refused."""
+"""``export-rootfs`` made all-or-nothing: a new destination is unpacked into a hidden sibling directory and renamed
+into place; an existing empty one is filled in place and emptied again on failure (or Ctrl-C); a non-empty
+destination is refused."""
 
 from __future__ import annotations
 
@@ -25,12 +26,22 @@ def export_rootfs_atomic(store: Store, ref: str, dest: Path, platform: Platform 
     if not parent.is_dir():
         raise StoreError(f"export-rootfs {dest}: directory {parent} does not exist")
     store.resolve(ref)  # fail on a bad name before creating anything
+    if dest.exists():
+        # an existing empty directory is filled in place (nothing beside it is touched) and emptied again if
+        # anything fails: all or nothing
+        try:
+            return store.export_rootfs(ref, dest, platform)
+        except BaseException:
+            for child in list(dest.iterdir()):
+                if child.is_dir() and not child.is_symlink():
+                    force_rmtree(child)
+                else:
+                    child.unlink()
+            raise
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=parent))
     try:
         img = store.export_rootfs(ref, tmp, platform)
         os.chmod(tmp, mode)
-        if dest.exists():
-            dest.rmdir()
         os.rename(tmp, dest)
     except BaseException:
         force_rmtree(tmp)
