@@ -114,3 +114,16 @@ def test_unreadable_image_is_reported_not_hidden(store_root: Path) -> None:
     assert r.returncode == 1
     assert "good" in r.stdout
     assert "docker.io/library/broken:v1: unreadable" in r.stderr
+
+
+def test_inspect_of_many_cmds_is_quick(store_root: Path) -> None:
+    import time
+
+    cmds = [f"echo step {i} [x] :smile:" for i in range(100_000)]
+    put_image(store_root, "many:v1", labels={"io.sealer.cmds": json.dumps(cmds)})
+    t0 = time.monotonic()
+    r = run(store_root, "inspect", "many:v1")
+    took = time.monotonic() - t0
+    assert r.returncode == 0
+    assert r.stdout.count("\n  echo step ") == 100_000 and "echo step 99999 [x] :smile:" in r.stdout
+    assert took < 8, took  # was over 6 s with one print per line

@@ -48,6 +48,10 @@ def styled(*parts: tuple[str, str] | str) -> Text:
 
 def _emit(console: Console, text: Text | str, end: str) -> None:
     t = text if isinstance(text, Text) else plain(text)
+    if not console.is_terminal:  # piped: no styles to render, so the plain text goes straight out (fast)
+        console.file.write(t.plain + end)
+        console.file.flush()
+        return
     console.print(t, end=end, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
