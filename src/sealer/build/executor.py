@@ -31,6 +31,7 @@ from sealer.kubefile import Cmd, Copy, From, Kubefile, Run, parse_file
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, Platform, canonical_json, host_platform
 from sealer.plaintext import escape_controls
+from sealer.shield import shielded
 from sealer.store import Lease, Store, StoredImage
 
 
@@ -122,14 +123,20 @@ def build(opts: BuildOptions, store: Store) -> BuildResult:
     kubefile_text = kf_path.read_bytes()
     platforms = opts.platforms or [host_platform()]
     cache = BuildCache(store)
-    workdir = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=store.root / "ingest"))
-    rootfs = WorkingRootfs(store, workdir / "rootfs")
+    workdir: Path | None = None
+    rootfs: WorkingRootfs | None = None
     try:
+        with shielded():  # a Ctrl-C cannot fall between creating the work dir and owning its cleanup
+            workdir = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=store.root / "ingest"))
+            rootfs = WorkingRootfs(store, workdir / "rootfs")
         with store.lease() as lease:
             return _build(opts, store, kubefile, kubefile_text, platforms, cache, rootfs, workdir, lease, rep, t0)
     finally:
-        rootfs.cleanup()
-        shutil.rmtree(workdir, ignore_errors=True)
+        with shielded():  # a second Ctrl-C must not leave the working rootfs behind
+            if rootfs is not None:
+                rootfs.cleanup()
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _record(lease: Lease, layers: list[LayerRecord], desc: Descriptor, diff_id: Digest, created_by: str,

@@ -123,9 +123,13 @@ def main() -> None:
     try:
         cli(prog_name="sealer")
     except KeyboardInterrupt:  # before or after a command ran (startup, shutdown)
+        signals.done()
         sys.exit(signals.EXIT_SIGINT)
     except signals.Terminated:
+        signals.done()
         sys.exit(signals.EXIT_SIGTERM)
+    finally:
+        signals.done()
 
 
 if __name__ == "__main__":

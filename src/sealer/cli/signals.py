@@ -60,3 +60,11 @@ def ready() -> None:
     """The command is about to run: from now on signals unwind (cleanup runs) instead of exiting at once."""
     global _ready
     _ready = True
+
+
+def done() -> None:
+    """The command is over (its result is committed and reported): a signal during interpreter shutdown is
+    ignored rather than killing the process after the fact (CPython keeps SIG_IGN through finalization)."""
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
