@@ -141,3 +141,55 @@ def test_signal_while_starting_up_exits_cleanly(store_root: Path, sig: signal.Si
     _, err = p.communicate(timeout=30)
     assert p.returncode in (code, 0), err  # 0 only if it had already finished
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_during_a_looping_chart_render(tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    chart = tmp_path / "ctx" / "charts" / "loop"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: loop\nversion: 0.1.0\n")
+    (chart / "templates" / "x.yaml").write_text(
+        "{{ range $i := until 100000 }}{{ range $j := until 100000 }}{{ end }}{{ end }}\n")
+    p = subprocess.Popen([*SEALER, "find-images", str(tmp_path / "ctx")], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[int] = []
+        while not workers and time.monotonic() < deadline:
+            workers = [int(d) for d in os.listdir("/proc") if d.isdigit() and _ppid(int(d)) == p.pid
+                       and b"render_worker" in _cmdline(int(d))]
+            time.sleep(0.1)
+        assert workers, "chart render never started"
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        os.killpg(p.pid, sig) if sig == signal.SIGINT else os.kill(p.pid, sig)
+        _, err = p.communicate(timeout=30)
+        took = time.monotonic() - t0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == code, err
+    assert took < 2.0, took
+    assert not any(Path(f"/proc/{w}").exists() and _state(w) != "Z" for w in workers)
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "X"
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

@@ -24,12 +24,39 @@ EXIT_SIGTERM = 143
 _ready = False  # False while the interpreter is still importing: nothing to clean up yet
 
 
+def stop_children() -> int:
+    """SIGKILL every direct child process (helper workers: chart and template renderers, RUN leaders).
+
+    Threads waiting on a helper (a chart render in a pool thread) cannot be interrupted, but they return as soon
+    as the helper dies, so the interruption is not held up by a render that would run until its timeout. RUN
+    steps run in their own process group, which the RUN code itself kills while unwinding."""
+    me, n = os.getpid(), 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0
+    for d in entries:
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == me:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(d), signal.SIGKILL)
+                n += 1
+    return n
+
+
 def _on_term(signum: int, frame: FrameType | None) -> None:
     if not _ready:
         os._exit(EXIT_SIGTERM)
     # a second SIGTERM while unwinding is ignored: cleanup must be allowed to finish
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     netguard.cancel()
+    stop_children()
     raise Terminated()
 
 
@@ -37,6 +64,7 @@ def _on_int(signum: int, frame: FrameType | None) -> None:
     if not _ready:
         os._exit(EXIT_SIGINT)
     netguard.cancel()  # downloads in worker threads stop at their next chunk
+    stop_children()
     raise KeyboardInterrupt()
 
 
