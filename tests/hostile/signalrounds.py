@@ -1,5 +1,5 @@
 """Signals at random points of each stage (``make stress``): build RUN with background children, build COPY of
-a large context, save, load, a looping kubeadm template, a slow-drip pull. Each round counts orphans (any process that
+a large context, save, load, a looping kubeadm template, a looping chart, a slow-drip pull. Each round counts orphans (any process that
 inherited the round's marker in its environment), partial files, store ref changes, wrong exit codes and slow
 exits (over 2 s after the signal)."""
 
@@ -24,9 +24,9 @@ from .test_slow_registry import DripRegistry
 
 SEALER = [sys.executable, "-m", "sealer.cli.main"]
 GOLDEN = Path(__file__).parent.parent / "cluster" / "golden" / "Clusterfile"
-STAGES = ("run", "copy", "save", "load", "template", "pull")
+STAGES = ("run", "copy", "save", "load", "template", "chart", "pull")
 # signal delay upper bounds: short stages must be hit while they still run
-MAX_DELAY = {"run": 3.0, "copy": 1.2, "save": 0.5, "load": 0.6, "template": 3.0, "pull": 3.0}
+MAX_DELAY = {"run": 3.0, "copy": 1.2, "save": 0.5, "load": 0.6, "template": 3.0, "chart": 3.0, "pull": 3.0}
 
 
 @dataclass
@@ -93,6 +93,14 @@ def _setup(stage: str, work: Path, store: Path, drip: DripRegistry | None) -> li
             subprocess.run([*SEALER, "--root", str(store), "save", "-o", str(tar), "big:v1"], check=True,
                            capture_output=True)
         return ["load", "-i", str(tar)]
+    if stage == "chart":
+        chart = work / "cctx" / "charts" / "loop"
+        if not chart.exists():
+            (chart / "templates").mkdir(parents=True)
+            (chart / "Chart.yaml").write_text("apiVersion: v2\nname: loop\nversion: 0.1.0\n")
+            (chart / "templates" / "x.yaml").write_text(
+                "{{ range $i := until 100000 }}{{ range $j := until 100000 }}{{ end }}{{ end }}\n")
+        return ["find-images", str(work / "cctx")]
     if stage == "template":
         if not (work / "tpl").exists():
             make_rootfs(work / "tpl", NESTED)
