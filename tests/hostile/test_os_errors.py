@@ -162,3 +162,20 @@ def test_enospc_while_loading_is_not_called_corrupt(tmp_path: Path) -> None:
         r = run(root, "load", "-i", str(tar))
         one_line_error(r, "no space left on device")
         assert "corrupt" not in r.stderr
+
+
+def test_read_only_store_is_a_clear_error(store_root: Path, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("bind mounts need root")
+    put_image(store_root, "img:v1")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if subprocess.run(["mount", "--bind", str(store_root), str(ro)], capture_output=True).returncode != 0:
+        pytest.skip("cannot bind-mount")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True).returncode != 0:
+            pytest.skip("cannot remount read-only")
+        assert run(ro, "images").returncode == 0  # reading works
+        one_line_error(run(ro, "tag", "img:v1", "other:v1"), "read-only file system", "--root on a writable")
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], check=False)
