@@ -20,14 +20,22 @@ from pathlib import Path
 from typing import Any
 
 import sealer
-from sealer.cluster.template_worker import MEMORY_ENV, memory_limit_mb
 from sealer.errors import ClusterConfigError
 
+DEFAULT_MEMORY_MB = 512
+MEMORY_ENV = "SEALER_TEMPLATE_MEMORY_MB"
 DEFAULT_TIMEOUT = 30.0
 TIMEOUT_ENV = "SEALER_TEMPLATE_TIMEOUT"
 MAX_OUTPUT = 64 << 20          # a rendered kubeadm config is a few kB; refuse absurd output
 POLL = 0.2                     # select slice: a pending signal is handled within this
 _SRC = str(Path(sealer.__file__).resolve().parent.parent)
+
+
+def memory_limit_mb() -> int:
+    try:
+        return int(os.environ.get(MEMORY_ENV, str(DEFAULT_MEMORY_MB)))
+    except ValueError:
+        return DEFAULT_MEMORY_MB
 
 
 def render_timeout() -> float:

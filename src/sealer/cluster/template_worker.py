@@ -17,15 +17,7 @@ import resource
 import sys
 from typing import IO
 
-DEFAULT_MEMORY_MB = 512
-MEMORY_ENV = "SEALER_TEMPLATE_MEMORY_MB"
-
-
-def memory_limit_mb() -> int:
-    try:
-        return int(os.environ.get(MEMORY_ENV, str(DEFAULT_MEMORY_MB)))
-    except ValueError:
-        return DEFAULT_MEMORY_MB
+from sealer.cluster.bounded import memory_limit_mb
 
 
 def limit_memory() -> None:
