@@ -4,7 +4,8 @@
     python bench/stress.py              # short versions (what `make bench` runs), about a minute
 
 Knobs (environment): STRESS_KILL_ROUNDS, STRESS_FUZZ_CASES, STRESS_LAYER_VARIANTS, STRESS_LOAD_VARIANTS,
-STRESS_SWAP_BUILDS, STRESS_SOAK_SECONDS (default 1200 under STRESS=1), STRESS_SEED.
+STRESS_SWAP_BUILDS, STRESS_SOAK_SECONDS (default 1200 under STRESS=1), STRESS_SIGNAL_ROUNDS, STRESS_TEXT_CASES,
+STRESS_SEED.
 Exits 1 when a must-be-zero figure is not zero. The suites live in tests/reliability/ (``make test`` runs their
 short versions); see docs/reliability.md.
 """
@@ -40,6 +41,8 @@ LAYER_VARIANTS = knob("STRESS_LAYER_VARIANTS", 20_000, 300)
 LOAD_VARIANTS = knob("STRESS_LOAD_VARIANTS", 5_000, 100)
 SWAP_BUILDS = knob("STRESS_SWAP_BUILDS", 100, 5)
 SOAK_SECONDS = knob("STRESS_SOAK_SECONDS", 1200, 20)
+SIGNAL_ROUNDS = knob("STRESS_SIGNAL_ROUNDS", 100, 10)
+TEXT_CASES = knob("STRESS_TEXT_CASES", 200, 10)
 SEED = int(os.environ.get("STRESS_SEED", random.SystemRandom().randrange(1 << 16)))
 
 Row = tuple[str, str, bool]   # (figure, value, ok)
@@ -168,6 +171,36 @@ def main() -> int:
             for p in (rep.hits + rep.failures)[:5]:
                 table.note(p)
 
+        def signals() -> None:
+            from hostile.signalrounds import run_signal_rounds
+
+            t = run_signal_rounds(work / "signals", SIGNAL_ROUNDS, seed=SEED)
+            table.add("signal rounds (SIGINT/SIGTERM at random points)", t.rounds)
+            table.add("signals: per stage", ", ".join(f"{k} {v}" for k, v in sorted(t.per_stage.items())))
+            table.add("signals: delivered / finished before / committed before", f"{t.signalled} / {t.finished_first}"
+                      f" / {t.committed_first}")
+            table.add("signals: orphan processes", t.orphans, must_be_zero=True)
+            table.add("signals: partial files left", t.partial_files, must_be_zero=True)
+            table.add("signals: store refs changed", t.store_changes, must_be_zero=True)
+            table.add("signals: wrong exit code (want 130/143)", t.wrong_exit, must_be_zero=True)
+            table.add("signals: exits slower than 2 s", t.slow_exit, must_be_zero=True)
+            table.add("signals: unreferenced blobs left (gc frees them)", t.leftover_blobs)
+            for p in t.problems[:5]:
+                table.note(p)
+
+        def hostile_text() -> None:
+            from hostile.textrounds import run_text_rounds
+
+            t = run_text_rounds(work / "text", TEXT_CASES, seed=SEED)
+            table.add("markup/escape strings through inspect and images", t.cases)
+            table.add("hostile text: crashes", t.crashes, must_be_zero=True)
+            table.add("hostile text: raw control characters printed", t.raw_controls, must_be_zero=True)
+            table.add("hostile text: not shown verbatim", t.not_verbatim, must_be_zero=True)
+            for p in t.problems[:5]:
+                table.note(p)
+
+        section(table, "signals", signals)
+        section(table, "hostile text", hostile_text)
         section(table, "kill -9 rounds", kill)
         section(table, "hostile archives", archives)
         section(table, "COPY symlink swap", copy_swap)

@@ -38,21 +38,33 @@ def _manifests(store: Store, r: StoredRef) -> list[tuple[Manifest, Platform | No
     return [(doc, None)]
 
 
-def list_images(store: Store) -> list[ImageSummary]:
+def image_id(r: StoredRef) -> str:
+    """IMAGE ID, one definition everywhere: the first 12 hex digits of the stored manifest's (or, for a
+    multi-platform image, the index's) digest: what build, push and pull print, and what NAME@DIGEST names."""
+    return r.descriptor.digest.hex[:12]
+
+
+def list_images(store: Store, problems: list[str] | None = None) -> list[ImageSummary]:
+    """Every image; one whose manifest or config cannot be read is left out and, when ``problems`` is given,
+    described there (``NAME: why``)."""
     out = []
     for r in sorted(store.refs(), key=lambda x: x.name):
         ref = parse_ref(r.name)
         try:
             mans = _manifests(store, r)
+            if not mans:
+                raise SealerError("the image index lists no manifests")
             m0 = mans[0][0]
             cfg = parse_config(store.read_blob(m0.config.digest))
-        except SealerError:
+        except SealerError as e:
+            if problems is not None:
+                problems.append(f"{r.name}: unreadable: {e}")
             continue
         plats = [str(p) if p else f"{cfg.get('os', 'linux')}/{cfg.get('architecture', '?')}" for _, p in mans]
         size = sum({layer.digest: layer.size for m, _ in mans for layer in m.layers}.values())
         out.append(ImageSummary(
             name=r.name, repository=ref.repository, tag=ref.tag or "<none>", digest=str(r.descriptor.digest),
-            image_id=m0.config.digest.hex[:12], created=str(cfg.get("created", "")), size=size,
+            image_id=image_id(r), created=str(cfg.get("created", "")), size=size,
             platforms=plats, build_type=labels.of_config(cfg).get(labels.LABEL_BUILD_TYPE, ""),
         ))
     return out
@@ -83,7 +95,8 @@ def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> d
         "name": r.name,
         "digest": str(r.descriptor.digest),
         "mediaType": r.descriptor.media_type,
-        "imageId": str(img.manifest.config.digest),
+        "imageId": str(r.descriptor.digest),
+        "configDigest": str(img.manifest.config.digest),
         "format": fmt,
         "platform": f"{cfg.get('os', 'linux')}/{cfg.get('architecture', '?')}"
         + (f"/{cfg['variant']}" if cfg.get("variant") else ""),
@@ -145,4 +158,4 @@ def remove(store: Store, refs: list[str], prune: bool = False) -> tuple[list[str
     return removed, n, freed
 
 
-__all__ = ["ImageSummary", "inspect_image", "list_images", "remove", "tag"]
+__all__ = ["ImageSummary", "image_id", "inspect_image", "list_images", "remove", "tag"]

@@ -231,7 +231,7 @@ def test_load_of_corrupt_archive_changes_nothing(tmp_path: Path, sealer: Sealer)
     tarball = tmp_path / "out.tar"
     sealer("save", "-o", str(tarball), "one:v1")
     other = Sealer(tmp_path / "store2")
-    other("images")
+    other("gc")  # creates the empty store (read-only commands such as `images` do not)
     idx_before = (other.root / "index.json").read_bytes()
     data = bytearray(tarball.read_bytes())
     # flip a byte inside the last blob's content

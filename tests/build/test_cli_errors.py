@@ -6,22 +6,34 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 
-def test_internal_error_is_reported_without_traceback(tmp_path: Path) -> None:
-    # a store root that is a file: not a SealerError path, so it exercises the internal-error handler
+from sealer.cli.main import cli
+
+
+def test_internal_error_is_reported_without_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a genuine bug (an exception sealer does not raise on purpose) exercises the internal-error handler
+    import sealer.images
+
+    def broken(*args: object) -> None:
+        raise ZeroDivisionError("simulated bug")
+
+    monkeypatch.setattr(sealer.images, "list_images", broken)
+    r = CliRunner().invoke(cli, ["--root", str(tmp_path), "images"])
+    assert r.exit_code == 70
+    assert "Internal error: ZeroDivisionError: simulated bug" in r.output and "Traceback" not in r.output
+    d = CliRunner().invoke(cli, ["--debug", "--root", str(tmp_path), "images"])
+    assert isinstance(d.exception, ZeroDivisionError)  # --debug lets the traceback through
+
+
+def test_root_that_is_a_file_is_an_ordinary_error(tmp_path: Path) -> None:
     bad = tmp_path / "not-a-dir"
     bad.write_text("x")
     r = subprocess.run([sys.executable, "-m", "sealer.cli.main", "--root", str(bad), "images"],
                        capture_output=True, text=True)
-    assert r.returncode != 0
-    assert "Traceback" not in r.stderr
-    # the message names what went wrong and where (not just "something on stderr")
-    assert str(bad) in r.stderr and "not a directory" in r.stderr.lower(), r.stderr
-    if "Internal error" in r.stderr:   # the catch-all handler: its own exit code and how to get the traceback
-        assert r.returncode == 70 and "--debug" in r.stderr, r.stderr
-    d = subprocess.run([sys.executable, "-m", "sealer.cli.main", "--debug", "--root", str(bad), "images"],
-                       capture_output=True, text=True)
-    assert d.returncode != 0 and "Traceback" in d.stderr
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"--root {bad}: not a directory" in r.stderr
 
 
 def test_usage_errors_exit_2_and_teach(tmp_path: Path) -> None:

@@ -159,5 +159,5 @@ def test_sigterm_mid_build_deletes_everything(tmp_path: Path, upstream: Registry
     proc, _ = _start_until_run(tmp_path, upstream, endpoint)
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=120)
-    assert proc.returncode == 130
+    assert proc.returncode == 143
     assert fake.live() == []

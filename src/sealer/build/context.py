@@ -2,20 +2,22 @@
 
 Rules (sealer's): ``dest`` is a directory in the rootfs (``.``/``./`` = rootfs root, ``/bin`` = ``bin``); each
 source lands in it under its own base name (a directory source keeps its name: ``COPY apollo charts`` gives
-``charts/apollo``); ``COPY . dest`` copies the context's contents. Globs (``*.yaml``) match in the context.
+``charts/apollo``); ``COPY . dest`` copies the context's contents. Globs (``*.yaml``, ``**/*.yaml``) match in the
+context with docker's syntax; ``.sealerignore`` (``.dockerignore`` semantics, see :mod:`sealer.build.ignore`)
+applies to every form: explicit names, globs and directories.
 Nothing may come from outside the context: absolute sources, ``..`` and symlinks that lead out are refused.
 """
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import stat
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from pathlib import PurePosixPath
 
+from sealer.build.ignore import IgnoreRules, glob_context, has_magic
+from sealer.build.ignore import load as load_ignore
 from sealer.errors import BuildError
 from sealer.kubefile import Copy
 
@@ -44,23 +46,6 @@ def _split(loc: str) -> tuple[str, int | None]:
     return (f, int(line)) if line.isdigit() else (loc, None)
 
 
-def _load_ignore(context: str) -> list[str]:
-    p = os.path.join(context, IGNORE_FILE)
-    if not os.path.isfile(p):
-        return []
-    pats = []
-    with open(p, encoding="utf-8") as f:
-        for raw in f:
-            line = raw.strip()
-            if line and not line.startswith("#"):
-                pats.append(line.strip("/"))
-    return pats
-
-
-def _ignored(rel: str, patterns: list[str]) -> bool:
-    return any(fnmatch(rel, p) or rel.startswith(p + "/") for p in patterns)
-
-
 def plan_copy(instr: Copy, context: str) -> CopyPlan:
     """Resolve the sources of a COPY into archive entries; refuse anything that leaves the context.
 
@@ -79,7 +64,7 @@ def _plan_copy(instr: Copy, context: str) -> CopyPlan:
     file, line = instr.location.file, instr.location.line
     ctx = os.path.realpath(context)
     dest = normalize_dest(instr.dest, loc)
-    ignore = _load_ignore(ctx)
+    ignore = load_ignore(ctx, IGNORE_FILE)
     entries: dict[str, str | None] = {}
     h = hashlib.sha256()
     for src in instr.sources:
@@ -88,12 +73,16 @@ def _plan_copy(instr: Copy, context: str) -> CopyPlan:
         parts = PurePosixPath(src.replace("\\", "/")).parts
         if ".." in parts:
             raise BuildError(f"COPY source {src!r} leaves the build context ('..' is not allowed)", file, line)
-        if glob.has_magic(src):
-            matches = sorted(glob.glob(src, root_dir=ctx, recursive=False))
+        if has_magic(src):
+            matches, dropped = glob_context(src, ctx, ignore)
             if not matches:
-                raise BuildError(f"COPY source {src!r} matches no file in the build context", file, line)
+                why = f" ({dropped} match(es) excluded by {IGNORE_FILE})" if dropped else ""
+                raise BuildError(f"COPY source {src!r} matches no file in the build context{why}", file, line)
         else:
             matches = [src]
+            rel = os.path.relpath(os.path.join(ctx, src), ctx)
+            if rel != "." and ignore.ignored(rel):
+                raise BuildError(f"COPY source {src!r} is excluded by {IGNORE_FILE}", file, line)
         for m in matches:
             full = os.path.join(ctx, m)
             if not os.path.lexists(full):
@@ -111,6 +100,8 @@ def _plan_copy(instr: Copy, context: str) -> CopyPlan:
             else:
                 if not prefix:
                     raise BuildError(f"COPY of file {m!r} needs a name", file, line)
+                if not stat.S_ISREG(os.stat(real).st_mode):
+                    raise BuildError(f"COPY {m!r}: devices, sockets and fifos cannot be copied", file, line)
                 entries[prefix] = real
     for arc in sorted(entries):
         src_path = entries[arc]
@@ -127,7 +118,7 @@ def _plan_copy(instr: Copy, context: str) -> CopyPlan:
     return CopyPlan(entries, h.hexdigest())
 
 
-def _add_dir(real: str, prefix: str, ctx: str, entries: dict[str, str | None], ignore: list[str],
+def _add_dir(real: str, prefix: str, ctx: str, entries: dict[str, str | None], ignore: IgnoreRules,
              instr: Copy) -> None:
     for dirpath, dirnames, filenames in os.walk(real):
         dirnames.sort()
@@ -136,8 +127,8 @@ def _add_dir(real: str, prefix: str, ctx: str, entries: dict[str, str | None], i
             full = os.path.join(dirpath, name)
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
             ctx_rel = os.path.relpath(full, ctx)
-            if ignore and _ignored(ctx_rel, ignore):
-                if name in dirnames:
+            if ignore and ignore.ignored(ctx_rel):
+                if name in dirnames and ignore.prune(ctx_rel):
                     dirnames.remove(name)
                 continue
             st = os.lstat(full)

@@ -39,6 +39,7 @@ from sealer.oci.labels import ImageRecord, images_label
 from sealer.oci.model import Descriptor, Platform, host_platform
 from sealer.progress import BuildReporter, LogReporter
 from sealer.registry import pull
+from sealer.shield import shielded
 from sealer.store import Lease, Store, StoredImage
 
 
@@ -90,14 +91,20 @@ def build(opts: BuildOptions, store: Store, reporter: BuildReporter | None = Non
         return multiarch.build_each(opts, store, platforms, lambda o, s: build(o, s, reporter))
     kubefile_text = kf_path.read_bytes()
     cache = BuildCache(store)
-    workdir = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=store.root / "ingest"))
-    rootfs = WorkingRootfs(store, workdir / "rootfs")
+    workdir: Path | None = None
+    rootfs: WorkingRootfs | None = None
     try:
+        with shielded():  # a Ctrl-C cannot fall between creating the work dir and owning its cleanup
+            workdir = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=store.root / "ingest"))
+            rootfs = WorkingRootfs(store, workdir / "rootfs")
         with store.lease() as lease:
             return _build(opts, store, kubefile, kubefile_text, platforms, cache, rootfs, workdir, lease, rep, t0)
     finally:
-        rootfs.cleanup()
-        shutil.rmtree(workdir, ignore_errors=True)
+        with shielded():  # a second Ctrl-C must not leave the working rootfs behind
+            if rootfs is not None:
+                rootfs.cleanup()
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
 
 
 @dataclass
@@ -336,7 +343,12 @@ def _hist(text: str, empty: bool = False) -> dict[str, Any]:
 
 def _created(opts: BuildOptions) -> str:
     epoch = opts.source_date_epoch
-    when = datetime.fromtimestamp(epoch, UTC) if epoch is not None else datetime.now(UTC)
+    try:
+        when = datetime.fromtimestamp(epoch, UTC) if epoch is not None else datetime.now(UTC)
+    except (OverflowError, ValueError, OSError):
+        raise BuildError(f"SOURCE_DATE_EPOCH={epoch}: out of range (seconds since 1970, before year 10000)") from None
+    if when.year > 9999:
+        raise BuildError(f"SOURCE_DATE_EPOCH={epoch}: out of range (seconds since 1970, before year 10000)")
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -10,7 +10,7 @@ import click
 from sealer.cli.cluster_build import cluster_build_options
 from sealer.cli.common import app, json_option, print_json, quiet_option
 from sealer.cli.progress import BuildProgress
-from sealer.oci.model import Platform
+from sealer.platforms import parse_list
 from sealer.store import Store
 
 
@@ -23,7 +23,7 @@ from sealer.store import Store
               help="cloud: Aliyun ECS nodes; container: docker containers as nodes; lite: no cluster, images found "
                    "in manifests/, charts/ and manifests/imageList.")
 @click.option("--no-cache", is_flag=True, help="Do not reuse layers from earlier builds.")
-@click.option("--platform", "platforms", default="", help="Platforms to cache images for, e.g. linux/amd64,linux/arm64 "
+@click.option("--platform", "platforms", default=None, help="Platforms to cache images for, e.g. linux/amd64,linux/arm64 "
               "(default: this host's).")
 @click.option("--deep", is_flag=True, help="Also cache image-like strings found in args, env, ConfigMaps and "
               "custom resources (extended discovery).")
@@ -47,7 +47,7 @@ from sealer.store import Store
 @click.argument("context", type=click.Path(path_type=Path, file_okay=False), default=".")
 @click.pass_context
 def build_cmd(ctx: click.Context, /, kubefile: Path | None, tags: tuple[str, ...], backend: str, no_cache: bool,
-              platforms: str, deep: bool, strict: bool, ignore_images: tuple[str, ...], max_parallel: int,
+              platforms: str | None, deep: bool, strict: bool, ignore_images: tuple[str, ...], max_parallel: int,
               insecure: tuple[str, ...], ca_cert: Path | None, authfile: Path | None, as_json: bool, quiet: bool,
               context: Path, build_args: tuple[str, ...] = (), image_list: Path | None = None,
               ignored_image_list: Path | None = None, **cluster_flags: Any) -> None:
@@ -82,11 +82,15 @@ def build_cmd(ctx: click.Context, /, kubefile: Path | None, tags: tuple[str, ...
         require_aliyun_credentials()
     from sealer.build.executor import build
     from sealer.build.options import BuildOptions
+    for t in tags:
+        if "@" in t:
+            raise click.BadParameter(f"{t!r}: a build's name cannot carry a digest (the digest is known only "
+                                     "after the build; `sealer images` shows it)", param_hint="-t")
     settings = app(ctx).settings
     reg_opts = settings.registry_options(insecure=insecure, ca_cert=ca_cert, authfile=authfile)
     opts = BuildOptions(
         context=context, tags=list(tags), kubefile=kubefile, backend=backend, no_cache=no_cache,
-        platforms=[Platform.parse(p) for p in platforms.split(",") if p.strip()], deep=deep, strict=strict,
+        platforms=parse_list(platforms) if platforms is not None else [], deep=deep, strict=strict,
         ignore_images=list(ignore_images), max_parallel=max_parallel, quiet=quiet or as_json,
         registry_options=reg_opts, build_args=_build_args(build_args), image_list=image_list,
         ignored_image_list=ignored_image_list, source_date_epoch=settings.source_date_epoch,

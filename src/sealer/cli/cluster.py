@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from sealer.cli.common import app, err, json_option, out, print_json
+from sealer.cli.common import app, json_option, print_json
+from sealer.cli.text import echo, echo_err
 from sealer.errors import ClusterConfigError
 from sealer.store import Store
 
@@ -59,10 +60,10 @@ def kubeadm_config_cmd(ctx: click.Context, image: str, clusterfile: Path, host: 
     if as_json:
         print_json(result.to_json())
         return
-    out.print(result.to_yaml(), end="", markup=False, highlight=False)
+    echo(result.to_yaml(), end="")
     if result.variables.placeholders:
-        err.print(f"note: {', '.join(result.variables.placeholders)} hold placeholders until kubeadm init has run "
-                  "on master0 (set them in spec.env to fix them)", markup=False)
+        echo_err(f"note: {', '.join(result.variables.placeholders)} hold placeholders until kubeadm init has run "
+                 "on master0 (set them in spec.env to fix them)")
 
 
 @click.command("registry-proxy-config")
@@ -114,9 +115,9 @@ def registry_proxy_config_cmd(ctx: click.Context, image: str, output: Path | Non
         return
     for u in view["upstreams"]:
         creds = "with credentials" if u["username"] else "anonymous"
-        out.print(f"{u['domain']:<28} {u['url']:<40} {creds:<17} proxy {u['proxy']}", markup=False)
+        echo(f"{u['domain']:<28} {u['url']:<40} {creds:<17} proxy {u['proxy']}")
     for rel in view.get("written", []):
-        err.print(f"wrote {output}/{rel}", markup=False)
+        echo_err(f"wrote {output}/{rel}")
 
 
 commands: list[click.Command] = [kubeadm_config_cmd, registry_proxy_config_cmd]

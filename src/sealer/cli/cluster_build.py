@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from sealer.cli.common import err
 from sealer.cli.infra import aliyun_options
+from sealer.cli.text import echo_err
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,20 +47,6 @@ def cluster_build_options(f: F) -> F:
     return f
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM tears the build cluster down like Ctrl-C does."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
 def run_cluster_build(opts: Any, store: Any, flags: dict[str, Any], progress: Any = None) -> Any:
     from sealer.build.cluster import ClusterTarget, build_on_cluster, new_build_id, upstreams_from_mirrors
     from sealer.cli.cloud import require_aliyun_credentials
@@ -74,14 +58,14 @@ def run_cluster_build(opts: Any, store: Any, flags: dict[str, Any], progress: An
 
     def say(msg: str) -> None:
         if not opts.quiet:
-            err.print(msg, markup=False, highlight=False, emoji=False)
+            echo_err(msg)
 
     if opts.backend == "lite":
         raise click.UsageError("--clusterfile is for container and cloud builds; a lite build needs no cluster")
     state = resolve_state(flags.get("state_dir"))
     for rec in stale_ledgers(state / "infra"):
-        err.print(f"WARNING: build {rec.build_id} ({rec.provider}) left {len(rec.resources)} resources behind; "
-                  f"`sealer infra delete {rec.build_id}` removes them", markup=False, highlight=False)
+        echo_err(f"WARNING: build {rec.build_id} ({rec.provider}) left {len(rec.resources)} resources behind; "
+                 f"`sealer infra delete {rec.build_id}` removes them")
     reg_opts = opts.registry_options or RegistryOptions()
     conf = RegistriesConf.load(reg_opts.registries_conf_path())
     upstreams = upstreams_from_mirrors(conf.registries, is_loopback)
@@ -120,8 +104,8 @@ def run_cluster_build(opts: Any, store: Any, flags: dict[str, Any], progress: An
                                        cache_dir=cache, addresses=tuple(parse_ips(flags["node_addresses"])))
         target.provider = ContainerProvider(settings_c, build_id=build_id, state_dir=state,
                                             on_event=lambda m: say("  " + m))
-    with _sigterm_as_interrupt():
-        result = build_on_cluster(opts, store, target, say, progress)
+    # Ctrl-C and SIGTERM unwind (sealer.cli.signals): build_on_cluster's teardown runs in its finally
+    result = build_on_cluster(opts, store, target, say, progress)
     if opts.backend == "cloud":
         _push_when_named(store, opts, result, say)
     return result

@@ -53,6 +53,16 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def camel_keys(doc: dict[str, Any]) -> dict[str, Any]:
+    """Our own top-level snake_case keys in camelCase: every ``--json`` output uses camelCase keys
+    (``imageId``, ``brokenRefs``). Only for documents whose keys we chose; image data (labels, OCI fields such
+    as ``created_by``) is never renamed."""
+    def camel(k: str) -> str:
+        head, *rest = k.split("_")
+        return head + "".join(w[:1].upper() + w[1:] for w in rest)
+    return {camel(k): v for k, v in doc.items()}
+
+
 def human_size(n: int) -> str:
     size = float(n)
     for unit in ("B", "kB", "MB", "GB", "TB"):

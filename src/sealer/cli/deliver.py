@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
-from sealer.cli.common import app, err, json_option, out, print_json
+from sealer.cli.common import app, json_option, out, print_json
+from sealer.cli.text import echo, echo_err
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,14 +28,14 @@ class CliReporter:
         if self.quiet:
             return
         state = "already done" if skipped else f"done {seconds:6.2f}s"
-        err.print(f"{host:<16} {phase:<9} {state}{'  ' + detail if detail else ''}", markup=False)
+        echo_err(f"{host:<16} {phase:<9} {state}{'  ' + detail if detail else ''}")
 
     def phase_failed(self, host: str, phase: str, error: str) -> None:
-        err.print(f"{host:<16} {phase:<9} FAILED", markup=False)
+        echo_err(f"{host:<16} {phase:<9} FAILED")
 
     def note(self, text: str) -> None:
         if not self.quiet:
-            err.print(text, markup=False)
+            echo_err(text)
 
 
 def _compress_option(f: F) -> F:
@@ -76,16 +77,16 @@ def _finish(result: Any, as_json: bool) -> None:
                       " ".join(by.get("n/a", [])) or "-")
         out.print(t)
     if result.added:
-        out.print(f"joined: {', '.join(result.added)}", markup=False)
+        echo(f"joined: {', '.join(result.added)}")
     if result.removed:
-        out.print(f"removed: {', '.join(result.removed)}", markup=False)
+        echo(f"removed: {', '.join(result.removed)}")
 
 
 def _guard(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except KeyboardInterrupt:
-        err.print("interrupted: remote commands were stopped; run the same command again to resume", markup=False)
+        echo_err("interrupted: remote commands were stopped; run the same command again to resume")
         sys.exit(130)
 
 
@@ -216,7 +217,7 @@ def delete_cmd(masters: str | None, nodes: str | None, all_: bool, force: bool, 
 
     root = state.state_dir(state_dir)
     if all_ and not cluster_name and not state.clusters(root):
-        err.print(f"no delivered cluster in {root}: nothing to delete", markup=False)
+        echo_err(f"no delivered cluster in {root}: nothing to delete")
         return
     if all_:
         if masters or nodes:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from sealer.cli.common import err, json_option, out, print_json
+from sealer.cli.common import json_option, print_json
+from sealer.cli.text import echo, echo_err
 from sealer.discover import FoundImage, discover
 
 
@@ -64,22 +65,22 @@ def find_images(directory: Path, deep: bool, kube_version: str | None, ignore: t
     else:
         _plain(result.images)
     for f in result.ignored:
-        err.print(f"ignored {f.reference} (ignore list)")
+        echo_err(f"ignored {f.reference} (ignore list)")
     if result.helm_tests:
-        err.print(f"{len(result.helm_tests)} image(s) used only by helm test pods not listed "
-                  "(--helm-tests to include): " + ", ".join(str(f.reference) for f in result.helm_tests))
+        echo_err(f"{len(result.helm_tests)} image(s) used only by helm test pods not listed "
+                 "(--helm-tests to include): " + ", ".join(str(f.reference) for f in result.helm_tests))
     for w in [*result.warnings, *unresolved]:
-        err.print(f"warning: {w}", markup=False)
+        echo_err(f"warning: {w}")
 
 
 def _plain(images: list[FoundImage]) -> None:
     """One image per line (``(extended)`` when only deep mode found it), its sources indented below."""
     for f in images:
-        out.print(str(f.reference) + (" (extended)" if f.extended else ""), markup=False)
+        echo(str(f.reference) + (" (extended)" if f.extended else ""))
         for src in f.sources:
-            out.print(f"    {src}", markup=False)
+            echo(f"    {src}")
     if not images:
-        err.print("no images found")
+        echo_err("no images found")
 
 
 commands: list[click.Command] = [find_images]

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.table import Table
 
 from sealer import images as lib
-from sealer.cli.common import app, err, human_size, json_option, out, print_json, quiet_option
-from sealer.oci.model import Platform
+from sealer.cli.common import app, camel_keys, human_size, json_option, print_json, quiet_option
+from sealer.cli.text import echo, echo_err, error, print_table, styled
+from sealer.errors import StoreError
+from sealer.oserrors import describe
+from sealer.platforms import parse_option
 from sealer.store import Store
 from sealer.store.archive import load, save
 from sealer.store.fsutil import fsync_dir
 
 
-def _store(ctx: click.Context) -> Store:
-    return Store(app(ctx).root)
+def _store(ctx: click.Context, create: bool = True) -> Store:
+    """The store at --root; read-only commands pass ``create=False`` and never create one."""
+    return Store(app(ctx).root, create=create)
 
 
 @click.command("images")
@@ -32,16 +37,18 @@ def images_cmd(ctx: click.Context, as_json: bool) -> None:
       sealer images
       sealer images --json | jq '.[].name'
     """
-    rows = lib.list_images(_store(ctx))
+    problems: list[str] = []
+    rows = lib.list_images(_store(ctx, create=False), problems)
     if as_json:
-        print_json([r.to_json() for r in rows])
-        return
-    t = Table(box=None, pad_edge=False)
-    for col in ("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "PLATFORM"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(r.repository, r.tag, r.image_id, r.created, human_size(r.size), ",".join(r.platforms))
-    out.print(t)
+        print_json([camel_keys(r.to_json()) for r in rows])
+    else:
+        print_table(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "PLATFORM"),
+                    [(r.repository, r.tag, r.image_id, r.created, human_size(r.size), ",".join(r.platforms))
+                     for r in rows])
+    if problems:
+        for p in problems:
+            error(p)
+        ctx.exit(1)
 
 
 @click.command("inspect")
@@ -57,43 +64,53 @@ def inspect_cmd(ctx: click.Context, platform: str | None, as_json: bool, ref: st
       sealer inspect my-cluster:v1
       sealer inspect --json my-cluster:v1
     """
-    doc = lib.inspect_image(_store(ctx), ref, Platform.parse(platform) if platform else None)
+    doc = lib.inspect_image(_store(ctx, create=False), ref, parse_option(platform) if platform is not None else None)
     if as_json:
         print_json(doc)
         return
-    out.print(f"[bold]{doc['name']}[/]  {doc['digest']}")
-    out.print(f"format: {doc['format']}   platform: {doc['platform']}   build type: {doc['buildType'] or '-'}"
-              f"   kubernetes: {doc.get('kubernetesVersion') or '-'}   created: {doc['created']}")
+    _print_inspect(doc)
+
+
+def _block(lines: Iterable[str]) -> None:
+    text = "\n".join(lines)
+    if text:
+        echo(text)
+
+
+def _print_inspect(doc: dict[str, Any]) -> None:
+    """Every value in ``doc`` comes from the image (labels, history, Kubefile): printed as plain text."""
+    echo(styled((str(doc["name"]), "bold"), "  ", str(doc["digest"])))
+    echo(f"format: {doc['format']}   platform: {doc['platform']}   build type: {doc['buildType'] or '-'}"
+         f"   kubernetes: {doc.get('kubernetesVersion') or '-'}   created: {doc['created']}")
     if doc.get("baseImage"):
-        out.print(f"base: {doc['baseImage']} ({doc.get('baseFormat') or 'unknown format'})", markup=False)
+        echo(f"base: {doc['baseImage']} ({doc.get('baseFormat') or 'unknown format'})")
     if doc.get("platforms"):
-        out.print("platforms: " + ", ".join(doc["platforms"]))
-    out.print("\n[bold]Layers[/]")
-    for i, layer in enumerate(doc["layers"], 1):
-        out.print(f"  {i:>2}. {layer['digest'][7:19]}  {human_size(layer['size']):>9}  {layer['instruction']}")
-    out.print("\n[bold]CMDs[/] (run in order at delivery)")
-    for c in doc["cmds"] or ["(none)"]:
-        out.print(f"  {c}", markup=False)
+        echo("platforms: " + ", ".join(str(p) for p in doc["platforms"]))
+    echo(styled("\n", ("Layers", "bold")))
+    # long lists go out as one block each: one print per line made 10^5 CMDs take seconds
+    _block(f"  {i:>2}. {str(layer['digest'])[7:19]}  {human_size(layer['size']):>9}  {layer['instruction']}"
+           for i, layer in enumerate(doc["layers"], 1))
+    echo(styled("\n", ("CMDs", "bold"), " (run in order at delivery)"))
+    _block(f"  {c}" for c in doc["cmds"] or ["(none)"])
     if doc.get("applications"):
-        out.print("\n[bold]Applications[/]")
-        for ap in doc["applications"]:
-            out.print(f"  {ap['name']}  {ap.get('type') or '-'}  {' '.join(ap.get('files') or [])}", markup=False)
+        echo(styled("\n", ("Applications", "bold")))
+        _block(f"  {ap['name']}  {ap.get('type') or '-'}  {' '.join(ap.get('files') or [])}"
+               for ap in doc["applications"])
     plan = (doc.get("launch") or {}).get("plan")
     if plan:
-        out.print("\n[bold]Launch plan[/]")
-        for st in plan if isinstance(plan, list) else [{"command": plan}]:
-            out.print(f"  {('[' + st['app'] + '] ') if st.get('app') else ''}{st['command']}", markup=False)
-    out.print(f"\n[bold]Cached images[/] ({len(doc['cachedImages'])}) from {doc.get('cachedImagesFrom')}")
-    for im in doc["cachedImages"]:
-        out.print(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}"
-                  f"  <- {', '.join(im.get('sources') or []) or '-'}"
-                  + (f"  (listed, not carried: {','.join(im['absentPlatforms'])})" if im.get("absentPlatforms") else "")
-                  + (f"  INCOMPLETE: {'; '.join(im['problems'][:2])}" if im.get("problems") else ""), markup=False)
-    for note in doc.get("notes") or []:
-        out.print(f"  note: {note}", markup=False)
+        echo(styled("\n", ("Launch plan", "bold")))
+        _block(f"  {('[' + st['app'] + '] ') if st.get('app') else ''}{st['command']}"
+               for st in (plan if isinstance(plan, list) else [{"command": plan}]))
+    echo(styled("\n", ("Cached images", "bold"), f" ({len(doc['cachedImages'])}) from {doc.get('cachedImagesFrom')}"))
+    _block(f"  {im.get('reference')}  {str(im.get('digest', ''))[:19]}  {','.join(im.get('platforms') or [])}"
+           f"  <- {', '.join(str(s) for s in im.get('sources') or []) or '-'}"
+           + (f"  (listed, not carried: {','.join(im['absentPlatforms'])})" if im.get("absentPlatforms") else "")
+           + (f"  INCOMPLETE: {'; '.join(im['problems'][:2])}" if im.get("problems") else "")
+           for im in doc["cachedImages"])
+    _block(f"  note: {note}" for note in doc.get("notes") or [])
     if doc["kubefile"]:
-        out.print("\n[bold]Kubefile[/]")
-        out.print(doc["kubefile"].rstrip("\n"), markup=False)
+        echo(styled("\n", ("Kubefile", "bold")))
+        echo(str(doc["kubefile"]).rstrip("\n"))
 
 
 @click.command("tag")
@@ -108,7 +125,7 @@ def tag_cmd(ctx: click.Context, src: str, dst: str) -> None:
       sealer tag my-cluster:v1 registry.local:5000/ops/my-cluster:v1
     """
     name = lib.tag(_store(ctx), src, dst)
-    err.print(f"tagged {name}")
+    echo_err(f"tagged {name}")
 
 
 @click.command("rmi")
@@ -131,7 +148,7 @@ def rmi_cmd(ctx: click.Context, prune: bool, as_json: bool, refs: tuple[str, ...
         print_json({"removed": removed, "blobsFreed": n, "bytesFreed": freed})
         return
     for name in removed:
-        click.echo(f"untagged: {name}")
+        echo(f"untagged: {name}")
     click.echo(f"deleted {n} blobs, {human_size(freed)} freed")
 
 
@@ -147,12 +164,13 @@ def save_cmd(ctx: click.Context, output: str, refs: tuple[str, ...]) -> None:
       sealer save -o my-cluster.tar my-cluster:v1 my-cluster:v2
       sealer save -o - my-cluster:v1 | ssh host sealer load -i -
     """
-    store = _store(ctx)
+    store = _store(ctx, create=False)
     if output == "-":
         names = save(store, list(refs), sys.stdout.buffer)
         sys.stdout.buffer.flush()
     else:
         dst = Path(output)
+        check_output_file(dst, "save")
         tmp = dst.with_name(f".{dst.name}.partial")
         try:
             with open(tmp, "wb") as fp:
@@ -161,9 +179,22 @@ def save_cmd(ctx: click.Context, output: str, refs: tuple[str, ...]) -> None:
                 os.fsync(fp.fileno())
             tmp.replace(dst)
             fsync_dir(dst.parent.resolve())
+        except OSError as e:
+            raise StoreError(describe(e, "save", dst)) from None
         finally:
             tmp.unlink(missing_ok=True)
-    err.print(f"saved {', '.join(names)}")
+    echo_err(f"saved {', '.join(names)}")
+
+
+def check_output_file(dst: Path, verb: str) -> None:
+    """Refuse an output path that cannot work before any work is done (a directory, a missing parent)."""
+    if dst.is_dir():
+        raise StoreError(f"{verb} {dst}: is a directory (name the tar file to write, e.g. {dst}/image.tar)")
+    parent = dst.parent
+    if not parent.exists():
+        raise StoreError(f"{verb} {dst}: directory {parent} does not exist")
+    if not parent.is_dir():
+        raise StoreError(f"{verb} {dst}: {parent} is not a directory")
 
 
 @click.command("load")
@@ -182,13 +213,19 @@ def load_cmd(ctx: click.Context, input_: str, as_json: bool) -> None:
     if input_ == "-":
         names = load(store, sys.stdin.buffer, app(ctx).settings.load_limits())
     else:
-        with open(input_, "rb") as fp:
+        try:
+            fp = open(input_, "rb")  # noqa: SIM115 - closed below
+        except OSError as e:
+            raise StoreError(describe(e, "load", input_)) from None
+        with fp:
+            if Path(input_).is_dir():
+                raise StoreError(f"load {input_}: is a directory (give the tar file written by `sealer save`)")
             names = load(store, fp, app(ctx).settings.load_limits())
     if as_json:
         print_json({"loaded": names})
     else:
         for n in names:
-            click.echo(f"loaded: {n}")
+            echo(f"loaded: {n}")
 
 
 @click.command("export-rootfs", hidden=False)
@@ -198,15 +235,19 @@ def load_cmd(ctx: click.Context, input_: str, as_json: bool) -> None:
 @click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
 @click.pass_context
 def export_rootfs_cmd(ctx: click.Context, platform: str | None, quiet: bool, ref: str, dest: Path) -> None:
-    """Unpack an image's rootfs (all layers applied in order) into DEST.
+    """Unpack an image's rootfs (all layers applied in order) into DEST, a new or empty directory.
+
+    The tree appears at DEST only once complete (unpacked beside it, then renamed); a failure leaves nothing.
 
     \b
     Example:
       sealer export-rootfs my-cluster:v1 /tmp/rootfs
     """
-    _store(ctx).export_rootfs(ref, dest, Platform.parse(platform) if platform else None)
+    from sealer.store.export import export_rootfs_atomic
+
+    export_rootfs_atomic(_store(ctx, create=False), ref, dest, parse_option(platform) if platform is not None else None)
     if not quiet:
-        err.print(f"rootfs of {ref} written to {dest}")
+        echo_err(f"rootfs of {ref} written to {dest}")
 
 
 commands: list[click.Command] = [images_cmd, inspect_cmd, tag_cmd, rmi_cmd, save_cmd, load_cmd, export_rootfs_cmd]

@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
-from sealer.cli.common import err, json_option, out, print_json
+from sealer.cli.common import json_option, print_json
+from sealer.cli.text import echo, echo_err
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,7 +38,7 @@ def _provider(build_id: str, region: str, ecs_endpoint: str | None, vpc_endpoint
     settings = AliyunSettings(region=region, ecs_endpoint=ecs_endpoint, vpc_endpoint=vpc_endpoint,
                               protocol=endpoint_protocol)
     return AliyunProvider(require_aliyun_credentials(), settings, build_id=build_id, state_dir=state,
-                          on_event=lambda m: err.print(m, markup=False, highlight=False))
+                          on_event=lambda m: echo_err(m))
 
 
 @click.group("infra")
@@ -86,11 +87,11 @@ def infra_list(region: str, ecs_endpoint: str | None, vpc_endpoint: str | None, 
         print_json(sorted(rows.values(), key=lambda r: r["buildId"]))
         return
     if not rows:
-        err.print("no cloud resources left by sealer builds", markup=False)
+        echo_err("no cloud resources left by sealer builds")
     for row in sorted(rows.values(), key=lambda r: r["buildId"]):
         state_word = "running" if row["running"] else "left behind"
-        out.print(f"{row['buildId']}  {state_word}  {len(row['resources'])} resources: "
-                  f"{', '.join(row['resources'])}", markup=False, highlight=False)
+        echo(f"{row['buildId']}  {state_word}  {len(row['resources'])} resources: "
+                  f"{', '.join(row['resources'])}")
 
 
 @infra_group.command("delete")
@@ -113,7 +114,7 @@ def infra_delete(build_id: str, region: str, ecs_endpoint: str | None, vpc_endpo
     if as_json:
         print_json({"buildId": build_id, "deleted": deleted})
     else:
-        err.print(f"deleted {len(deleted)} resources of build {build_id}", markup=False)
+        echo_err(f"deleted {len(deleted)} resources of build {build_id}")
 
 
 commands: list[click.Command] = [infra_group]

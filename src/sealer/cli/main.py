@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from sealer import __version__
-from sealer.cli.common import AppContext, err
+from sealer.cli import signals
+from sealer.cli.common import AppContext
 from sealer.cli.settings import Settings
-from sealer.errors import SealerError
+from sealer.cli.text import echo_err, error
+from sealer.errors import SealerError, StoreError
+from sealer.oserrors import describe
 
 # One module per command group; each exposes ``commands: list[click.Command]``.
 COMMAND_MODULES = [
@@ -28,7 +33,30 @@ COMMAND_MODULES = [
 ]
 
 
+EXIT_BROKEN_PIPE = 141  # like a shell reports a process killed by SIGPIPE
+
+
+def _command(ctx: click.Context) -> str:
+    return ctx.invoked_subcommand or ctx.info_name or "sealer"
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain about the broken pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 class SealerGroup(click.Group):
+    def _fail(self, ctx: click.Context, message: str) -> NoReturn:
+        if isinstance(ctx.obj, AppContext) and ctx.obj.debug:
+            raise
+        error(message)
+        sys.exit(1)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
@@ -36,18 +64,30 @@ class SealerGroup(click.Group):
             debug = isinstance(ctx.obj, AppContext) and ctx.obj.debug
             if debug:
                 raise
-            err.print(f"[bold red]Error:[/] {e}" + (f" ({e.hint})" if e.hint else ""), markup=True, highlight=False)
+            error(str(e) + (f" ({e.hint})" if e.hint else ""))
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
-            err.print("interrupted; nothing partial was committed")
-            sys.exit(130)
+            echo_err("interrupted; nothing partial was committed")
+            sys.exit(signals.EXIT_SIGINT)
+        except signals.Terminated:
+            echo_err("terminated; nothing partial was committed")
+            sys.exit(signals.EXIT_SIGTERM)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
+        except BrokenPipeError as e:
+            if e.filename is None:  # our stdout's reader went away (`sealer save -o - | head`): exit quietly
+                _quiet_stdout()
+                sys.exit(EXIT_BROKEN_PIPE)
+            self._fail(ctx, describe(e, _command(ctx)))
+        except OSError as e:  # ENOENT, EISDIR, ENOSPC, EROFS...: the machine or a mistake, not a bug
+            self._fail(ctx, describe(e, _command(ctx)))
+        except RecursionError:
+            self._fail(ctx, f"{_command(ctx)}: input nested too deeply to process (refused)")
         except Exception as e:  # a bug: say so plainly, keep the traceback for --debug
             if isinstance(ctx.obj, AppContext) and ctx.obj.debug:
                 raise
-            err.print(f"[bold red]Internal error:[/] {type(e).__name__}: {e}", markup=True, highlight=False)
-            err.print("This is a bug in sealer; run the command again with --debug for the traceback and report it.")
+            error(f"{type(e).__name__}: {e}", label="Internal error:")
+            echo_err("This is a bug in sealer; run the command again with --debug for the traceback and report it.")
             sys.exit(70)
 
 
@@ -70,7 +110,10 @@ def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
       sealer inspect my-cluster:v1                # layers, CMDs, cached images
       sealer push my-cluster:v1                   # share through a registry
     """
-    ctx.obj = AppContext(Settings.from_environment(root, debug))
+    settings = Settings.from_environment(root, debug)
+    if settings.root.exists() and not settings.root.is_dir():
+        raise StoreError(f"--root {settings.root}: not a directory (the local image store is a directory)")
+    ctx.obj = AppContext(settings)
     _configure_logging(debug)
 
 
@@ -93,7 +136,18 @@ def _configure_logging(debug: bool) -> None:
 
 
 def main() -> None:
-    cli(prog_name="sealer")
+    signals.install()
+    signals.ready()
+    try:
+        cli(prog_name="sealer")
+    except KeyboardInterrupt:  # before or after a command ran (startup, shutdown)
+        signals.done()
+        sys.exit(signals.EXIT_SIGINT)
+    except signals.Terminated:
+        signals.done()
+        sys.exit(signals.EXIT_SIGTERM)
+    finally:
+        signals.done()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from sealer.cli.common import app, err, json_option, out, print_json, quiet_option
+from sealer.cli.common import app, json_option, print_json, quiet_option
+from sealer.cli.text import echo, echo_err
 from sealer.errors import SealerError
 from sealer.store import Store
 
@@ -33,22 +34,22 @@ def verify(ctx: click.Context, image: str, as_json: bool, quiet: bool) -> None:
     """
     from sealer.carried.verify import verify_image
 
-    store = Store(app(ctx).root)
+    store = Store(app(ctx).root, create=False)
     if not quiet and not as_json:
-        err.print(f"verifying {image} ...")
+        echo_err(f"verifying {image} ...")
     report = verify_image(store, image)
     if as_json:
         print_json(report.to_json())
     elif not quiet:
         for c in report.images:
             mark = "ok" if not c.problems else "FAILED"
-            out.print(f"{mark:6} {c.reference}  {c.digest or '-'}  {','.join(c.platforms)}"
-                      + (f"  ({c.source})" if c.source else ""), markup=False)
+            echo(f"{mark:6} {c.reference}  {c.digest or '-'}  {','.join(c.platforms)}"
+                 + (f"  ({c.source})" if c.source else ""))
         for name in report.unrecorded:
-            out.print(f"{'NOTE':6} {name}: in registry/, not in the image's record ({report.record})", markup=False)
+            echo(f"{'NOTE':6} {name}: in registry/, not in the image's record ({report.record})")
         for note in report.notes:
-            out.print(f"note: {note}", markup=False)
-        out.print(f"{len(report.images)} images, {report.blobs} blobs, {report.bytes} bytes checked")
+            echo(f"note: {note}")
+        echo(f"{len(report.images)} images, {report.blobs} blobs, {report.bytes} bytes checked")
     if not report.ok:
         shown = "\n  ".join(report.problems[:50])
         more = f"\n  ... and {len(report.problems) - 50} more" if len(report.problems) > 50 else ""

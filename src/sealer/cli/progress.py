@@ -18,6 +18,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
+
+from sealer.plaintext import escape_controls
 
 
 def _human(n: float) -> str:
@@ -73,11 +76,11 @@ class CacheProgress:
         if self._rich is not None:
             self._rich.update(self._images, advance=1)
         else:
-            self.console.print(f"[{done}/{self.total}] {name} {detail}".rstrip())
+            self.console.print(Text(escape_controls(f"[{done}/{self.total}] {name} {detail}".rstrip())))
 
     def say(self, text: str) -> None:
         if self.enabled:
-            self.console.print(text)
+            self.console.print(Text(escape_controls(text)))
 
     def close(self) -> None:
         if self._rich is not None:
@@ -97,16 +100,16 @@ class BuildProgress:
 
     def say(self, msg: str) -> None:
         if not self.quiet:
-            sys.stderr.write(msg + "\n")
+            sys.stderr.write(escape_controls(msg) + "\n")
             sys.stderr.flush()
 
     def warn(self, msg: str) -> None:
-        sys.stderr.write("WARNING: " + msg + "\n")
+        sys.stderr.write("WARNING: " + escape_controls(msg) + "\n")
         sys.stderr.flush()
 
     def output(self, line: str) -> None:
-        if not self.quiet:
-            sys.stderr.write("  | " + line + "\n")
+        if not self.quiet:   # RUN output is outside text: control characters shown escaped
+            sys.stderr.write("  | " + escape_controls(line) + "\n")
 
     def cache_progress(self) -> CacheProgress:
         return CacheProgress(not self.quiet)

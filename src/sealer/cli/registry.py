@@ -12,8 +12,9 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 
 from sealer.cli.common import app, err, json_option, print_json, quiet_option
+from sealer.cli.text import echo_err
 from sealer.errors import AuthError
-from sealer.oci.model import Platform
+from sealer.platforms import parse_option
 from sealer.registry import RegistryOptions, login, logout, pull, push
 from sealer.registry.credentials import auth_file_path
 from sealer.registry.options import NoProgress, ProgressLike
@@ -97,7 +98,7 @@ def login_cmd(host: str, username: str, password: str | None, password_stdin: bo
     if not password:
         raise AuthError(f"log in to {host}: empty password")
     path = login(host, username, password, make_options(insecure, ca_cert, authfile, registries_conf))
-    err.print(f"Login succeeded ({host}; credentials in {path})")
+    echo_err(f"Login succeeded ({host}; credentials in {path})")
 
 
 @click.command("logout")
@@ -113,7 +114,7 @@ def logout_cmd(host: str, insecure: tuple[str, ...], ca_cert: Path | None, authf
     """
     found = logout(host, make_options(insecure, ca_cert, authfile, registries_conf))
     where = auth_file_path(app(click.get_current_context()).settings.auth_file_for(authfile))
-    err.print(f"Removed login credentials for {host} from {where}" if found else f"Not logged in to {host}")
+    echo_err(f"Removed login credentials for {host} from {where}" if found else f"Not logged in to {host}")
 
 
 @click.command("push")
@@ -169,7 +170,7 @@ def pull_cmd(ctx: click.Context, ref: str, platform: str | None, all_platforms: 
     if platform and all_platforms:
         raise click.UsageError("--platform and --all-platforms are mutually exclusive")
     store = Store(app(ctx).root)
-    plat = Platform.parse(platform) if platform else None
+    plat = parse_option(platform) if platform is not None else None
     with progress_for(quiet or as_json) as prog:
         stored = pull(store, ref, make_options(insecure, ca_cert, authfile, registries_conf, max_parallel),
                       platform=plat, all_platforms=all_platforms, progress=prog)

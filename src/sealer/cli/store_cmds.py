@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from sealer.cli.common import app, human_size, json_option, print_json
+from sealer.cli.common import app, camel_keys, human_size, json_option, print_json
+from sealer.cli.text import echo
 from sealer.store import Store
 from sealer.store.fsck import fsck
 
@@ -30,19 +31,22 @@ def fsck_cmd(ctx: click.Context, repair: bool, fast: bool, as_json: bool) -> Non
     if repair and not rep.ok:
         after = fsck(store, repair=False, verify_content=not fast)
         rep.broken_refs, rep.corrupt_blobs = after.broken_refs, after.corrupt_blobs
+        rep.index_problem = after.index_problem
     if as_json:
-        print_json(rep.to_json())
+        print_json(camel_keys(rep.to_json()))
     else:
+        if rep.index_problem:
+            echo(f"index: {rep.index_problem}")
         click.echo(f"checked {rep.blobs_checked} blobs ({human_size(rep.bytes_checked)})")
         for b in rep.corrupt_blobs:
             click.echo(f"corrupt blob: {b}")
         for r in rep.broken_refs:
-            click.echo(f"broken image: {r}")
+            echo(f"broken image: {r}")
         if rep.stale_ingest:
             click.echo(f"leftovers of interrupted work: {len(rep.stale_ingest)}")
         click.echo(f"unreferenced blobs: {rep.unreferenced_blobs} (free them with `sealer gc`)")
         for r in rep.repaired:
-            click.echo(f"repaired: {r}")
+            echo(f"repaired: {r}")
         click.echo("store is consistent" if rep.ok else "store has problems (see above; --repair fixes them)")
     ctx.exit(0 if rep.ok else 1)
 

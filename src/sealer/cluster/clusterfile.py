@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sealer import reference
+from sealer.cluster.typecheck import TypeProblem, check_env_value, check_kubeadm_document
 from sealer.cluster.versions import RUNTIMES, Runtime
 from sealer.cluster.yamlsrc import Document, iter_documents, join_path
 from sealer.errors import ClusterConfigError
@@ -215,6 +216,11 @@ def _parse_env(doc: Document, value: Any, path: str) -> dict[str, str]:
         key, _, val = item.partition("=")
         if not _ENV_KEY.match(key):
             raise doc.error(p, f"invalid variable name {key!r}")
+        if key in out:
+            raise doc.error(p, f"{key} is set twice")
+        problem = check_env_value(key, val)
+        if problem:
+            raise doc.error(p, problem)
         out[key] = val
     return out
 
@@ -340,6 +346,10 @@ def parse_clusterfile(text: str, file: str = "Clusterfile") -> Cluster:
             if kind in seen_kinds:
                 raise doc.error("kind", f"a second {kind} document (the first is at line {seen_kinds[kind]})")
             seen_kinds[kind] = doc.start_line
+            try:
+                check_kubeadm_document(kind, doc.data)
+            except TypeProblem as e:
+                raise doc.error(e.path, e.message) from None
             kubeadm.append(KubeadmDocument(kind, doc.data, file, doc.start_line))
         # other sealer kinds (Config, Plugin, ...) belong to other features: skipped here
     if not cluster_docs:

@@ -77,8 +77,9 @@ def check_fields(text: str, data: TemplateData, name: str) -> None:
                                      ref.line)
 
 
-class GoTemplateEngine:
-    """Go ``text/template`` rendering through Helm; use as a context manager."""
+class InProcessGoTemplateEngine:
+    """Go ``text/template`` rendering through Helm in this process (unbounded: only for the worker process of
+    :mod:`sealer.cluster.bounded`, or for trusted templates); use as a context manager."""
 
     def __init__(self) -> None:
         import helm_python  # heavy native library: load only when templates are rendered
@@ -98,6 +99,31 @@ class GoTemplateEngine:
 
     def close(self) -> None:
         self._chart.close()
+
+    def __enter__(self) -> InProcessGoTemplateEngine:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class GoTemplateEngine:
+    """Go ``text/template`` rendering in a worker process with time and memory caps (templates come from
+    images); use as a context manager. Same errors as the in-process engine, plus the limits'."""
+
+    def __init__(self, timeout: float | None = None) -> None:
+        from sealer.cluster.bounded import TemplateWorker
+
+        self._worker = TemplateWorker()
+        self._timeout = timeout
+
+    def render(self, text: str, data: TemplateData, *, name: str) -> str:
+        check_fields(text, data, name)
+        plain = {k: v if isinstance(v, str) else list(v) for k, v in data.items()}
+        return self._worker.render(text, plain, name, self._timeout)
+
+    def close(self) -> None:
+        self._worker.close()
 
     def __enter__(self) -> GoTemplateEngine:
         return self

@@ -24,7 +24,9 @@ from sealer.cluster.clusterfile import KUBEADM_KINDS, Cluster
 from sealer.cluster.gotemplate import GoTemplateEngine
 from sealer.cluster.rootfs import etc_dir, read_metadata
 from sealer.cluster.templates import Template, load_templates
+from sealer.cluster.typecheck import TypeProblem, check_kubeadm_document, check_same_shape
 from sealer.cluster.variables import TemplateVariables, build_variables
+from sealer.cluster.yamlsrc import construct
 from sealer.errors import ClusterConfigError
 
 _BROKEN_ACTION = re.compile(r"\{\s+\{|\}\s+\}")
@@ -102,9 +104,11 @@ def _yaml_error(e: yaml.YAMLError, text: str, t: Template) -> ClusterConfigError
 def parse_rendered(text: str, t: Template, *, need_kind: bool = True) -> list[dict[str, Any]]:
     """The YAML documents of a rendered template; errors name the template and rendered line."""
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        nodes = [n for n in yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if n]
     except yaml.YAMLError as e:
         raise _yaml_error(e, text, t) from None
+    # walked under the YAML budget: a template's output is image content (alias bombs, duplicate keys refused)
+    docs = [d for i, n in enumerate(nodes, 1) if (d := construct(n, _template_file(t), i)[0]) is not None]
     for n, line in enumerate(text.splitlines(), 1):
         if _BROKEN_ACTION.search(line) and not line.lstrip().startswith("#"):
             raise ClusterConfigError(
@@ -212,6 +216,16 @@ def _apply_clusterfile(cluster: Cluster, docs: list[ConfigDocument]) -> list[Con
             out.append(d)
             continue
         fields = {k: v for k, v in override.data.items() if k not in ("apiVersion", "kind")}
+        try:
+            check_same_shape(d.data, fields)
+        except TypeProblem as e:
+            raise ClusterConfigError(f"{d.kind}.{e.path}: {e.message}", override.file, override.line) from None
         merged = deep_merge(d.data, fields)
         out.append(ConfigDocument(d.kind, merged, (*d.sources, f"Clusterfile {override.label}")))
+    for d in out:  # what the templates rendered (image templates, env values) must be well-typed too
+        try:
+            check_kubeadm_document(d.kind, d.data)
+        except TypeProblem as e:
+            raise ClusterConfigError(f"{d.kind}.{e.path}: {e.message} (from {', '.join(d.sources)})",
+                                     cluster.file) from None
     return out

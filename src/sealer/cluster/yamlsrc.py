@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from sealer.errors import ClusterConfigError
+from sealer.errors import ClusterConfigError, DiscoveryError
+from sealer.yamlsafe import LAZY_TAG, MERGE_TAG, Budget, mapping_items, node_size, scalar_tag
 
 try:  # the C loader is ~10x faster; fall back to pure Python where libyaml is missing
     _Loader: type = yaml.CSafeLoader
@@ -54,17 +55,54 @@ def join_path(parent: str, key: str | int) -> str:
     return f"{parent}.{key}" if parent else key
 
 
-def _index(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+def construct(node: yaml.Node, file: str, number: int = 1) -> tuple[Any, dict[str, int]]:
+    """Plain data of a composed document and the line of each field path, walked under the YAML budget
+    (:mod:`sealer.yamlsafe`): alias bombs and absurd nesting are refused, duplicate keys are errors."""
+    budget = Budget(file, number, node_size(node))
+    lines: dict[str, int] = {}
+    try:
+        data = _build(node, "", budget, 0, lines, file)
+    except DiscoveryError as e:  # the budget's refusal, re-raised as this package's error
+        raise ClusterConfigError(e.message, e.file, e.line) from None
+    return data, lines
+
+
+def _build(node: yaml.Node, path: str, budget: Budget, depth: int, lines: dict[str, int], file: str) -> Any:
+    budget.tick(node)
+    budget.depth(depth, node)
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode):
-                child = join_path(path, str(k.value))
-                lines[child] = k.start_mark.line + 1
-                _index(v, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index(item, join_path(path, i), lines)
+        seen: dict[object, int] = {}
+        for k, _ in node.value:
+            if isinstance(k, yaml.ScalarNode) and scalar_tag(k) != MERGE_TAG:
+                key = _scalar(k, file)
+                if key in seen:
+                    where = join_path(path, str(key))
+                    raise ClusterConfigError(f"{where}: duplicate key {key!r} (first on line {seen[key]})", file,
+                                             k.start_mark.line + 1)
+                seen[key] = k.start_mark.line + 1
+        out: dict[Any, Any] = {}
+        for k, v in mapping_items(node):
+            if not isinstance(k, yaml.ScalarNode):
+                raise ClusterConfigError(f"{path or 'document'}: a mapping key must be a scalar", file,
+                                         k.start_mark.line + 1)
+            key = _scalar(k, file)
+            child = join_path(path, str(key))
+            lines[child] = k.start_mark.line + 1
+            out[key] = _build(v, child, budget, depth + 1, lines, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, join_path(path, i), budget, depth + 1, lines, file) for i, item in enumerate(node.value)]
+    return _scalar(node, file)
+
+
+def _scalar(node: yaml.Node, file: str) -> Any:
+    if isinstance(node, yaml.ScalarNode) and node.tag == LAZY_TAG:
+        node = yaml.ScalarNode(scalar_tag(node), node.value, node.start_mark, node.end_mark, node.style)
+    try:
+        return _Constructor().construct_object(node, deep=True)
+    except yaml.YAMLError as e:
+        raise _yaml_error(e, file) from None
 
 
 def _yaml_error(e: yaml.YAMLError, file: str) -> ClusterConfigError:
@@ -81,13 +119,10 @@ def iter_documents(text: str, file: str) -> Iterator[Document]:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.YAMLError as e:
         raise _yaml_error(e, file) from None
+    number = 0
     for node in nodes:
         if node is None:
             continue
-        try:
-            data = _Constructor().construct_document(node)
-        except yaml.YAMLError as e:
-            raise _yaml_error(e, file) from None
-        lines: dict[str, int] = {}
-        _index(node, "", lines)
+        number += 1
+        data, lines = construct(node, file, number)
         yield Document(data=data, file=file, start_line=node.start_mark.line + 1, lines=lines)

@@ -12,12 +12,12 @@ Formats, checked in this order:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from sealer import jsonsafe
 from sealer.interop import keys
 from sealer.interop.extension import ImageExtension, parse_container_images
 from sealer.interop.legacy import is_legacy_config, parse_legacy
@@ -105,7 +105,9 @@ def history_layer_kinds(config: Mapping[str, Any], n_layers: int) -> list[str]:
 
 def _json_label(labels: Mapping[str, str], key: str) -> Any:
     try:
-        return json.loads(labels[key])
+        return jsonsafe.loads(labels[key], f"label {key}")
+    except jsonsafe.JSONLimitError as e:
+        raise ManifestError(str(e)) from None
     except ValueError as e:
         raise ManifestError(f"parse label {key}: not JSON: {e}") from None
 

@@ -10,6 +10,7 @@ from typing import Any, Final, Literal, TypedDict
 
 from sealer.digest import Digest
 from sealer.errors import SealerError
+from sealer.jsonsafe import loads
 
 # --- sealer-py: labels our build writes in the image config (config.Labels) ---
 LABEL_BUILD_TYPE: Final = "io.sealer.build-type"     # lite | container | cloud
@@ -92,7 +93,7 @@ def images_label(images: Sequence[ImageRecord]) -> str:
 def parse_images_label(text: str) -> list[RecordedImage]:
     """Read an ``io.sealer.images`` value strictly (a bad entry is an error)."""
     try:
-        items = json.loads(text)
+        items = loads(text, f"label {LABEL_IMAGES}")
         return [RecordedImage(str(x["reference"]), Digest(str(x["digest"])), tuple(x.get("platforms") or ()))
                 for x in items]
     except (ValueError, KeyError, TypeError) as e:
@@ -111,7 +112,7 @@ def json_label(config: Mapping[str, Any], name: str) -> Any:
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        return loads(raw, f"label {name}")
     except ValueError:
         return None
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sealer.digest import Digest
 from sealer.errors import SealerError
+from sealer.jsonsafe import JSONLimitError, loads
 from sealer.oci import mediatypes as mt
 
 
@@ -112,7 +113,9 @@ class Descriptor:
 
 def _load(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        doc = json.loads(raw)
+        doc = loads(raw, what)
+    except JSONLimitError as e:
+        raise ManifestError(str(e)) from None
     except (ValueError, UnicodeDecodeError) as e:
         raise ManifestError(f"parse {what}: not JSON: {e}") from None
     if not isinstance(doc, dict):

@@ -12,6 +12,7 @@ import httpx
 
 from sealer.digest import Digest
 from sealer.errors import DigestError, RegistryError
+from sealer.netguard import ProgressGuard
 from sealer.oci.model import Descriptor
 from sealer.reference import Reference
 from sealer.registry.options import BlobSink, BlobWriterLike, ProgressLike, RegistryOptions
@@ -96,6 +97,12 @@ def open_following(client: RegistryClient, ref: Reference, path: str, what: str,
     return resp
 
 
+def _netloc(resp: httpx.Response, ref: Reference) -> str:
+    """The host the bytes come from (a redirect target, or the registry itself)."""
+    host = resp.url.host or ref.domain
+    return f"{host}:{resp.url.port}" if resp.url.port else host
+
+
 def _plain_get(http: httpx.Client, url: str, headers: dict[str, str]) -> Callable[[], httpx.Response]:
     return lambda: http.send(http.build_request("GET", url, headers=headers), stream=True)
 
@@ -116,8 +123,10 @@ def _one_pass(client: RegistryClient, ref: Reference, desc: Descriptor, sink: Bl
                 box[0] = sink.writer()
                 raise _Interrupted(f"unexpected Content-Range {cr!r}")
         key = str(desc.digest)
+        guard = ProgressGuard(what, _netloc(resp, ref))
         try:
             for chunk in resp.iter_raw():  # no re-chunking: bytes read are bytes kept
+                guard.feed(len(chunk))
                 if writer.size + len(chunk) > desc.size:
                     raise DigestError(f"{what}: more than the announced {desc.size} bytes")
                 writer.write(chunk)

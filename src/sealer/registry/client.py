@@ -21,6 +21,7 @@ import tenacity
 
 from sealer.digest import Digest
 from sealer.errors import AuthError, DigestError, NotFoundError, RegistryError
+from sealer.netguard import ProgressGuard
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import (
     Descriptor,
@@ -327,7 +328,9 @@ class RegistryClient:
         resp = open_following(self, ref, f"manifests/{ref.identifier}", what, {"Accept": accept})
         try:
             data = bytearray()
+            guard = ProgressGuard(what, ref.domain)
             for chunk in resp.iter_bytes():
+                guard.feed(len(chunk))
                 data += chunk
                 if len(data) > MAX_MANIFEST:
                     raise RegistryError(f"{what}: larger than {MAX_MANIFEST} bytes")

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import IO
 
 from sealer.digest import Digest
-from sealer.errors import ArchiveError, DigestError
+from sealer.errors import ArchiveError, DigestError, StoreError
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
+from sealer.oserrors import WRITE_SIDE, describe
 from sealer.store.layout import Store
 from sealer.tario.extract import clean_member_name
 
@@ -156,6 +157,8 @@ def _unpack(src: IO[bytes], tmp: Path, limits: LoadLimits) -> tuple[bytes, set[s
     except (EOFError, OSError) as e:
         if isinstance(e, ArchiveError):
             raise
+        if isinstance(e, OSError) and e.errno in WRITE_SIDE:  # our disk, not the archive
+            raise StoreError(describe(e, "load: write", e.filename or tmp)) from None
         raise ArchiveError(f"load: corrupt or truncated archive: {e}") from None
     finally:
         tf.close()

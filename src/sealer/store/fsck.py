@@ -19,6 +19,7 @@ from sealer.oci import mediatypes as mt
 from sealer.oci.model import Index, Manifest, ManifestError, parse_any
 from sealer.store.fsutil import atomic_write
 from sealer.store.layout import Store, _owner_alive, _pid_alive
+from sealer.store.recover import index_problem, restore_index
 
 
 @dataclass
@@ -31,10 +32,11 @@ class FsckReport:
     dead_leases: list[str] = field(default_factory=list)
     unreferenced_blobs: int = 0
     repaired: list[str] = field(default_factory=list)
+    index_problem: str | None = None                           # index.json missing or unreadable
 
     @property
     def ok(self) -> bool:
-        return not (self.corrupt_blobs or self.broken_refs)
+        return not (self.corrupt_blobs or self.broken_refs or self.index_problem)
 
     def to_json(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -89,6 +91,12 @@ def fsck(store: Store, repair: bool = False, verify_content: bool = True) -> Fsc
                 if got != want:
                     rep.corrupt_blobs.append(str(want))
                     corrupt.add(want.hex)
+        problem = index_problem(store)
+        if problem is not None:
+            if not repair:
+                rep.index_problem = problem
+                return rep
+            rep.repaired += restore_index(store, lambda d, m: _missing(store, d, m, corrupt))
         refs = store.refs()
         good = []
         for r in refs:

@@ -17,6 +17,7 @@ the store valid: unreferenced blobs and ingest files are garbage, never corrupti
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import threading
@@ -48,7 +49,8 @@ from sealer.store.fsutil import atomic_write, force_rmtree, fsync_dir
 from sealer.store.ingest import IngestWriter
 from sealer.tario.extract import extract_layer
 
-MAX_DOC = 16 << 20  # manifests and configs larger than this are refused
+MAX_DOC = 16 << 20
+INDEX_BACKUP = "index.json.prev"  # the previous good index.json  # manifests and configs larger than this are refused
 
 
 @dataclass(frozen=True)
@@ -103,11 +105,14 @@ class Lease:
 
 
 class Store:
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], create: bool = True) -> None:
+        """``create=False`` (read-only commands): a root that holds no store is read as an empty store and
+        nothing is created there."""
         self.root = Path(root)
         self._lock = FileLock(str(self.root / "index.lock"), timeout=600)
         self._leases: list[Lease] = []
-        self._init()
+        if create or (self.root / "oci-layout").exists() or (self.root / "index.json").exists():
+            self._init()
 
     # ---- layout -------------------------------------------------------------------------------------
     def _init(self) -> None:
@@ -118,8 +123,13 @@ class Store:
             atomic_write(layout, json.dumps({"imageLayoutVersion": mt.OCI_LAYOUT_VERSION}).encode())
         if not (self.root / "index.json").exists():
             with self._lock:
-                if not (self.root / "index.json").exists():
+                # a store that holds blobs but lost its index is left as it is: `fsck --repair` restores it
+                if not (self.root / "index.json").exists() and not self._has_blobs():
                     self._write_index([])
+
+    def _has_blobs(self) -> bool:
+        with os.scandir(self.root / "blobs" / "sha256") as it:
+            return any(not e.name.startswith(".") for e in it)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -211,15 +221,29 @@ class Store:
 
     # ---- refs ---------------------------------------------------------------------------------------
     def _read_index(self) -> Index:
-        raw = (self.root / "index.json").read_bytes()
+        path = self.root / "index.json"
+        hint = "run `sealer fsck --repair` to restore it"
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            if not (self.root / "blobs" / "sha256").is_dir() or not self._has_blobs():
+                return Index((), mt.OCI_INDEX)  # no store here (yet): nothing in it
+            raise StoreError(f"read {path}: missing, but the store holds blobs; {hint}") from None
         try:
             return Index.parse(raw, mt.OCI_INDEX)
         except ManifestError as e:
-            raise StoreError(f"read {self.root / 'index.json'}: {e}") from None
+            raise StoreError(f"read {path}: {e}; {hint}") from None
 
     def _write_index(self, manifests: list[Descriptor]) -> None:
+        """Replace index.json atomically; the version it replaces, when readable, is kept as index.json.prev
+        (what ``fsck --repair`` restores from if index.json is ever damaged)."""
         doc = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [d.to_json() for d in manifests]}
-        atomic_write(self.root / "index.json", json.dumps(doc, indent=2).encode() + b"\n")
+        path = self.root / "index.json"
+        with contextlib.suppress(OSError, ManifestError):
+            raw = path.read_bytes()
+            Index.parse(raw, mt.OCI_INDEX)
+            atomic_write(self.root / INDEX_BACKUP, raw)
+        atomic_write(path, json.dumps(doc, indent=2).encode() + b"\n")
 
     def refs(self) -> list[StoredRef]:
         out = []
@@ -234,7 +258,16 @@ class Store:
         return str(reference.parse(ref))
 
     def set_ref(self, ref: str, desc: Descriptor) -> None:
-        """Point ``ref`` at ``desc`` (which must already be stored); atomic, under the lock."""
+        """Point ``ref`` at ``desc`` (which must already be stored); atomic, under the lock.
+
+        A digest in ``ref`` must be the image's own (``name:tag@sha256:…`` naming another digest is refused);
+        it is then dropped from the stored name, which the digest would only repeat."""
+        parsed = reference.parse(ref)
+        if parsed.digest is not None:
+            if parsed.digest != desc.digest:
+                raise StoreError(f"tag {ref}: the digest does not match the image (its digest is {desc.digest})")
+            if parsed.tag:
+                ref = str(dataclasses.replace(parsed, digest=None))
         name = self.normalize(ref)
         if not self.has_blob(desc.digest):
             raise StoreError(f"tag {name}: manifest {desc.digest} is not in the store")
@@ -260,13 +293,16 @@ class Store:
         """Find a stored image by name, by full digest or by an image-id prefix (≥ 4 hex)."""
         refs = self.refs()
         try:
-            name = self.normalize(ref)
+            parsed: reference.Reference | None = reference.parse(ref)
+            name = str(parsed)
         except ReferenceError_:
-            name = None
+            parsed, name = None, None
         if name:
             for r in refs:
                 if r.name == name:
                     return r
+        if parsed is not None and parsed.digest is not None:
+            return self._resolve_digest(ref, parsed, refs)
         key = ref.removeprefix("sha256:")
         if len(key) >= 4 and all(c in "0123456789abcdef" for c in key):
             hits = {r.descriptor.digest: r for r in refs if r.descriptor.digest.hex.startswith(key)}
@@ -278,6 +314,20 @@ class Store:
                 return next(iter(hits.values()))
             if len(hits) > 1:
                 raise StoreError(f"resolve {ref}: ambiguous image id prefix")
+        raise ImageNotFound(f"resolve {ref}: no such image in {self.root} (see `sealer images`)")
+
+    def _resolve_digest(self, ref: str, parsed: reference.Reference, refs: list[StoredRef]) -> StoredRef:
+        """``NAME[:TAG]@DIGEST``: an image stored under that repository (and tag) with that manifest digest."""
+        same_repo = [r for r in refs if reference.parse(r.name).repository == parsed.repository]
+        if parsed.tag:
+            tagged = [r for r in same_repo if reference.parse(r.name).tag == parsed.tag]
+            if tagged and tagged[0].descriptor.digest != parsed.digest:
+                raise StoreError(f"resolve {ref}: {parsed.repository}:{parsed.tag} is {tagged[0].descriptor.digest}, "
+                                 f"not {parsed.digest}")
+            same_repo = tagged
+        for r in same_repo:
+            if r.descriptor.digest == parsed.digest:
+                return r
         raise ImageNotFound(f"resolve {ref}: no such image in {self.root} (see `sealer images`)")
 
     def image_id(self, desc: Descriptor) -> Digest:
@@ -306,7 +356,9 @@ class Store:
                 if len(doc.manifests) == 1:
                     child = doc.manifests[0]
                 else:
-                    raise
+                    have = ", ".join(str(d.platform) for d in doc.manifests if d.platform) or "none"
+                    raise StoreError(f"{name or desc.digest}: no {platform} image; it has {have} "
+                                     "(choose one with --platform)") from None
             desc = child
             doc = Manifest.parse(self.read_blob(child.digest), child.media_type)
         config = parse_config(self.read_blob(doc.config.digest))
