@@ -148,7 +148,17 @@ class Loop:
         self.loop = asyncio.new_event_loop()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self.loop.run_until_complete(coro)
+        """Run ``coro`` to the end; on Ctrl-C/SIGTERM cancel it first, so remote commands are stopped (the host
+        layer kills their process group when cancelled) before the interruption unwinds further."""
+        task = self.loop.create_task(coro)
+        try:
+            return self.loop.run_until_complete(task)
+        except BaseException:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    self.loop.run_until_complete(task)
+            raise
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -17,8 +17,7 @@ from sealer.errors import StoreError
 from sealer.oserrors import describe
 from sealer.platforms import parse_option
 from sealer.store import Store
-from sealer.store.archive import load, save
-from sealer.store.fsutil import fsync_dir
+from sealer.store.archive import load
 
 
 def _store(ctx: click.Context, create: bool = True) -> Store:
@@ -164,6 +163,9 @@ def save_cmd(ctx: click.Context, output: str, refs: tuple[str, ...]) -> None:
       sealer save -o my-cluster.tar my-cluster:v1 my-cluster:v2
       sealer save -o - my-cluster:v1 | ssh host sealer load -i -
     """
+    from sealer.store.archive import save  # looked up here, so a test can stand in for it
+    from sealer.store.fsutil import fsync_dir
+
     store = _store(ctx, create=False)
     if output == "-":
         names = save(store, list(refs), sys.stdout.buffer)
