@@ -1,7 +1,8 @@
 """Build sealer (Go) cluster images in both of its formats, from the documented structure, offline.
 
-Independent of ``sealer.interop``: every byte here is written by hand from sealer's Go types
-(docs/sealer-formats.md), so tests can use these images as an oracle.
+Independent of ``sealer.interop`` and of docs/sealer-formats.md: every byte here is written by hand from
+sealer's Go code and its own test data (each field cites ``repo@commit:path:line``), so tests can use these
+images as an oracle. tests/interop/test_sealer_testdata.py feeds sealer's own test bytes to our readers.
 
     img = sealer_v08_image()                 # docker manifest list -> schema2 manifests, sealer Image config
     img = sealer_v08_image(cmd_style="layers")   # v0.7: CMDs as content-less CMD layers
@@ -11,6 +12,10 @@ Independent of ``sealer.interop``: every byte here is written by hand from seale
 
 Each image's BASE/registry layer holds ``registry/docker/registry/v2/...`` with one cached image
 (``img.cached``: ``library/busybox:1.36`` by default; more with ``also_cached=[...]``).
+
+Every field below is taken from sealer's own code or test data, not from docs/sealer-formats.md; each is cited
+as ``repo@commit:path:line`` next to where it is written. Commits (sealerio/sealer; alibaba/sealer is the same
+history): v0.5.2 = 858ece99, v0.7.1 = 2a4d2012, v0.8.6 = 884513ea, v0.9.3 = a51d0ec0, HEAD = f4f89c58.
 
 What sealer v0.8.6 (sealerio/sealer tag v0.8.6, commit 884513ea) writes, and where (file:line at that tag):
 * push: one docker schema 2 manifest per platform, then a docker manifest list over them
@@ -62,6 +67,11 @@ from helpers.registry_images import (  # the test suite's own media-type names, 
 )
 from helpers.registry_images import DOCKER_LAYER as DOCKER_LAYER_GZIP
 
+# sea.aliyun.com/ClusterFile (sealerio/sealer@884513ea:common/common.go:51): sigs.k8s.io/yaml.Marshal of a
+# v2.Cluster{Kind: "Cluster", APIVersion: "sealer.cloud/v2" (common/common.go:67-68), Name: "my-cluster",
+# Spec.SSH{Port: "22", User: "root"}, Spec.Image: the image's name} (build/buildimage/setter.go:32-52,
+# build/buildimage/utils.go:59-70); these exact bytes are sealer's own example in
+# sealerio/sealer@884513ea:docs/design/mutil_arch_build.md:74-85.
 CLUSTERFILE_TEMPLATE = """apiVersion: sealer.cloud/v2
 kind: Cluster
 metadata:
@@ -332,6 +342,14 @@ def _skopeo(*args: str) -> None:
         raise RuntimeError(f"skopeo {' '.join(args)} failed: {p.stderr.strip()}")
 
 
+def _list_platform(plat: str) -> dict[str, str]:
+    parts = plat.split("/")
+    out = {"architecture": parts[1], "os": parts[0]}
+    if len(parts) == 3:
+        out["variant"] = parts[2]
+    return out
+
+
 def _base_rootfs(kube_version: str, arch: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     files: dict[str, Any] = {
         "Metadata": json.dumps({"version": kube_version, "arch": arch}).encode(),
@@ -359,6 +377,8 @@ def sealer_v08_image(*, name: str = "registry.cn-qingdao.aliyuncs.com/sealer-io/
     ``BASE rootfs cache`` layer on top (what a later build's upper directory holds, whiteouts included).
     """
     cached = cached or cached_image()
+    # layer value: RegistryLayerValue = "registry cache" (sealerio/sealer@858ece99:common/common.go:30), from v0.7
+    # RootfsLayerValue = "rootfs cache" (2a4d2012:common/common.go:36, 884513ea:common/common.go:35-36).
     base_value = "registry cache" if sealer_version.startswith("v0.5") else "rootfs cache"
     registry_files: dict[str, Any] = {}
     for c in (cached, *also_cached):
@@ -380,6 +400,13 @@ def sealer_v08_image(*, name: str = "registry.cn-qingdao.aliyuncs.com/sealer-io/
         ]
         if upper_files:
             layers.append(Layer(f"BASE {base_value}", dict(upper_files), DOCKER_LAYER_GZIP))
+        # spec.layers: v1.Layer{ID `json:"id,omitempty"`, Type `json:"type,omitempty"`, Value
+        # `json:"value,omitempty"`} (sealerio/sealer@884513ea:types/api/v1/image_types.go:25-29); ID is the sha256
+        # of the layer directory's tar, i.e. the diff id (pkg/image/store/layer_store.go:91-101,
+        # utils/archive/hash.go:29). v0.8.6 keeps only layers with content, the base's first, then the new
+        # "BASE rootfs cache" layer (build/buildimage/executor.go:90-116, build/build.go:126-131); v0.7.1 keeps
+        # CMD layers (no id) among the new ones, before the rootfs cache layer
+        # (sealerio/sealer@2a4d2012:build/buildkit/buildimage/build_image.go:210-223).
         spec_layers: list[dict[str, str]] = []
         for layer in layers[:3]:
             typ, _, value = layer.kind.partition(" ")
@@ -387,42 +414,83 @@ def sealer_v08_image(*, name: str = "registry.cn-qingdao.aliyuncs.com/sealer-io/
         if cmd_style == "layers":   # v0.7: CMD instructions are layers without content
             spec_layers += [{"type": "CMD", "value": c} for c in parent + current]
         spec_layers += [{"id": x.diff_id, "type": "BASE", "value": base_value} for x in layers[3:]]
+        # spec.platform: v1.Platform, every field omitempty (884513ea:types/api/v1/image_types.go:95-103), set to
+        # the build platform (build/buildimage/saver.go:42-44).
         platform: dict[str, str] = {"architecture": arch, "os": "linux"}
         if variant:
             platform["variant"] = variant
-        image_config: dict[str, Any] = {}
+        image_config: dict[str, Any]
         if cmd_style == "config":
-            image_config["cmd"] = {"parent": parent, "current": current}
-        image_config["args"] = {"current": {"Version": kube_version}}
+            # v0.8 ImageConfig{ImageType `image_type,omitempty`, Cmd ImageCmd `cmd,omitempty`, Args ImageArg
+            # `args,omitempty`, Labels `labels,omitempty`}; ImageCmd{Parent, Current []string omitempty},
+            # ImageArg{Parent, Current map omitempty} (884513ea:types/api/v1/image_types.go:73-93; a struct is
+            # never omitted). cmd.parent = the base's parent+current, args.parent likewise
+            # (build/buildimage/executor.go:246-251); args.current = ARGs and --build-arg (build/build.go:114-118,
+            # pkg/parser/parser.go:138-160).
+            image_config = {"cmd": {"parent": parent, "current": current}, "args": {"current": {"Version": kube_version}}}
+        else:
+            # v0.7 ImageConfig{Args map[string]string `json:"args"`, Labels map[string]string `json:"labels"`}: a
+            # flat map, and nil labels marshal as null (2a4d2012:types/api/v1/image_types.go:74-77).
+            image_config = {"args": {"Version": kube_version}, "labels": None}
         config_obj = {
-            # dockerManifestConfig{v1.Image (kind, metadata, spec, status), architecture, os, history}
+            # dockerManifestConfig{v1.Image, Architecture `architecture,omitempty`, OS `os,omitempty`, History
+            # []{created `omitempty`, created_by `omitempty`, empty_layer `omitempty`}} marshalled with
+            # json.Marshal (884513ea:pkg/image/distributionutil/push.go:294-328); v1.Image = TypeMeta inline +
+            # ObjectMeta `metadata` + Spec `spec` + Status `status` (types/api/v1/image_types.go:55-61).
+            # TypeMeta{APIVersion: "", Kind: "Image"}: no apiVersion (pkg/parser/parser.go:65-69).
             "kind": "Image",
+            # metadata.name = the complete name (build/build.go:136); ObjectMeta's zero creationTimestamp is null;
+            # the ClusterFile annotation (build/buildimage/setter.go:28-52; docs/design/mutil_arch_build.md:71-87).
             "metadata": {"name": name, "creationTimestamp": None,
                          "annotations": {"sea.aliyun.com/ClusterFile": clusterfile}},
+            # ImageSpec{ID `id,omitempty`, Layers `layers,omitempty`, SealerVersion `sealer_version,omitempty`,
+            # Platform `platform`, ImageConfig `image_config`} (884513ea:types/api/v1/image_types.go:32-42; v0.7.1
+            # adds MergedLayer `mergedLayer,omitempty`, 2a4d2012:types/api/v1/image_types.go:37-42). id = hex
+            # sha256 of the image's YAML (pkg/image/util.go:139-146): a 64-hex string, here of name+platform.
             "spec": {"id": hashlib.sha256(f"{name}{plat}".encode()).hexdigest(), "layers": spec_layers,
                      "sealer_version": sealer_version, "platform": platform, "image_config": image_config},
             "status": {},
+            # os/architecture from spec.platform; history: created_by = type + " " + value, empty_layer when the
+            # layer has no id (884513ea:pkg/image/distributionutil/push.go:343-352).
             "architecture": arch,
             "os": "linux",
             "history": [{"created_by": f"{x['type']} {x['value']}", **({} if x.get("id") else {"empty_layer": True})}
                         for x in spec_layers],
         }
         config_raw = go_json(config_obj)
+        # schema2 manifest built by distribution's ManifestBuilder with schema2.MediaTypeImageConfig
+        # (884513ea:pkg/image/distributionutil/push.go:234-276), layers of schema2.MediaTypeLayer
+        # (pkg/image/store/layer.go:102-104), serialised with json.MarshalIndent(m, "", "   ")
+        # (884513ea:vendor/github.com/distribution/distribution/v3/manifest/schema2/manifest.go:103).
         manifest_raw = json.dumps({
             "schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
             "config": {"mediaType": DOCKER_CONFIG, "size": len(config_raw), "digest": sha(config_raw)},
             "layers": [x.descriptor() for x in layers]}, indent=3).encode()
         images.append(PlatformImage(plat, manifest_raw, config_raw, layers))
+    # The manifest list: manifestlist.FromDescriptors over one descriptor per platform, each with
+    # PlatformSpec{architecture, os, os.version omitempty, variant omitempty} from the image's platform
+    # (884513ea:pkg/image/distributionutil/push.go:82-95, utils.go:26-53;
+    # vendor/github.com/distribution/distribution/v3/manifest/manifestlist/manifestlist.go:87-123, indent 184).
     top = json.dumps({
         "schemaVersion": 2, "mediaType": DOCKER_LIST,
         "manifests": [{"mediaType": DOCKER_MANIFEST, "size": len(i.manifest_raw), "digest": i.digest,
-                       "platform": {"architecture": i.platform.split("/")[1], "os": "linux"}} for i in images]},
+                       "platform": _list_platform(i.platform)} for i in images]},
         indent=3).encode()
     return SealerImage("sealer-v0.8", DOCKER_LIST, top, images, cached, parent + current, kube_version,
                        clusterfile)
 
 
 # The annotation values exactly as sealer v0.9's json.Marshal wrote them (struct field order, HTML escaping).
+# sealer.image.extension = json.Marshal(ImageExtension) set as a build annotation
+# (sealerio/sealer@a51d0ec0:cmd/sealer/cmd/image/build.go:176-193), the ImageExtension from
+# buildImageExtensionOnResult (build.go:427-450): buildClient{sealerVersion: version GitVersion, buildahVersion:
+# buildah define.Version = "1.27.1" (a51d0ec0:vendor/github.com/containers/buildah/define/types.go:33)},
+# schemaVersion "v1alpha1" (ImageSpecSchemaVersionV1Beta1, pkg/define/image/v1/sealer_image.go:35), type from
+# --type ("kube-installer", sealer_image.go:32-33), applications: an empty slice (omitted), launch{cmds: the
+# Kubefile's CMDS, app_names: LAUNCH's apps, appConfigs}. Field order and tags: ImageExtension{buildClient,
+# schemaVersion, type omitempty, applications omitempty, labels omitempty, launch} (a51d0ec0:
+# pkg/define/image/v1/sealer_image.go:86-120; HEAD f4f89c58 adds env omitempty before launch, lines 86-122).
+# The same shape is sealer's own test data: f4f89c58:pkg/imageengine/buildah/inspect_test.go:42.
 V09_CMDS = ["kubectl apply -f manifests/app.yaml", "helm install app charts/app && echo ok"]
 
 
@@ -446,6 +514,10 @@ def sealer_v09_image(*, kube_version: str = "v1.22.15", platform: str = "linux/a
               {"manifests/app.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n"}, OCI_LAYER_GZIP),
         Layer("COPY dir:registry in registry ", cached.registry_files(), OCI_LAYER_GZIP),
     ]
+    # The config is buildah's OCI image config; its shape (Env PATH, Labels io.buildah.version and
+    # io.sealer.version, rootfs diff_ids, history with "/bin/sh -c #(nop) COPY dir:... in ... " and an empty LABEL
+    # entry) is sealer's own test data, sealerio/sealer@f4f89c58:pkg/define/image/v1/sealer_image_test.go:102-155;
+    # the label value is "io.sealer.version=" + GitVersion (a51d0ec0:cmd/sealer/cmd/image/build.go:118, 515-517).
     config_raw = go_json({
         "created": "2023-03-01T08:00:00.123456789Z", "architecture": arch, "os": "linux",
         "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
@@ -460,12 +532,20 @@ def sealer_v09_image(*, kube_version: str = "v1.22.15", platform: str = "linux/a
              "empty_layer": True},
             {"created": "2023-03-01T08:00:00Z", "created_by": f"/bin/sh -c #(nop) {layers[2].kind}"},
         ]})
+    # sealer.image.container.images: json.Marshal([]*ContainerImage), only when the list is not empty
+    # (a51d0ec0:cmd/sealer/cmd/image/build.go:361-379); ContainerImage{Image `image`, AppName `appName,omitempty`,
+    # Platform *v1.Platform `platform`} (pkg/define/image/v1/sealer_image.go:62-73); Image is
+    # reference.ParseNormalizedNamed(...).String(), i.e. "docker.io/library/busybox:1.36" (build.go:277-288), the
+    # platform the build's (os/arch, build.go:212-217).
     container_images = [f"docker.io/{cached.repository}:{cached.tag}"] if list_images else []
     annotations = {"org.opencontainers.image.base.digest": ""}
     if container_images:
         annotations["sealer.image.container.images"] = (
             '[{"image":"' + container_images[0] + '","platform":{"architecture":"' + arch + '","os":"linux"}}]')
     annotations["sealer.image.extension"] = v09_extension_json(V09_CMDS, sealer_version)
+    # OCI manifest (buildah's default format, a51d0ec0:cmd/sealer/cmd/image/build.go:386-392) with the
+    # annotations above and org.opencontainers.image.base.digest (f4f89c58:pkg/define/image/v1/
+    # sealer_image_test.go:52-100 shows these media types and annotation keys).
     manifest_raw = go_json({
         "schemaVersion": 2, "mediaType": OCI_MANIFEST,
         "config": {"mediaType": OCI_CONFIG, "digest": sha(config_raw), "size": len(config_raw)},

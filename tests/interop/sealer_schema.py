@@ -1,7 +1,16 @@
 """JSON Schemas of sealer's v0.9+ annotations, written from sealer's Go struct tags.
 
-Sources (sealerio/sealer): pkg/define/image/v1/sealer_image.go (ImageExtension, BuildClient, Launch,
-ContainerImage), pkg/define/application/v1 (Application), types/api/v1/image_types.go (Platform).
+Sources (sealerio/sealer, v0.9.3 = a51d0ec043c7, HEAD = f4f89c5853ae):
+* ImageExtension: a51d0ec0:pkg/define/image/v1/sealer_image.go:86-104 (buildClient, schemaVersion, type omitempty,
+  applications omitempty, labels omitempty, launch); f4f89c58:pkg/define/image/v1/sealer_image.go:86-109 adds
+  ``env,omitempty``.
+* BuildClient: a51d0ec0:pkg/define/image/v1/sealer_image.go:106-110 (f4f89c58: 111-115).
+* Launch: a51d0ec0:pkg/define/image/v1/sealer_image.go:112-130 (cmds, app_names, appConfigs, all omitempty;
+  ApplicationConfig{name, launch *{cmds}}); f4f89c58:pkg/define/image/v1/sealer_image.go:117-122 drops appConfigs.
+* ContainerImage: f4f89c58:pkg/define/image/v1/sealer_image.go:62-73.
+* Application: f4f89c58:pkg/define/application/v1/application.go:27-38.
+* Platform: sealerio/sealer@884513ea:types/api/v1/image_types.go:95-103.
+* schemaVersion "v1alpha1": a51d0ec0:pkg/define/image/v1/sealer_image.go:35; types: lines 32-33.
 
 Go's ``encoding/json`` rules encoded here:
 * a field without ``omitempty`` is always written -> ``required``;
@@ -38,6 +47,17 @@ APPLICATION: dict[str, Any] = {   # application/v1.Application (sealerio/sealer 
                    "version": _NONEMPTY_STR, "env": _NONEMPTY_STR_MAP, "cmds": _NONEMPTY_STR_LIST},
 }
 
+APP_CONFIG: dict[str, Any] = {   # v0.9.3 Launch.AppConfigs items (a51d0ec0:pkg/define/image/v1/sealer_image.go:122-130)
+    # Name `json:"name"`; Launch *ApplicationConfigLaunch `json:"launch"` (nil -> null); CMDs []string `json:"cmds"`
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "launch"],
+    "properties": {"name": _STR, "launch": {"oneOf": [
+        {"type": "null"},
+        {"type": "object", "additionalProperties": False, "required": ["cmds"],
+         "properties": {"cmds": {"oneOf": [{"type": "null"}, {"type": "array", "items": _STR}]}}}]}},
+}
+
 IMAGE_EXTENSION: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "sealer.image.extension (ImageExtension)",
@@ -57,7 +77,8 @@ IMAGE_EXTENSION: dict[str, Any] = {
         "env": _NONEMPTY_STR_MAP,
         "launch": {
             "type": "object", "additionalProperties": False,
-            "properties": {"cmds": _NONEMPTY_STR_LIST, "app_names": _NONEMPTY_STR_LIST},
+            "properties": {"cmds": _NONEMPTY_STR_LIST, "app_names": _NONEMPTY_STR_LIST,
+                           "appConfigs": {"type": "array", "minItems": 1, "items": APP_CONFIG}},
         },
     },
 }
