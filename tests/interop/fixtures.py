@@ -538,6 +538,8 @@ def sealer_v09_image(*, kube_version: str = "v1.22.15", platform: str = "linux/a
     # reference.ParseNormalizedNamed(...).String(), i.e. "docker.io/library/busybox:1.36" (build.go:277-288), the
     # platform the build's (os/arch, build.go:212-217).
     container_images = [f"docker.io/{cached.repository}:{cached.tag}"] if list_images else []
+    # buildah sets org.opencontainers.image.base.digest to the FROM image's manifest digest, "" FROM scratch
+    # (a51d0ec0:vendor/github.com/containers/buildah/new.go:182-201, 291).
     annotations = {"org.opencontainers.image.base.digest": ""}
     if container_images:
         annotations["sealer.image.container.images"] = (

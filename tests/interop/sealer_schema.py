@@ -94,3 +94,74 @@ CONTAINER_IMAGES: dict[str, Any] = {
         "properties": {"image": _STR, "appName": _NONEMPTY_STR, "platform": {"oneOf": [{"type": "null"}, PLATFORM]}},
     },
 }
+
+
+# ---- v0.5-v0.8: the config blob of a pushed image (dockerManifestConfig over v1.Image) -----------------------
+# sealerio/sealer@884513ea (v0.8.6): types/api/v1/image_types.go:25-103, pkg/image/distributionutil/push.go:316-353;
+# v0.7.1 = 2a4d2012: types/api/v1/image_types.go:25-86; v0.5.2 = 858ece99: types/api/v1/image_types.go:25-75.
+_NULL_OR_STR_MAP = {"oneOf": [{"type": "null"}, {"type": "object", "additionalProperties": _STR}]}
+
+LEGACY_LAYER: dict[str, Any] = {   # Layer{ID `id,omitempty`; Type `type,omitempty`; Value `value,omitempty`}
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"id": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}, "type": _NONEMPTY_STR,
+                   "value": _NONEMPTY_STR},
+}
+
+IMAGE_CONFIG_V08: dict[str, Any] = {   # 884513ea:types/api/v1/image_types.go:73-93 (cmd and args: structs, always)
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["cmd", "args"],
+    "properties": {
+        "image_type": _NONEMPTY_STR,
+        "cmd": {"type": "object", "additionalProperties": False,
+                "properties": {"parent": _NONEMPTY_STR_LIST, "current": _NONEMPTY_STR_LIST}},
+        "args": {"type": "object", "additionalProperties": False,
+                 "properties": {"parent": _NONEMPTY_STR_MAP, "current": _NONEMPTY_STR_MAP}},
+        "labels": _NONEMPTY_STR_MAP,
+    },
+}
+
+IMAGE_CONFIG_V07: dict[str, Any] = {   # 2a4d2012:types/api/v1/image_types.go:74-77 (no omitempty: nil -> null)
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["args", "labels"],
+    "properties": {"args": _NULL_OR_STR_MAP, "labels": _NULL_OR_STR_MAP},
+}
+
+LEGACY_IMAGE_CONFIG_BLOB: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "sealer v0.5-v0.8 pushed config blob (dockerManifestConfig{v1.Image, architecture, os, history})",
+    "type": "object",
+    "additionalProperties": False,
+    # TypeMeta inline (kind, apiVersion: omitempty; parser.go:66 sets Kind "Image", APIVersion ""); ObjectMeta,
+    # Spec and Status are structs: always written.
+    "required": ["kind", "metadata", "spec", "status"],
+    "properties": {
+        "kind": {"const": "Image"},
+        "apiVersion": _NONEMPTY_STR,
+        "metadata": {"type": "object", "required": ["creationTimestamp"],
+                     "properties": {"name": _NONEMPTY_STR,
+                                    "creationTimestamp": {"oneOf": [{"type": "null"}, _STR]},
+                                    "annotations": _NONEMPTY_STR_MAP}},
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["platform"],   # Platform `json:"platform"`; image_config from v0.7 (see allOf)
+            "properties": {
+                "id": _NONEMPTY_STR,
+                "mergedLayer": _NONEMPTY_STR,   # v0.5.2, v0.7.1 only
+                "layers": {"type": "array", "minItems": 1, "items": LEGACY_LAYER},
+                "sealer_version": _NONEMPTY_STR,
+                "platform": PLATFORM,
+                "image_config": {"oneOf": [IMAGE_CONFIG_V08, IMAGE_CONFIG_V07]},
+            },
+        },
+        "status": {"type": "object", "maxProperties": 0},   # ImageStatus{}: "status":{}
+        "architecture": _NONEMPTY_STR,
+        "os": _NONEMPTY_STR,
+        "history": {"type": "array", "minItems": 1, "items": {   # dockerImageLayerInfo, push.go:316-320
+            "type": "object", "additionalProperties": False,
+            "properties": {"created": _NONEMPTY_STR, "created_by": _NONEMPTY_STR, "empty_layer": {"const": True}}}},
+    },
+}
