@@ -491,6 +491,7 @@ def sealer_v08_image(*, name: str = "registry.cn-qingdao.aliyuncs.com/sealer-io/
 # schemaVersion, type omitempty, applications omitempty, labels omitempty, launch} (a51d0ec0:
 # pkg/define/image/v1/sealer_image.go:86-120; HEAD f4f89c58 adds env omitempty before launch, lines 86-122).
 # The same shape is sealer's own test data: f4f89c58:pkg/imageengine/buildah/inspect_test.go:42.
+V09_COPY_HEX = tuple(hashlib.sha256(f"copy source {i}".encode()).hexdigest() for i in range(3))
 V09_CMDS = ["kubectl apply -f manifests/app.yaml", "helm install app charts/app && echo ok"]
 
 
@@ -508,11 +509,13 @@ def sealer_v09_image(*, kube_version: str = "v1.22.15", platform: str = "linux/a
     empty, e.g. images COPY'd into registry/ rather than discovered)."""
     cached = cached or cached_image()
     arch = platform.split("/")[1]
+    # buildah's history: "/bin/sh -c #(nop) COPY dir:<64 hex> in <dest> " (trailing blank), as in sealer's own test
+    # data (f4f89c58:pkg/define/image/v1/sealer_image_test.go:137-141).
     layers = [
-        Layer("COPY dir:4f1f6e5b in . ", _base_rootfs(kube_version, arch), OCI_LAYER_GZIP),
-        Layer("COPY file:9d1c2b3a in manifests ",
+        Layer(f"COPY dir:{V09_COPY_HEX[0]} in . ", _base_rootfs(kube_version, arch), OCI_LAYER_GZIP),
+        Layer(f"COPY file:{V09_COPY_HEX[1]} in manifests ",
               {"manifests/app.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n"}, OCI_LAYER_GZIP),
-        Layer("COPY dir:registry in registry ", cached.registry_files(), OCI_LAYER_GZIP),
+        Layer(f"COPY dir:{V09_COPY_HEX[2]} in registry ", cached.registry_files(), OCI_LAYER_GZIP),
     ]
     # The config is buildah's OCI image config; its shape (Env PATH, Labels io.buildah.version and
     # io.sealer.version, rootfs diff_ids, history with "/bin/sh -c #(nop) COPY dir:... in ... " and an empty LABEL

@@ -15,6 +15,7 @@ from helpers.registry import Registry, skopeo
 
 from interop.fixtures import (
     V09_CMDS,
+    V09_COPY_HEX,
     PlatformImage,
     sealer_v08_image,
     sealer_v09_image,
@@ -89,8 +90,8 @@ def test_sealer_v09_image(tmp_path: Path) -> None:
     assert info.sealer_version == "v0.9.3"
     assert info.extension is not None and info.extension["launch"]["cmds"] == V09_CMDS
     assert info.platform == Platform("linux", "amd64")
-    assert info.layer_kinds == ["COPY dir:4f1f6e5b in .", "COPY file:9d1c2b3a in manifests",
-                                "COPY dir:registry in registry"]
+    assert info.layer_kinds == [f"COPY dir:{V09_COPY_HEX[0]} in .", f"COPY file:{V09_COPY_HEX[1]} in manifests",
+                                f"COPY dir:{V09_COPY_HEX[2]} in registry"]
     assert info.clusterfile is None
     assert with_rootfs(info, unpack(p, tmp_path / "r")).kube_version == "v1.22.15"
 
