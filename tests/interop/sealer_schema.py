@@ -39,7 +39,9 @@ PLATFORM: dict[str, Any] = {   # types/api/v1.Platform: every field omitempty
 APPLICATION: dict[str, Any] = {   # application/v1.Application (sealerio/sealer f4f89c5)
     # NameVar `json:"name"`; TypeVar `json:"type,omitempty"`; FilesVar []string `json:"files,omitempty"`;
     # VersionVar `json:"version,omitempty"`; AppEnv map[string]string `json:"env,omitempty"`;
-    # AppCMDs []string `json:"cmds,omitempty"`
+    # AppCMDs []string `json:"cmds,omitempty"` (f4f89c58:pkg/define/application/v1/application.go:26-39). type: the
+    # build's getApplicationType gives helm, kube or shell, and "" (omitted) when unknown
+    # (f4f89c58:build/kubefile/parser/utils.go:126-200, pkg/define/application/types.go:18-21).
     "type": "object",
     "additionalProperties": False,
     "required": ["name"],
