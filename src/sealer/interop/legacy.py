@@ -4,7 +4,7 @@ sealer (Go) pushes each image as a docker schema 2 manifest (under a manifest li
 (``application/vnd.docker.container.image.v1+json``) is ``types/api/v1.Image`` marshalled with docker's
 ``architecture``/``os``/``history`` added (pkg/image/distributionutil/push.go)::
 
-    {"kind": "Image", "apiVersion": "sealer.aliyun.com/v1alpha1",
+    {"kind": "Image",                    # no apiVersion: the parser sets it to "" (pkg/parser/parser.go:66)
      "metadata": {"name": ..., "annotations": {"sea.aliyun.com/ClusterFile": "<yaml>"}},
      "spec": {"id": ..., "layers": [{"id": "sha256:..", "type": "COPY", "value": ". ."}, ...],
               "sealer_version": ..., "platform": {"architecture", "os", "variant"},
