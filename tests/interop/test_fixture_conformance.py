@@ -87,3 +87,16 @@ def test_v093_app_configs_are_accepted_by_the_schema() -> None:
     ext["launch"]["appConfigs"][0]["launch"] = {"cmd": ["x"]}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(ext, IMAGE_EXTENSION)
+
+
+def test_our_extension_writer_uses_go_declaration_order() -> None:
+    """json.Marshal writes ImageExtension's fields in declaration order: buildClient, schemaVersion, type,
+    applications, labels, env, launch (sealerio/sealer@f4f89c58:pkg/define/image/v1/sealer_image.go:86-109) —
+    not v1ImageExtension's order (labels before applications, env last, lines 124-139), which only unmarshals."""
+    from sealer.interop.extension import ImageExtension
+
+    ext = ImageExtension(sealer_version="v0.9.3", buildah_version="1.27.1", type="app-installer",
+                         applications=({"name": "a", "type": "kube", "files": ["a.yaml"]},),
+                         labels={"k": "v"}, env={"E": "1"}, app_names=("a",))
+    assert list(json.loads(ext.marshal())) == ["buildClient", "schemaVersion", "type", "applications", "labels",
+                                               "env", "launch"]
