@@ -98,3 +98,26 @@ def test_launch_rules() -> None:
     assert launch_commands(["x"], [], None) == ["x"]
     assert step_line(LaunchStep(command="./run", app="a", kind="appcmds", cwd="application/apps/a")) == \
         "cd application/apps/a && ./run"
+
+
+def test_v093_app_configs_run_as_the_apps_commands() -> None:
+    """sealer v0.9.3 keeps APPCMDS in launch.appConfigs (a51d0ec0:pkg/define/image/v1/sealer_image.go:112-130);
+    delivery runs them instead of the app's default kubectl/helm/bash steps, as v2app.go does."""
+    import json as _json
+
+    from sealer.deliver.launch import extension_of
+
+    doc = {"buildClient": {"sealerVersion": "v0.9.3", "buildahVersion": "v1.27.1"}, "schemaVersion": "v1alpha1",
+           "type": "app-installer",
+           "applications": [{"name": "mysql", "type": "helm", "files": ["mysql"]},
+                            {"name": "web", "type": "kube", "files": ["web.yaml"]}],
+           "launch": {"app_names": ["mysql", "web"],
+                      "appConfigs": [{"appName": "mysql", "launch": {"cmds": ["helm install my mysql -n db"]}}]}}
+    ext = extension_of({"annotations": {"sealer.image.extension": _json.dumps(doc)}})
+    assert ext is not None
+    assert launch_commands([], [], ext) == [
+        "cd application/apps/mysql && helm install my mysql -n db",
+        "kubectl apply -f application/apps/web/web.yaml"]
+    with pytest.raises(DeliveryError, match="launch.appConfigs must be a list"):
+        extension_of({"annotations": {"sealer.image.extension": _json.dumps(
+            {**doc, "launch": {"appConfigs": {"x": 1}}})}})

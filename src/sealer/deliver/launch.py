@@ -12,7 +12,6 @@ line run from the rootfs: ``cd`` into its directory, its ``APPENV`` over the ima
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Any
 
 from sealer.apps import KubeVersionError, LaunchError, LaunchStep, launch_plan, satisfies
 from sealer.deliver.errors import DeliveryError
+from sealer.errors import SealerError
+from sealer.interop import ImageExtension
 
 KUBEVERSION_LABEL = "app.alpha.sealer.io/supported-kube-version"
 EXTENSION = "sealer.image.extension"
@@ -32,19 +33,19 @@ def step_line(step: LaunchStep) -> str:
     return f"{cd}{exports}{step.command}" if not exports else f"({cd}{exports}{step.command})"
 
 
-def extension_of(info: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The image's sealer v0.9 extension (Go JSON) from ``inspect_image``'s manifest annotations."""
+def extension_of(info: Mapping[str, Any]) -> ImageExtension | None:
+    """The image's sealer v0.9 extension from ``inspect_image``'s manifest annotations (v0.9.3's per-app
+    ``launch.appConfigs`` read as the apps' own cmds, see :mod:`sealer.interop.extension`)."""
     text = (info.get("annotations") or {}).get(EXTENSION, "")
     if not str(text).strip():
         return None
     try:
-        doc = json.loads(text)
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) else None
+        return ImageExtension.parse(str(text))
+    except SealerError as e:
+        raise DeliveryError(f"read the image's {EXTENSION}: {e}") from None
 
 
-def launch_commands(image_cmds: Sequence[str], base_cmds: Sequence[str], extension: Mapping[str, Any] | None,
+def launch_commands(image_cmds: Sequence[str], base_cmds: Sequence[str], extension: Any,
                     cmds: Sequence[str] | None = None, apps: Sequence[str] | None = None) -> list[str]:
     """The shell lines delivery runs on master0 (see the module docstring)."""
     if cmds is not None:

@@ -66,7 +66,7 @@ class ImageContent:
     cmds: list[str]
     cached: list[str]
     base_cmds: list[str]
-    extension: dict[str, Any] | None = None   # sealer v0.9 applications and launch
+    extension: Any = None   # sealer.interop.ImageExtension: sealer v0.9 applications and launch
     labels: dict[str, str] = field(default_factory=dict)
 
     def cmds_with(self, override: Sequence[str] | None, apps: Sequence[str] | None = None) -> list[str]:

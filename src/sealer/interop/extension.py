@@ -140,6 +140,7 @@ class ImageExtension:
             raise ManifestError(f"parse annotation {what}: buildClient and launch must be objects")
         if not isinstance(apps, list) or not all(isinstance(a, Mapping) for a in apps):
             raise ManifestError(f"parse annotation {what}: applications must be a list of objects")
+        apps = _with_app_configs(apps, launch.get("appConfigs"), what)
         return cls(
             sealer_version=str(bc.get("sealerVersion") or ""),
             buildah_version=str(bc.get("buildahVersion") or ""),
@@ -151,6 +152,30 @@ class ImageExtension:
             cmds=_strings(launch.get("cmds"), f"annotation {what} launch.cmds"),
             app_names=_strings(launch.get("app_names"), f"annotation {what} launch.app_names"),
         )
+
+
+def _with_app_configs(apps: list[Any], configs: Any, what: str) -> list[Any]:
+    """sealer v0.9.3 keeps each app's APPCMDS in ``launch.appConfigs[] {appName, launch: {cmds}}``
+    (a51d0ec0:pkg/define/image/v1/sealer_image.go:112-130) and runs them instead of the app's default steps
+    (pkg/application/v2app.go:196-211); later sealer keeps them as the application's own ``cmds``. Read the old
+    place into the new one, so the launch plan runs them either way."""
+    if configs is None:
+        return apps
+    if not isinstance(configs, list):
+        raise ManifestError(f"parse annotation {what}: launch.appConfigs must be a list")
+    cmds_of: dict[str, tuple[str, ...]] = {}
+    for c in configs:
+        if not isinstance(c, Mapping):
+            raise ManifestError(f"parse annotation {what}: launch.appConfigs must be a list of objects")
+        name = str(c.get("appName") or c.get("name") or "")
+        launch = c.get("launch") or {}
+        if name and isinstance(launch, Mapping):
+            cmds_of[name] = _strings(launch.get("cmds"), f"annotation {what} launch.appConfigs[{name}].cmds")
+    out = []
+    for a in apps:
+        extra = cmds_of.get(str(a.get("name") or ""))
+        out.append({**a, "cmds": list(extra)} if extra and not a.get("cmds") else a)
+    return out
 
 
 APPLICATION_FIELDS = ("name", "type", "files", "version", "env", "cmds")
