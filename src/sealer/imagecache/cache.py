@@ -14,9 +14,10 @@ store: a failed run leaves only verified blobs (for resuming) and unreferenced l
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -205,8 +206,35 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
             if not left:
                 prog.image_done(ref)
 
+    # Each layer's thread first fetches the small blobs it holds (manifests are in already; configs, small
+    # layers), then streams its large ones: no barrier between images, so one image's config GET overlaps
+    # another's layer download. A small blob two layers hold is fetched once (the second waits for it).
+    small = {j.digest: j for j in small_jobs}
+    claims: dict[Digest, Future[None]] = {}
+    claims_lock = threading.Lock()
+
+    def fetch_small(digests: Iterable[Digest]) -> None:
+        for d in sorted(set(digests)):
+            with claims_lock:
+                fut = claims.get(d)
+                mine = fut is None
+                if mine:
+                    fut = claims[d] = Future()
+            assert fut is not None
+            if not mine:
+                fut.result()
+                continue
+            try:
+                fetch_all([small[d]], sink, 1)
+            except BaseException as e:
+                fut.set_exception(e)
+                raise
+            fut.set_result(None)
+            done(small[d])
+
     def one(i: int) -> tuple[int, CachedLayer]:
         plan = plans[i]
+        fetch_small(e.digest for e in plan.entries if e.digest in small)
         mine = {e.digest: streamable[e.digest] for e in plan.entries if e.digest in streamable}
         try:
             layer = stream_layer(store, plan, mine, prog.add_bytes)
@@ -218,11 +246,16 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
         return i, layer
 
     try:
-        fetch_all(small_jobs, sink, max_parallel, done)
         pending = [i for i in range(len(plans)) if i not in ready]
+        in_plans = {e.digest for i in pending for e in plans[i].entries if e.digest in small}
+        rest = [d for d in small if d not in in_plans]
         with ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="layer") as pool:
+            # blobs no layer to write holds (configs of reused layers, for the platform list) go first
+            rest_futs = [pool.submit(fetch_small, [d]) for d in rest]
             for i, layer in pool.map(one, pending):
                 results[i] = layer
+            for f in rest_futs:
+                f.result()
         images = _cached_images(resolved, cache) + from_base
         layers = [results[i] for i in range(len(plans))]
     finally:
