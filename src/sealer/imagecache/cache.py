@@ -24,7 +24,7 @@ from typing import Any
 from sealer.digest import Digest, sha256_file
 from sealer.distlayout.layout import Entry, RegistryDir, blob_data_path, materialize
 from sealer.imagecache.archives import ARCHIVE_DIR, find_archives, import_archives
-from sealer.imagecache.fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
+from sealer.imagecache.fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, fetch_one, rewrap
 from sealer.imagecache.layers import KEEP_SMALL, LayerMemo, drop_large, plan_layers, write_layers
 from sealer.imagecache.model import (
     CachedLayer,
@@ -225,7 +225,7 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
                 fut.result()
                 continue
             try:
-                fetch_all([small[d]], sink, 1)
+                fetch_one(small[d], sink)
             except BaseException as e:
                 fut.set_exception(e)
                 raise
