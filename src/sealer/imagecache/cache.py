@@ -243,6 +243,7 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
             layer = write_layers(store, [plan], parallel=1)[0]
         for job in mine.values():
             done(job)
+        memo.put(plan, layer)  # right away, overlapping other layers (a memo is checked against the store on use)
         return i, layer
 
     try:
@@ -260,9 +261,6 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
         layers = [results[i] for i in range(len(plans))]
     finally:
         prog.close()
-    for i, layer in enumerate(layers):
-        if i not in ready:
-            memo.put(plans[i], layer)
     # The layers now hold the large blobs durably; their blob-cache copies go before the kernel writes them back.
     drop_large(cache, {e.digest for p in plans for e in p.entries if e.digest and sizes.get(e.digest, 0) > KEEP_SMALL})
     images.sort(key=lambda i: i.reference)
