@@ -14,16 +14,17 @@ store: a failed run leaves only verified blobs (for resuming) and unreferenced l
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from sealer.digest import Digest, sha256_file
 from sealer.distlayout.layout import Entry, RegistryDir, blob_data_path, materialize
 from sealer.imagecache.archives import ARCHIVE_DIR, find_archives, import_archives
-from sealer.imagecache.fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, rewrap
+from sealer.imagecache.fetch import BlobCache, BlobJob, CountingSink, blob_cache, fetch_all, fetch_one, rewrap
 from sealer.imagecache.layers import KEEP_SMALL, LayerMemo, drop_large, plan_layers, write_layers
 from sealer.imagecache.model import (
     CachedLayer,
@@ -205,8 +206,35 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
             if not left:
                 prog.image_done(ref)
 
+    # Each layer's thread first fetches the small blobs it holds (manifests are in already; configs, small
+    # layers), then streams its large ones: no barrier between images, so one image's config GET overlaps
+    # another's layer download. A small blob two layers hold is fetched once (the second waits for it).
+    small = {j.digest: j for j in small_jobs}
+    claims: dict[Digest, Future[None]] = {}
+    claims_lock = threading.Lock()
+
+    def fetch_small(digests: Iterable[Digest]) -> None:
+        for d in sorted(set(digests)):
+            with claims_lock:
+                fut = claims.get(d)
+                mine = fut is None
+                if mine:
+                    fut = claims[d] = Future()
+            assert fut is not None
+            if not mine:
+                fut.result()
+                continue
+            try:
+                fetch_one(small[d], sink)
+            except BaseException as e:
+                fut.set_exception(e)
+                raise
+            fut.set_result(None)
+            done(small[d])
+
     def one(i: int) -> tuple[int, CachedLayer]:
         plan = plans[i]
+        fetch_small(e.digest for e in plan.entries if e.digest in small)
         mine = {e.digest: streamable[e.digest] for e in plan.entries if e.digest in streamable}
         try:
             layer = stream_layer(store, plan, mine, prog.add_bytes)
@@ -215,21 +243,24 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
             layer = write_layers(store, [plan], parallel=1)[0]
         for job in mine.values():
             done(job)
+        memo.put(plan, layer)  # right away, overlapping other layers (a memo is checked against the store on use)
         return i, layer
 
     try:
-        fetch_all(small_jobs, sink, max_parallel, done)
         pending = [i for i in range(len(plans)) if i not in ready]
+        in_plans = {e.digest for i in pending for e in plans[i].entries if e.digest in small}
+        rest = [d for d in small if d not in in_plans]
         with ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="layer") as pool:
+            # blobs no layer to write holds (configs of reused layers, for the platform list) go first
+            rest_futs = [pool.submit(fetch_small, [d]) for d in rest]
             for i, layer in pool.map(one, pending):
                 results[i] = layer
+            for f in rest_futs:
+                f.result()
         images = _cached_images(resolved, cache) + from_base
         layers = [results[i] for i in range(len(plans))]
     finally:
         prog.close()
-    for i, layer in enumerate(layers):
-        if i not in ready:
-            memo.put(plans[i], layer)
     # The layers now hold the large blobs durably; their blob-cache copies go before the kernel writes them back.
     drop_large(cache, {e.digest for p in plans for e in p.entries if e.digest and sizes.get(e.digest, 0) > KEEP_SMALL})
     images.sort(key=lambda i: i.reference)

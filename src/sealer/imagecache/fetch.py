@@ -136,6 +136,19 @@ class BlobJob:
     where: str            # "REF (found in ...)" for error messages
 
 
+def fetch_one(job: BlobJob, sink: CountingSink) -> None:
+    """Fetch one job's blob into ``sink`` on this thread (nothing to do when it is there already); an error
+    names the image and where it was discovered."""
+    if sink.has_blob(job.digest):
+        return
+    try:
+        job.source.blob(job.ref, job.desc, sink)
+        if not sink.has_blob(job.digest):
+            raise SealerError(f"fetch blob {job.digest} of {job.where}: source did not store it")
+    except Exception as e:  # noqa: BLE001 - same class, image and place named
+        raise rewrap(e, f"cache {job.where}: fetch blob {job.digest.short}") from e
+
+
 def fetch_all(jobs: Iterable[BlobJob], sink: CountingSink, max_parallel: int,
               on_done: Callable[[BlobJob], None] | None = None) -> None:
     """Fetch every job's blob into ``sink`` with at most ``max_parallel`` transfers at once.

@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +34,6 @@ from sealer.imagecache.resolve import Resolved
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor
 from sealer.store import Store
-from sealer.store.fsutil import atomic_write
 
 SHARED_MIN = 256 << 10
 
@@ -125,8 +126,16 @@ class LayerMemo:
         return CachedLayer(desc, desc.digest, plan.created_by, plan.images)
 
     def put(self, plan: LayerPlan, layer: CachedLayer) -> None:
-        with contextlib.suppress(OSError):
-            atomic_write(self._dir / plan_key(plan), json.dumps({"descriptor": layer.descriptor.to_json()}).encode())
+        """Written and renamed into place, not fsynced: ``get`` checks what a memo names (the layer blob in the
+        store, its size), so a memo lost or torn by a crash only costs writing that layer again."""
+        path = self._dir / plan_key(plan)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            tmp.write_bytes(json.dumps({"descriptor": layer.descriptor.to_json()}).encode())
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
 
 def drop_large(cache: object, digests: set[Digest]) -> None:

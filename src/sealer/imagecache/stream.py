@@ -1,7 +1,8 @@
 """Large blobs streamed straight from the registry into the cached-image layer being written.
 
 The blob bytes are written once (into the layer's ingest file) and read once (off the socket), hashed twice on
-the way: against the blob's digest and as part of the layer's. Anything the stream cannot handle — a download
+the way: against the blob's digest (on a helper thread) and as part of the layer's (on the writing thread), so the
+two hashes run on two cores (hashlib releases the GIL for buffers this large). Anything the stream cannot handle — a download
 that must restart from zero after bytes were already written, a mirror switch mid-blob — aborts that layer; the
 caller then fetches its blobs into the blob cache and writes the layer from there (the general path).
 """
@@ -9,6 +10,8 @@ caller then fetches its blobs into the blob cache and writes the layer from ther
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Mapping
 from typing import IO
 
@@ -27,17 +30,51 @@ class CannotStream(SealerError):
     """The download would have to start over after bytes went into the layer."""
 
 
+HASH_QUEUE = 16   # chunks (<= 1 MiB each) queued for the blob hash: bounds memory per stream
+
+
+class _Hasher:
+    """SHA-256 of a byte stream on its own thread: ``feed`` queues a chunk (bytes are immutable, so the writer
+    goes on at once), ``hexdigest`` waits for the queue to drain. ``stop`` ends the thread without a result."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+        self._q: queue.Queue[bytes | None] = queue.Queue(HASH_QUEUE)
+        self._hex: str | None = None
+        self._t = threading.Thread(target=self._run, name="blob-hash", daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while (b := self._q.get()) is not None:
+            self._h.update(b)
+
+    def feed(self, data: bytes) -> None:
+        self._q.put(bytes(data) if not isinstance(data, bytes) else data)
+
+    def hexdigest(self) -> str:
+        if self._hex is None:
+            self._q.put(None)
+            self._t.join()
+            self._hex = self._h.hexdigest()
+        return self._hex
+
+    def stop(self) -> None:
+        if self._t.is_alive():
+            self._q.put(None)
+            self._t.join()
+
+
 class _BlobInLayer:
     """A BlobWriterLike that appends one blob's bytes to the layer stream, verifying them."""
 
     def __init__(self, out: IO[bytes], on_bytes: Callable[[int], None]) -> None:
         self._out = out
         self._on_bytes = on_bytes
-        self._h = hashlib.sha256()
+        self._h = _Hasher()
         self.size = 0
 
     def write(self, data: bytes) -> int:
-        self._h.update(data)
+        self._h.feed(data)
         self._out.write(data)
         self.size += len(data)
         self._on_bytes(len(data))
@@ -48,7 +85,8 @@ class _BlobInLayer:
 
     @property
     def digest(self) -> Digest:
-        return Digest.from_hex(self._h.copy().hexdigest())
+        """Final once read: the blob is complete when its digest is asked for (commit)."""
+        return Digest.from_hex(self._h.hexdigest())
 
     def commit(self, expected: Digest | None = None, size: int | None = None) -> Digest:
         got = self.digest
@@ -59,7 +97,7 @@ class _BlobInLayer:
         return got
 
     def abort(self, keep: bool = False) -> None:
-        pass
+        self._h.stop()
 
 
 class _LayerSink:

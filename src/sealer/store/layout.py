@@ -68,6 +68,30 @@ class StoredImage:
     index_descriptor: Descriptor | None = None
 
 
+class _StoreLock:
+    """The store's inter-process file lock behind an in-process lock: threads of one process queue on the
+    thread lock instead of polling the file lock (filelock retries every 50 ms), so a commit never waits
+    on another thread's poll interval. Reentrant, like the file lock."""
+
+    def __init__(self, path: str) -> None:
+        self._threads = threading.RLock()
+        self._file = FileLock(path, timeout=600)
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            self._file.acquire()
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._file.release()
+        finally:
+            self._threads.release()
+
+
 class BlobWriter(IngestWriter):
     """Streams one blob into ``ingest/``; ``commit`` verifies, fsyncs and publishes it under the store lock,
     pinned in the open leases so a concurrent gc keeps it."""
@@ -109,7 +133,7 @@ class Store:
         """``create=False`` (read-only commands): a root that holds no store is read as an empty store and
         nothing is created there."""
         self.root = Path(root)
-        self._lock = FileLock(str(self.root / "index.lock"), timeout=600)
+        self._lock = _StoreLock(str(self.root / "index.lock"))
         self._leases: list[Lease] = []
         if create or (self.root / "oci-layout").exists() or (self.root / "index.json").exists():
             self._init()
