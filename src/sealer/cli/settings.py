@@ -15,10 +15,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sealer.errors import ArchiveError
-from sealer.registry.options import RegistryOptions
-from sealer.store.archive import MAX_BYTES, MAX_ENTRIES, LoadLimits
+
+if TYPE_CHECKING:  # imported where used: building the settings must not load the registry client or the store
+    from sealer.registry.options import RegistryOptions
+    from sealer.store.archive import LoadLimits
 
 DEFAULT_REGISTRIES_CONF = Path("/etc/containers/registries.conf")
 
@@ -62,6 +65,8 @@ class Settings:
 
     def load_limits(self) -> LoadLimits:
         """Checked when `load` runs (a bad value fails that command only)."""
+        from sealer.store.archive import MAX_BYTES, MAX_ENTRIES, LoadLimits
+
         entries, size = self.load_limit_env
         return LoadLimits(_num("SEALER_LOAD_MAX_ENTRIES", entries, MAX_ENTRIES),
                           _num("SEALER_LOAD_MAX_BYTES", size, MAX_BYTES))
@@ -72,6 +77,8 @@ class Settings:
     def registry_options(self, *, insecure: tuple[str, ...] = (), ca_cert: Path | None = None,
                          authfile: Path | None = None, registries_conf: Path | None = None,
                          max_parallel: int = 8) -> RegistryOptions:
+        from sealer.registry.options import RegistryOptions
+
         conf = registries_conf or self.registries_conf
         return RegistryOptions(insecure=frozenset(insecure), ca_cert=ca_cert, auth_file=self.auth_file_for(authfile),
                                registries_conf=conf, max_parallel=max_parallel, use_mirrors=conf is not None)
