@@ -65,7 +65,8 @@ def load_command(name: str) -> click.Command | None:
     entry = COMMANDS.get(name)
     if entry is None:
         return None
-    module = importlib.import_module(entry[0])
+    with signals.loading():
+        module = importlib.import_module(entry[0])
     for cmd in module.commands:
         if cmd.name == name:
             assert isinstance(cmd, click.Command)
@@ -175,6 +176,7 @@ def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
     settings = Settings.from_environment(root, debug)
     if settings.root.exists() and not settings.root.is_dir():
         raise StoreError(f"--root {settings.root}: not a directory (the local image store is a directory)")
+    settings.configure_library()
     ctx.obj = AppContext(settings)
     _configure_logging(debug)
 
