@@ -19,10 +19,10 @@ HEAVY = ("httpx", "httpcore", "rich.progress", "yaml", "helm_python", "asyncssh"
 
 
 def _loaded_after(code: str, tmp_path: Path) -> list[str]:
-    """The modules (heavy ones and sealer.cli.*) present in a fresh interpreter after running ``code``."""
+    """The modules (heavy ones, sealer.cli.*, sealer.interop*) present in a fresh interpreter after running ``code``."""
     probe = (code + "\nimport json, sys\n"
              "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-             f"{sorted({h.split('.')[0] for h in HEAVY})!r} or m.startswith('sealer.cli.'))))")
+             f"{sorted({h.split('.')[0] for h in HEAVY})!r} or m.startswith(('sealer.cli.', 'sealer.interop')))))")
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                        env={"PATH": "/usr/bin:/bin", "SEALER_ROOT": str(tmp_path / "root"), "HOME": str(tmp_path)})
     loaded: list[str] = json.loads(r.stdout.splitlines()[-1])
@@ -46,6 +46,7 @@ def test_light_commands_stay_light(argv: list[str], tmp_path: Path) -> None:
     assert "rich" not in loaded  # piped: plain text, Rich is for terminals
     if argv == ["images"]:
         assert "sealer.cli.images" in loaded and "sealer.cli.registry" not in loaded
+        assert "sealer.interop" not in loaded  # the old-format readers are for inspect only
     else:
         assert "sealer.cli.images" not in loaded
 
