@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sealer.errors import ImageNotFound, SealerError
-from sealer.interop import detect
 from sealer.oci import labels
 from sealer.oci.model import Index, Manifest, Platform, parse_any, parse_config
 from sealer.reference import parse as parse_ref
@@ -86,6 +85,8 @@ def inspect_image(store: Store, ref: str, platform: Platform | None = None) -> d
         layers.append(entry)
     fmt = "sealer-py"
     info_extra: dict[str, Any] = {}
+    from sealer.interop import detect  # inspect only: `sealer images` does not load the interop readers
+
     info = detect(img.manifest, cfg)
     fmt = str(info.format)
     if info.clusterfile:

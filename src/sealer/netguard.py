@@ -1,8 +1,9 @@
 """Minimum-progress rule and cancellation for network reads.
 
 A registry that answers but sends one byte a second never trips a read timeout. Every body read (manifests,
-blobs) feeds a :class:`ProgressGuard`: when less than ``SEALER_NET_MIN_RATE`` bytes/s (default 1024) arrived
-over a window of ``SEALER_NET_WINDOW`` seconds (default 30) the transfer is abandoned with an error naming the
+blobs) feeds a :class:`ProgressGuard`: when less than ``net_min_rate`` bytes/s (default 1024; the CLI's
+``SEALER_NET_MIN_RATE``) arrived over a window of ``net_window`` seconds (default 30; ``SEALER_NET_WINDOW``) of
+:mod:`sealer.limits` the transfer is abandoned with an error naming the
 registry. Silence is the HTTP client's read timeout (60 s).
 
 :func:`cancel` (called by the CLI on Ctrl-C/SIGTERM) makes every guarded read in every thread stop at its next
@@ -11,14 +12,14 @@ chunk, so downloads running in worker threads end promptly instead of keeping th
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
+from sealer import limits
 from sealer.errors import RegistryError, SealerError
 
-DEFAULT_MIN_RATE = 1024
-DEFAULT_WINDOW = 30.0
+DEFAULT_MIN_RATE = limits.DEFAULT_NET_MIN_RATE
+DEFAULT_WINDOW = limits.DEFAULT_NET_WINDOW
 _CANCELLED = threading.Event()
 
 
@@ -36,21 +37,15 @@ def cancelled() -> bool:
     return _CANCELLED.is_set()
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 class ProgressGuard:
     """Feed it the size of every chunk read; it raises when the transfer is too slow or cancelled."""
 
     def __init__(self, what: str, registry: str) -> None:
         self.what = what
         self.registry = registry
-        self.min_rate = _env_float("SEALER_NET_MIN_RATE", DEFAULT_MIN_RATE)
-        self.window = _env_float("SEALER_NET_WINDOW", DEFAULT_WINDOW)
+        rule = limits.current()
+        self.min_rate = rule.net_min_rate
+        self.window = rule.net_window
         self._start = time.monotonic()
         self._bytes = 0
         self.total = 0

@@ -48,3 +48,12 @@ def test_template_out_of_memory_error_says_so(tmp_path: Path) -> None:
     huge_template_output(tmp_path / "root")
     r = find_images(tmp_path / "root", chart_timeout=20)
     assert r.returncode != 0 and "memory" in r.stderr, r.stderr
+
+
+def test_chart_memory_limit_comes_from_the_cli_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SEALER_CHART_MEMORY_MB is read by the CLI's settings and handed to the render worker on its command line
+    (the worker reads no environment): the error names the limit given."""
+    huge_template_output(tmp_path / "root")
+    monkeypatch.setenv("SEALER_CHART_MEMORY_MB", "200")
+    r = find_images(tmp_path / "root", chart_timeout=20)
+    assert r.returncode != 0 and "more than the 200 MiB render memory limit" in r.stderr, r.stderr[-2000:]

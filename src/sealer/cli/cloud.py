@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from sealer.cli.settings import default_state_dir
 from sealer.errors import UnsupportedError
 from sealer.infra.providers.aliyun import AliyunCredentials
 
@@ -38,8 +39,5 @@ def require_aliyun_credentials(env: Mapping[str, str] | None = None) -> AliyunCr
 
 
 def state_dir(value: Path | None = None) -> Path:
-    """Where sealer keeps per-user state (applied Clusterfiles, infra ledgers): ``$SEALER_STATE_DIR`` or ~/.sealer."""
-    if value is not None:
-        return value
-    env = os.environ.get("SEALER_STATE_DIR")
-    return Path(env) if env else Path.home() / ".sealer"
+    """``value`` (a --state-dir flag), else the settings' default (:func:`sealer.cli.settings.default_state_dir`)."""
+    return value if value is not None else default_state_dir(os.environ)

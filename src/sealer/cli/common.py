@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from sealer.cli.settings import Settings
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 F = TypeVar("F", bound=Callable[..., Any])
 
-# stdout carries data (tables, JSON); stderr carries progress and messages.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+# stdout carries data (tables, JSON); stderr carries progress and messages. ``out`` and ``err`` are Rich consoles
+# made on first use (``from sealer.cli.common import out``): a command that never styles anything never loads Rich.
+_consoles: dict[str, Console] = {}
+
+
+def console(name: str) -> Console:
+    """The shared console ``"out"`` (stdout) or ``"err"`` (stderr), created once."""
+    made = _consoles.get(name)
+    if made is None:
+        from rich.console import Console
+
+        stream = sys.stderr if name == "err" else sys.stdout
+        made = Console(stderr=name == "err", highlight=False, soft_wrap=True,
+                       width=None if stream.isatty() else 200)
+        _consoles[name] = made
+    return made
+
+
+def __getattr__(name: str) -> Console:
+    if name in ("out", "err"):
+        return console(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -49,6 +69,8 @@ def quiet_option(f: F) -> F:
 
 
 def print_json(data: Any) -> None:
+    import json
+
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()
 

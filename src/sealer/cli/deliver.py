@@ -44,6 +44,11 @@ def _compress_option(f: F) -> F:
                              "off by default: on a LAN the SSH cipher, not the wire, bounds the speed.")(f)
 
 
+def _state_root(flag: Path | None) -> Path:
+    """--state-dir, else the settings' state dir ($SEALER_STATE_DIR, else ~/.sealer)."""
+    return app(click.get_current_context()).settings.state_dir_for(flag)
+
+
 def _state_option(f: F) -> F:
     return click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
                         envvar="SEALER_STATE_DIR",
@@ -128,12 +133,12 @@ def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, use
       sealer run my-apps:v1 -m 10.0.0.2 --pk ~/.ssh/id_ed25519 --apps mysql,redis
     """
     from sealer.cluster.clusterfile import SSH
-    from sealer.deliver import ops, state
+    from sealer.deliver import ops
 
     cluster = ops.cluster_from_flags(cluster_name, image, _ips(masters), _ips(nodes),
                                      SSH(user=user, passwd=passwd, pk=pk, pk_passwd=pk_passwd, port=port),
                                      ops.parse_env(env), runtime)
-    result = _guard(lambda: ops.apply(cluster, image, store_root=app(ctx).root, state_root=state.state_dir(state_dir),
+    result = _guard(lambda: ops.apply(cluster, image, store_root=app(ctx).root, state_root=_state_root(state_dir),
                                       data_root=data_root, cmds=list(cmds) if cmds else None,
                                       reporter=CliReporter(as_json), compress=compress,
                                       apps=[a for a in apps.split(",") if a] if apps is not None else None))
@@ -158,7 +163,7 @@ def apply_cmd(ctx: click.Context, clusterfile: Path, data_root: str | None, comp
       sealer apply -f Clusterfile
     """
     from sealer.cluster import load_clusterfile
-    from sealer.deliver import ops, state
+    from sealer.deliver import ops
     from sealer.deliver.errors import DeliveryError
 
     cluster = load_clusterfile(clusterfile)
@@ -166,7 +171,7 @@ def apply_cmd(ctx: click.Context, clusterfile: Path, data_root: str | None, comp
         raise DeliveryError(f"{clusterfile}: spec.image is not set")
     image = cluster.image
     result = _guard(lambda: ops.apply(cluster, image, store_root=app(ctx).root,
-                                      state_root=state.state_dir(state_dir), data_root=data_root,
+                                      state_root=_state_root(state_dir), data_root=data_root,
                                       reporter=CliReporter(as_json), compress=compress))
     _finish(result, as_json)
 
@@ -185,11 +190,11 @@ def join_cmd(ctx: click.Context, masters: str | None, nodes: str | None, cluster
     \b
       sealer join -n 192.168.0.5
     """
-    from sealer.deliver import ops, state
+    from sealer.deliver import ops
 
     if not masters and not nodes:
         raise click.UsageError("give -m/--masters or -n/--nodes")
-    result = _guard(lambda: ops.join(state.state_dir(state_dir), cluster_name, _ips(masters), _ips(nodes),
+    result = _guard(lambda: ops.join(_state_root(state_dir), cluster_name, _ips(masters), _ips(nodes),
                                      store_root=app(ctx).root, reporter=CliReporter(as_json)))
     _finish(result, as_json)
 
@@ -215,7 +220,7 @@ def delete_cmd(masters: str | None, nodes: str | None, all_: bool, force: bool, 
     """
     from sealer.deliver import ops, state
 
-    root = state.state_dir(state_dir)
+    root = _state_root(state_dir)
     if all_ and not cluster_name and not state.clusters(root):
         echo_err(f"no delivered cluster in {root}: nothing to delete")
         return

@@ -19,18 +19,59 @@ from sealer.cli.text import echo_err, error
 from sealer.errors import SealerError, StoreError
 from sealer.oserrors import describe
 
-# One module per command group; each exposes ``commands: list[click.Command]``.
-COMMAND_MODULES = [
-    "sealer.cli.build",
-    "sealer.cli.images",
-    "sealer.cli.registry",
-    "sealer.cli.discover",
-    "sealer.cli.cluster",
-    "sealer.cli.maintenance",
-    "sealer.cli.store_cmds",
-    "sealer.cli.deliver",
-    "sealer.cli.infra",
-]
+# Every command: its name -> (the module defining it, its one-line help). The module is imported only when the
+# command runs or its own --help is asked; `sealer --help` lists the commands from this table alone (a test checks
+# the table against the modules). Each module also exposes ``commands: list[click.Command]``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("sealer.cli.build", "Build a cluster image from a Kubefile."),
+    "images": ("sealer.cli.images", "List cluster images in the local store."),
+    "inspect": ("sealer.cli.images", "Show a cluster image: layers with the instruction that made each, CMDs, "
+                                     "cached images, Kubefile."),
+    "tag": ("sealer.cli.images", "Give an image another name."),
+    "rmi": ("sealer.cli.images", "Remove image names; blobs no remaining image references are deleted."),
+    "save": ("sealer.cli.images", "Save images to one tar (an OCI image layout)."),
+    "load": ("sealer.cli.images", "Load images from a tar; every digest is verified before anything becomes "
+                                  "visible."),
+    "export-rootfs": ("sealer.cli.images", "Unpack an image's rootfs (all layers applied in order) into DEST, a "
+                                           "new or empty directory."),
+    "login": ("sealer.cli.registry", "Log in to a registry: check the credentials, then store them (docker "
+                                     "config.json / credential helper)."),
+    "logout": ("sealer.cli.registry", "Remove the stored credentials of a registry."),
+    "push": ("sealer.cli.registry", "Push a cluster image from the local store to a registry (DEST defaults to "
+                                    "its own name)."),
+    "pull": ("sealer.cli.registry", "Pull a cluster image from a registry into the local store."),
+    "find-images": ("sealer.cli.discover", "Find the container images DIRECTORY needs (a build context or "
+                                           "rootfs)."),
+    "kubeadm-config": ("sealer.cli.cluster", "Print the kubeadm configuration a host would get from IMAGE and a "
+                                             "Clusterfile."),
+    "registry-proxy-config": ("sealer.cli.cluster", "Validate IMAGE's etc/registry_config.yaml and generate its "
+                                                    "proxy configs."),
+    "verify": ("sealer.cli.maintenance", "Check that every image cached in IMAGE's registry is complete."),
+    "fsck": ("sealer.cli.store_cmds", "Verify every blob's digest and every image's completeness in the local "
+                                      "store."),
+    "gc": ("sealer.cli.store_cmds", "Delete blobs no image references, and leftovers of interrupted builds."),
+    "run": ("sealer.cli.deliver", "Deliver cluster IMAGE (from the local store) onto hosts over SSH."),
+    "apply": ("sealer.cli.deliver", "Make the hosts match a Clusterfile: deliver to new hosts, clean hosts it no "
+                                    "longer lists."),
+    "join": ("sealer.cli.deliver", "Add hosts to a delivered cluster (same image, same SSH settings)."),
+    "delete": ("sealer.cli.deliver", "Remove hosts from a cluster, or the whole cluster (--all)."),
+    "infra": ("sealer.cli.infra", "Cloud resources created by cluster builds (`-b cloud`)."),
+}
+COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
+
+
+def load_command(name: str) -> click.Command | None:
+    """Import the module of command ``name`` and return the command (None: not a sealer command)."""
+    entry = COMMANDS.get(name)
+    if entry is None:
+        return None
+    with signals.loading():
+        module = importlib.import_module(entry[0])
+    for cmd in module.commands:
+        if cmd.name == name:
+            assert isinstance(cmd, click.Command)
+            return cmd
+    raise AssertionError(f"{entry[0]} defines no command {name!r} (COMMANDS in sealer.cli.main is stale)")
 
 
 EXIT_BROKEN_PIPE = 141  # like a shell reports a process killed by SIGPIPE
@@ -51,6 +92,28 @@ def _quiet_stdout() -> None:
 
 
 class SealerGroup(click.Group):
+    """A lazy group: commands come from :data:`COMMANDS`, each module imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = self.commands.get(cmd_name)
+        if cmd is None:
+            cmd = load_command(cmd_name)
+            if cmd is not None:
+                self.commands[cmd_name] = cmd
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, with each short help taken from the table: listing imports no command module."""
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx) if name in COMMANDS]
+        if not rows:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, click.Command(name, help=text).get_short_help_str(limit)) for name, text in rows])
+
     def _fail(self, ctx: click.Context, message: str) -> NoReturn:
         if isinstance(ctx.obj, AppContext) and ctx.obj.debug:
             raise
@@ -113,13 +176,9 @@ def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
     settings = Settings.from_environment(root, debug)
     if settings.root.exists() and not settings.root.is_dir():
         raise StoreError(f"--root {settings.root}: not a directory (the local image store is a directory)")
+    settings.configure_library()
     ctx.obj = AppContext(settings)
     _configure_logging(debug)
-
-
-for _mod in COMMAND_MODULES:
-    for _cmd in importlib.import_module(_mod).commands:
-        cli.add_command(_cmd)
 
 
 def _configure_logging(debug: bool) -> None:

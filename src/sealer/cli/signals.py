@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from types import FrameType
 
 from sealer import netguard
@@ -88,6 +89,20 @@ def ready() -> None:
     """The command is about to run: from now on signals unwind (cleanup runs) instead of exiting at once."""
     global _ready
     _ready = True
+
+
+@contextlib.contextmanager
+def loading() -> Iterator[None]:
+    """A command's module is being imported (on first use, after :func:`ready`): nothing of the command has run
+    yet, and an import cut short by an exception leaves half-made classes behind, so a signal now ends the
+    process at once with 130/143, as during start-up."""
+    global _ready
+    was = _ready
+    _ready = False
+    try:
+        yield
+    finally:
+        _ready = was
 
 
 def done() -> None:

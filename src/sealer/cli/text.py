@@ -11,58 +11,96 @@ truncated or folded, no trailing padding (so ``sealer images | grep`` and ``awk`
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
-from typing import IO
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import IO, TYPE_CHECKING
 
 from sealer.plaintext import escape_controls
 
-__all__ = ["escape_controls", "plain", "echo", "echo_err", "error", "print_table", "styled"]
+if TYPE_CHECKING:  # Rich is loaded only to draw on a terminal: piped output never imports it
+    from rich.console import Console
+    from rich.text import Text
+
+__all__ = ["escape_controls", "plain", "echo", "echo_err", "error", "print_table", "styled", "Styled"]
 
 
 def _console(stderr: bool) -> Console:
-    from sealer.cli.common import err, out
+    from sealer.cli.common import console
 
-    return err if stderr else out
+    return console("err" if stderr else "out")
+
+
+def _is_terminal(stderr: bool) -> bool:
+    """Rich's ``Console.is_terminal`` for our stream, without loading Rich when the answer is plainly "no": a
+    stream that is not a tty, with neither TTY_COMPATIBLE nor FORCE_COLOR set, is never a terminal to Rich."""
+    stream = sys.stderr if stderr else sys.stdout
+    if "TTY_COMPATIBLE" not in os.environ and "FORCE_COLOR" not in os.environ:
+        try:
+            if not stream.isatty():
+                return False
+        except (ValueError, AttributeError):
+            return False
+    return _console(stderr).is_terminal
+
+
+class Styled:
+    """A line made of plain pieces, each with an optional style of our own (``""``: none). Rendered as a Rich
+    ``Text`` only on a terminal; ``.plain`` is the escaped text as printed when piped."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: Sequence[tuple[str, str]]) -> None:
+        self.parts = tuple(parts)
+
+    @property
+    def plain(self) -> str:
+        return "".join(escape_controls(text) for text, _ in self.parts)
+
+    def to_text(self) -> Text:
+        from rich.text import Text
+
+        t = Text(end="")
+        for text, style in self.parts:
+            t.append_text(plain(text, style))
+        return t
 
 
 def plain(text: object, style: str = "", one_line: bool = False) -> Text:
     """A Rich ``Text`` holding ``text`` verbatim (escaped controls); Text is never parsed for markup or emoji."""
+    from rich.text import Text
+
     return Text(escape_controls(str(text), keep_newlines=not one_line), style=style, end="")
 
 
-def styled(*parts: tuple[str, str] | str) -> Text:
+def styled(*parts: tuple[str, str] | str) -> Styled:
     """Join plain pieces: a ``str`` is user text (plain); a ``(text, style)`` pair is our own styled label."""
-    t = Text(end="")
-    for p in parts:
-        if isinstance(p, tuple):
-            t.append_text(plain(p[0], p[1]))
-        else:
-            t.append_text(plain(p))
-    return t
+    return Styled([p if isinstance(p, tuple) else (str(p), "") for p in parts])
 
 
-def _emit(console: Console, text: Text | str, end: str) -> None:
-    t = text if isinstance(text, Text) else plain(text)
-    if not console.is_terminal:  # piped: no styles to render, so the plain text goes straight out (fast)
-        console.file.write(t.plain + end)
-        console.file.flush()
+def _emit(stderr: bool, text: Text | Styled | str, end: str) -> None:
+    if not _is_terminal(stderr):  # piped: no styles to render, so the plain text goes straight out (fast)
+        stream = sys.stderr if stderr else sys.stdout
+        stream.write((escape_controls(text) if isinstance(text, str) else text.plain) + end)
+        stream.flush()
         return
-    console.print(t, end=end, markup=False, emoji=False, highlight=False, soft_wrap=True)
+    if isinstance(text, str):
+        t = plain(text)
+    elif isinstance(text, Styled):
+        t = text.to_text()
+    else:
+        t = text
+    _console(stderr).print(t, end=end, markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
-def echo(text: Text | str = "", end: str = "\n") -> None:
+def echo(text: Text | Styled | str = "", end: str = "\n") -> None:
     """Print a line on stdout (data)."""
-    _emit(_console(False), text, end)
+    _emit(False, text, end)
 
 
-def echo_err(text: Text | str = "", end: str = "\n") -> None:
+def echo_err(text: Text | Styled | str = "", end: str = "\n") -> None:
     """Print a line on stderr (messages, progress)."""
-    _emit(_console(True), text, end)
+    _emit(True, text, end)
 
 
 def error(message: str, label: str = "Error:") -> None:
@@ -77,15 +115,17 @@ def write_stream(stream: IO[str], line: str) -> None:
 
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[object]], stderr: bool = False) -> None:
     """A table: Rich on a terminal, plain aligned lines (never truncated, no trailing padding) when piped."""
-    console = _console(stderr)
     cells = [[escape_controls(str(c), keep_newlines=False) for c in row] for row in rows]
-    if console.is_terminal:
+    if _is_terminal(stderr):
+        from rich.table import Table
+        from rich.text import Text
+
         t = Table(box=None, pad_edge=False)
         for col in columns:
             t.add_column(col, overflow="fold")
         for row in cells:
             t.add_row(*(Text(c) for c in row))
-        console.print(t, markup=False, emoji=False, highlight=False)
+        _console(stderr).print(t, markup=False, emoji=False, highlight=False)
         return
     widths = [len(c) for c in columns]
     for row in cells:

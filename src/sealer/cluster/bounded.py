@@ -1,9 +1,10 @@
 """Bounded Go template rendering: each render runs in a killable worker process with a time and memory cap.
 
 Templates come from an image's rootfs (``etc/kubeadm-*.yaml.tmpl``): ``{{ range until 100000000 }}`` must not
-take the machine's memory or hang the command. A render that runs past ``SEALER_TEMPLATE_TIMEOUT`` seconds
-(default 30) kills the worker; one that needs more than ``SEALER_TEMPLATE_MEMORY_MB`` (default 512) fails in the
-worker; Ctrl-C/SIGTERM in the parent kills the worker at once. Errors name the template file and the limit.
+take the machine's memory or hang the command. A render that runs past ``template_timeout`` seconds of
+:mod:`sealer.limits` (default 30; the CLI's ``SEALER_TEMPLATE_TIMEOUT``) kills the worker; one that needs more
+than ``template_memory_mb`` (default 512; ``SEALER_TEMPLATE_MEMORY_MB``) fails in the worker (the limit is given
+on its command line); Ctrl-C/SIGTERM in the parent kills the worker at once. Errors name the template file and the limit.
 """
 
 from __future__ import annotations
@@ -20,29 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import sealer
+from sealer import limits
 from sealer.errors import ClusterConfigError
 
-DEFAULT_MEMORY_MB = 512
-MEMORY_ENV = "SEALER_TEMPLATE_MEMORY_MB"
-DEFAULT_TIMEOUT = 30.0
-TIMEOUT_ENV = "SEALER_TEMPLATE_TIMEOUT"
+DEFAULT_MEMORY_MB = limits.DEFAULT_TEMPLATE_MEMORY_MB
+DEFAULT_TIMEOUT = limits.DEFAULT_TEMPLATE_TIMEOUT
 MAX_OUTPUT = 64 << 20          # a rendered kubeadm config is a few kB; refuse absurd output
 POLL = 0.2                     # select slice: a pending signal is handled within this
 _SRC = str(Path(sealer.__file__).resolve().parent.parent)
 
 
 def memory_limit_mb() -> int:
-    try:
-        return int(os.environ.get(MEMORY_ENV, str(DEFAULT_MEMORY_MB)))
-    except ValueError:
-        return DEFAULT_MEMORY_MB
+    return limits.current().template_memory_mb
 
 
 def render_timeout() -> float:
-    try:
-        return float(os.environ.get(TIMEOUT_ENV, str(DEFAULT_TIMEOUT)))
-    except ValueError:
-        return DEFAULT_TIMEOUT
+    return limits.current().template_timeout
 
 
 class TemplateWorker:
@@ -59,7 +53,8 @@ class TemplateWorker:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in kill()
         self._buf = b""
         # own session: a terminal's Ctrl-C reaches only us; we stop the worker ourselves
-        self.proc = subprocess.Popen([sys.executable, "-m", "sealer.cluster.template_worker"],
+        self.proc = subprocess.Popen([sys.executable, "-m", "sealer.cluster.template_worker",
+                                      "--memory-mb", str(memory_limit_mb())],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
                                      env=env, start_new_session=True)
         return self.proc
@@ -98,7 +93,8 @@ class TemplateWorker:
                 if left <= 0:
                     raise ClusterConfigError(
                         f"render template: stopped after the {limit:g}s time limit (a template that never "
-                        f"finishes, such as a huge `until`?); raise {TIMEOUT_ENV} if it is really that slow", name)
+                        "finishes, such as a huge `until`?); raise SEALER_TEMPLATE_TIMEOUT if it is really that "
+                        "slow", name)
                 if not sel.select(min(left, POLL)):
                     continue
                 chunk = os.read(fd, 1 << 20)
@@ -114,7 +110,7 @@ class TemplateWorker:
 
     def _memory_message(self) -> str:
         return (f"render template: needs more than the {memory_limit_mb()} MiB memory limit (a template that "
-                f"produces gigabytes?); raise {MEMORY_ENV} if it is really that large")
+                "produces gigabytes?); raise SEALER_TEMPLATE_MEMORY_MB if it is really that large")
 
     def _why(self) -> str:
         text = ""

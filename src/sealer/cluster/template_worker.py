@@ -20,8 +20,7 @@ from typing import IO
 from sealer.cluster.bounded import memory_limit_mb
 
 
-def limit_memory() -> None:
-    mb = memory_limit_mb()
+def limit_memory(mb: int) -> None:
     if mb > 0:
         limit = mb << 20
         _, hard = resource.getrlimit(resource.RLIMIT_DATA)
@@ -54,7 +53,9 @@ def serve(inp: IO[str], out: IO[str]) -> None:
 
 
 def main() -> None:
-    limit_memory()
+    # The parent passes its limit explicitly: ``--memory-mb N`` (a worker started by hand gets the default).
+    args = sys.argv[1:]
+    limit_memory(int(args[1]) if args[:1] == ["--memory-mb"] and len(args) > 1 else memory_limit_mb())
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr

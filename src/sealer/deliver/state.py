@@ -1,7 +1,8 @@
 """The applied Clusterfile, kept locally: ``<state dir>/<cluster>/Clusterfile`` (mode 0600; it may hold
 SSH passwords, so it is never logged) plus ``delivery.json`` (image, data root).
 
-The state dir is ``--state-dir``, else ``$SEALER_STATE_DIR``, else ``~/.sealer`` (sealer's place).
+The state dir is ``--state-dir``, else ``$SEALER_STATE_DIR``, else ``~/.sealer`` (sealer's place): the CLI's
+settings decide (``Settings.state_dir_for``); the library is handed the directory.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ from sealer.errors import SealerError
 
 
 def state_dir(override: Path | None = None) -> Path:
-    if override is not None:
-        return override
-    env = os.environ.get("SEALER_STATE_DIR")
-    return Path(env) if env else Path.home() / ".sealer"
+    """``override``, else ``~/.sealer`` (the environment is the CLI's to read: it passes its setting here)."""
+    return override if override is not None else Path.home() / ".sealer"
 
 
 def _ssh_doc(ssh: SSH | None) -> dict[str, Any]:

@@ -63,16 +63,16 @@ def serve(inp: IO[str], out: IO[str]) -> None:
         out.flush()
 
 
-DEFAULT_MEMORY_MB = 512
+DEFAULT_MEMORY_MB = 512  # sealer.limits.DEFAULT_CHART_MEMORY_MB (this worker imports nothing of sealer)
 
 
-def limit_memory() -> None:
+def limit_memory(mb: int) -> None:
     """Cap this worker's heap (RLIMIT_DATA counts the Go runtime's committed arenas, not its PROT_NONE address
     space reservations): a template that produces gigabytes makes the engine fail fast with "out of memory",
-    and the parent reports it, instead of growing until the timeout. ``SEALER_CHART_MEMORY_MB`` changes it."""
+    and the parent reports it, instead of growing until the timeout. The parent passes ``chart_memory_mb`` of
+:mod:`sealer.limits` (the CLI's ``SEALER_CHART_MEMORY_MB``) as ``--memory-mb N``."""
     import resource
 
-    mb = int(os.environ.get("SEALER_CHART_MEMORY_MB", str(DEFAULT_MEMORY_MB)))
     if mb > 0:
         limit = mb << 20
         _, hard = resource.getrlimit(resource.RLIMIT_DATA)
@@ -82,7 +82,8 @@ def limit_memory() -> None:
 
 
 def main() -> None:
-    limit_memory()
+    args = sys.argv[1:]
+    limit_memory(int(args[1]) if args[:1] == ["--memory-mb"] and len(args) > 1 else DEFAULT_MEMORY_MB)
     # Keep the protocol channel private: anything the engine prints goes to stderr.
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import sealer
+from sealer import limits
 from sealer.errors import DiscoveryError
 
 SPAWN_AFTER = 0.25
@@ -29,11 +30,12 @@ _SRC = str(Path(sealer.__file__).resolve().parent.parent)
 
 class _Worker:
     def __init__(self) -> None:
+        self.memory_mb = limits.current().chart_memory_mb
         env = dict(os.environ)
         env["PYTHONPATH"] = _SRC + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sealer.discover.render_worker"],
+            [sys.executable, "-m", "sealer.discover.render_worker", "--memory-mb", str(self.memory_mb)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
         self.buffer = b""
 
@@ -78,10 +80,7 @@ class _Worker:
         except (OSError, ValueError):
             head = text = ""
         if any(m in head or m in text for m in ("out of memory", "cannot allocate memory")):
-            from sealer.discover.render_worker import DEFAULT_MEMORY_MB
-
-            limit = os.environ.get("SEALER_CHART_MEMORY_MB", str(DEFAULT_MEMORY_MB))
-            return (f"the templates need more than the {limit} MiB render memory limit (a template that produces "
+            return (f"the templates need more than the {self.memory_mb} MiB render memory limit (a template that produces "
                     "gigabytes?); raise SEALER_CHART_MEMORY_MB if the chart is really that large")
         return text.splitlines()[-1] if text else f"exit status {self.proc.poll()}"
 
