@@ -159,7 +159,7 @@ def _on_metadata(st: BuildState, step: Instruction) -> None:
 def _on_app(st: BuildState, step: Instruction) -> None:
     """APP / CNI / CSI: the app's files under application/apps/NAME/, as a COPY would place them."""
     assert isinstance(step, App)
-    app_layer = apps.plan_app(step, st.opts.context.resolve(), st.workdir)
+    app_layer = apps.plan_app(step, st.opts.context.resolve(), st.workdir, st.stats)
     st.app_state.add_app(step, app_layer.record)
     plan = apps.as_copy_plan(app_layer)
     _cached_or_made(st, step, chain(st.key, step.text, plan.content_hash), lambda: _copy_layer(st.store, plan.entries))
