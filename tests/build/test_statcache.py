@@ -142,6 +142,24 @@ def test_a_damaged_stat_cache_is_ignored_never_trusted(tmp_path: Path, sealer: S
     assert cached == 0, "a forged digest keys another layer: the COPY is made again"
 
 
+def test_no_cache_reads_everything_and_rmi_prune_drops_the_stat_cache(tmp_path: Path, sealer: Sealer) -> None:
+    ctx = _context(tmp_path)
+    _build(sealer, ctx, "s:v1")
+    (f,) = _stat_files(sealer.root)
+    head, _, body = f.read_bytes().partition(b"\n")
+    doc = json.loads(body)
+    for e in doc["entries"].values():
+        e[6] = "0" * 64                       # a stale digest --no-cache must not use
+    forged = json.dumps(doc).encode()
+    f.write_bytes(statcache._MAGIC + statcache.hashlib.sha256(forged).hexdigest().encode() + b"\n" + forged)
+    sealer("build", "-q", "--no-cache", "-b", "lite", "-t", "s:v2", str(ctx))
+    assert all(e[6] != "0" * 64 for e in _recorded(sealer.root).values()), "--no-cache read and re-recorded"
+    _, cached = _build(sealer, ctx, "s:v3")
+    assert cached == ALL
+    sealer("rmi", "--prune", "s:v1", "s:v2", "s:v3")
+    assert not _stat_files(sealer.root)
+
+
 def test_plan_reads_only_what_changed(tmp_path: Path) -> None:
     ctx = _context(tmp_path)
     kf = parse(b"FROM scratch\nCOPY data .\n", "Kubefile")

@@ -26,8 +26,8 @@ What it does not detect, and why that is acceptable: a filesystem without a real
 filesystems report ctime = mtime or a constant) together with a writer that restores the mtime and keeps the size;
 a clock set back by more than a second between two builds, followed by such a write landing exactly on the
 recorded ctime; and raw writes to the block device behind the filesystem. Each needs deliberate effort by someone
-who can already write the build context, which the build trusts anyway; ``--no-cache`` and ``sealer prune``
-(removing ``cache/``) re-read everything.
+who can already write the build context, which the build trusts anyway; ``--no-cache`` and ``sealer rmi --prune``
+(which removes ``cache/context-stat/``) re-read everything.
 
 The file is written atomically (temp file + rename) under a file lock, merged with what concurrent builds wrote;
 it is bounded (:data:`MAX_ENTRIES` per context, :data:`MAX_CONTEXTS` files); a file that is torn, edited, or whose
