@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from sealer.build import statcache
 from sealer.build.context import plan_copy
 from sealer.build.statcache import StatCache
@@ -212,3 +214,27 @@ def test_concurrent_builds_of_one_context_both_succeed(tmp_path: Path, sealer: S
     assert len(recorded) == 23
     again, cached = _build(sealer, ctx, "s:v3")
     assert (again, cached) == (digests.pop(), ALL)
+
+
+def test_a_file_swapped_after_its_lstat_is_never_recorded(tmp_path: Path) -> None:
+    """Between the plan's lstat() and the read, the path may be swapped: for another file (read, not recorded),
+    a symlink (refused, nothing followed) or a fifo (refused, no hang)."""
+    a, outside = tmp_path / "a", tmp_path / "outside"
+    a.write_bytes(b"one\n")
+    outside.write_bytes(b"SECRET\n")
+    time.sleep(SETTLE)
+    st = os.lstat(a)
+    s = StatCache(tmp_path / "stat.json")
+    (tmp_path / "b").write_bytes(b"two\n")
+    os.replace(tmp_path / "b", a)                 # another inode, same size
+    got = s.digest(str(a), st)
+    assert got == statcache.hashlib.sha256(b"two\n").hexdigest() and str(a) not in s.entries and not s.new
+    a.unlink()
+    a.symlink_to(outside)
+    with pytest.raises(OSError):
+        s.digest(str(a), st)
+    a.unlink()
+    os.mkfifo(a)
+    with pytest.raises(OSError):
+        s.digest(str(a), st)
+    assert not s.entries

@@ -37,6 +37,7 @@ checksum line does not match its body is ignored and rewritten, never trusted.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -139,9 +140,12 @@ class StatCache:
 
 def _read_digest(path: str, st: os.stat_result) -> tuple[str, bool]:
     """Digest of the bytes read, and whether the file opened was the one ``st`` describes, unchanged throughout."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    # O_NOFOLLOW: a file swapped for a symlink fails (ELOOP); O_NONBLOCK: one swapped for a fifo does not hang
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise OSError(errno.EINVAL, "no longer a regular file", path)
         h = hashlib.sha256()
         with os.fdopen(fd, "rb", closefd=False) as f:
             while b := f.read(1 << 20):
