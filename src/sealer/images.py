@@ -153,7 +153,7 @@ def remove(store: Store, refs: list[str], prune: bool = False) -> tuple[list[str
         removed.append(r.name)
     n, freed = store.gc()
     if prune:
-        for sub in ("build", "registry-blobs", "registry-layers", "diffids", "carried"):
+        for sub in ("build", "registry-blobs", "registry-layers", "diffids", "carried", "context-stat"):
             shutil.rmtree(store.root / "cache" / sub, ignore_errors=True)
         (store.root / "cache" / "build").mkdir(parents=True, exist_ok=True)
     return removed, n, freed

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sealer.build.context import plan_copy
+from sealer.build.statcache import StatCache
 from sealer.errors import BuildError
 from sealer.kubefile import (
     App,
@@ -158,8 +159,9 @@ class AppLayer:
     record: dict[str, Any]
 
 
-def plan_app(app: App, context: Path, workdir: Path) -> AppLayer:
-    """Resolve an APP's sources (local paths checked like COPY, remote URLs downloaded) and its record."""
+def plan_app(app: App, context: Path, workdir: Path, stats: StatCache | None = None) -> AppLayer:
+    """Resolve an APP's sources (local paths checked like COPY, remote URLs downloaded) and its record;
+    ``stats``: the context's stat cache, as for COPY."""
     dest = app_dir(app.name)
     entries: dict[str, str | None] = {dest: None}
     h = hashlib.sha256(app.text.encode())
@@ -168,7 +170,7 @@ def plan_app(app: App, context: Path, workdir: Path) -> AppLayer:
         if src.startswith(SCHEME_LOCAL):
             rel = src[len(SCHEME_LOCAL):]
             copy = Copy(sources=(rel,), dest=dest, location=app.location)
-            plan = plan_copy(copy, str(context))
+            plan = plan_copy(copy, str(context), stats)
             h.update(plan.content_hash.encode())
             real = context / rel
             if real.is_dir():     # Docker COPY of a directory: its contents into the app directory

@@ -6,6 +6,9 @@ source lands in it under its own base name (a directory source keeps its name: `
 context with docker's syntax; ``.sealerignore`` (``.dockerignore`` semantics, see :mod:`sealer.build.ignore`)
 applies to every form: explicit names, globs and directories.
 Nothing may come from outside the context: absolute sources, ``..`` and symlinks that lead out are refused.
+
+The content hash reads only files whose stat changed since a previous build recorded their digest
+(:mod:`sealer.build.statcache`, which states the rule); names, types, modes and symlink targets are taken afresh.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import PurePosixPath
 
 from sealer.build.ignore import IgnoreRules, glob_context, has_magic
 from sealer.build.ignore import load as load_ignore
+from sealer.build.statcache import StatCache
 from sealer.errors import BuildError
 from sealer.kubefile import Copy
 
@@ -46,20 +50,23 @@ def _split(loc: str) -> tuple[str, int | None]:
     return (f, int(line)) if line.isdigit() else (loc, None)
 
 
-def plan_copy(instr: Copy, context: str) -> CopyPlan:
+def plan_copy(instr: Copy, context: str, stats: StatCache | None = None) -> CopyPlan:
     """Resolve the sources of a COPY into archive entries; refuse anything that leaves the context.
+
+    ``stats``: the context's stat cache (digests of files whose stat did not change are not read again); by
+    default an in-memory one shared by the calls of this process.
 
     A source that changes while it is read (a file removed, a directory renamed) is a BuildError, not a
     crash; the layer writer re-checks every path when it reads it (see ``sealer.tario.extract``)."""
     try:
-        return _plan_copy(instr, context)
+        return _plan_copy(instr, context, _process_stats if stats is None else stats)
     except OSError as e:
         raise BuildError(f"COPY: {e.filename or context} changed while the build read it ({e.strerror}); "
                          "is something modifying the build context?", instr.location.file,
                          instr.location.line) from None
 
 
-def _plan_copy(instr: Copy, context: str) -> CopyPlan:
+def _plan_copy(instr: Copy, context: str, stats: StatCache) -> CopyPlan:
     loc = str(instr.location)
     file, line = instr.location.file, instr.location.line
     ctx = os.path.realpath(context)
@@ -114,7 +121,7 @@ def _plan_copy(instr: Copy, context: str) -> CopyPlan:
         if stat.S_ISLNK(st.st_mode):
             h.update(os.readlink(src_path).encode() + b"\0")
         elif stat.S_ISREG(st.st_mode):
-            h.update(_file_digest(src_path, st).encode() + b"\0")
+            h.update(stats.digest(src_path, st).encode() + b"\0")
     return CopyPlan(entries, h.hexdigest())
 
 
@@ -145,17 +152,4 @@ def _add_dir(real: str, prefix: str, ctx: str, entries: dict[str, str | None], i
             entries[f"{prefix}/{rel}" if prefix else rel] = full
 
 
-_hash_memo: dict[tuple[int, int, int, int], str] = {}
-
-
-def _file_digest(path: str, st: os.stat_result) -> str:
-    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-    got = _hash_memo.get(key)
-    if got is None:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while b := f.read(1 << 20):
-                h.update(b)
-        got = h.hexdigest()
-        _hash_memo[key] = got
-    return got
+_process_stats = StatCache()   # in memory: repeated plans of one process (APP sources, tests) read a file once

@@ -7,6 +7,7 @@ so a concurrent gc keeps them), and the tags are set last, atomically.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -28,6 +29,7 @@ from sealer.build.options import BACKENDS, BuildOptions
 from sealer.build.records import BuildResult, LayerRecord
 from sealer.build.rootfs import WorkingRootfs, diff, snapshot
 from sealer.build.run import run_step
+from sealer.build.statcache import StatCache
 from sealer.digest import Digest
 from sealer.errors import BuildError, ImageNotFound, UnsupportedError
 from sealer.interop import detect, sealer_annotations
@@ -41,6 +43,8 @@ from sealer.progress import BuildReporter, LogReporter
 from sealer.registry import pull
 from sealer.shield import shielded
 from sealer.store import Lease, Store, StoredImage
+
+log = logging.getLogger(__name__)
 
 
 def _base_image(store: Store, base: From, platform: Platform, opts: BuildOptions, rep: BuildReporter) -> StoredImage | None:
@@ -91,6 +95,7 @@ def build(opts: BuildOptions, store: Store, reporter: BuildReporter | None = Non
         return multiarch.build_each(opts, store, platforms, lambda o, s: build(o, s, reporter))
     kubefile_text = kf_path.read_bytes()
     cache = BuildCache(store)
+    stats = StatCache.for_context(store.root / "cache" / "context-stat", str(context), trust=not opts.no_cache)
     workdir: Path | None = None
     rootfs: WorkingRootfs | None = None
     try:
@@ -98,8 +103,11 @@ def build(opts: BuildOptions, store: Store, reporter: BuildReporter | None = Non
             workdir = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=store.root / "ingest"))
             rootfs = WorkingRootfs(store, workdir / "rootfs")
         with store.lease() as lease:
-            return _build(opts, store, kubefile, kubefile_text, platforms, cache, rootfs, workdir, lease, rep, t0)
+            return _build(opts, store, kubefile, kubefile_text, platforms, cache, rootfs, workdir, lease, rep, t0,
+                          stats)
     finally:
+        log.debug("context files: %d read, %d known by their stat", stats.reads, stats.hits)
+        stats.save()   # what was read is recorded even when the build failed later
         with shielded():  # a second Ctrl-C must not leave the working rootfs behind
             if rootfs is not None:
                 rootfs.cleanup()
@@ -124,6 +132,7 @@ class BuildState:
     cached_steps: int = 0
     workdir: Path = Path()
     app_state: Any = None   # sealer.build.apps.AppState: ARG/ENV/LABEL/APP/LAUNCH/CMDS of sealer v0.9
+    stats: StatCache = field(default_factory=StatCache)   # the context's stat cache (sealer.build.statcache)
 
     def record(self, desc: Descriptor, diff_id: Digest, created_by: str,
                annotations: dict[str, str] | None = None) -> LayerRecord:
@@ -150,7 +159,7 @@ def _on_metadata(st: BuildState, step: Instruction) -> None:
 def _on_app(st: BuildState, step: Instruction) -> None:
     """APP / CNI / CSI: the app's files under application/apps/NAME/, as a COPY would place them."""
     assert isinstance(step, App)
-    app_layer = apps.plan_app(step, st.opts.context.resolve(), st.workdir)
+    app_layer = apps.plan_app(step, st.opts.context.resolve(), st.workdir, st.stats)
     st.app_state.add_app(step, app_layer.record)
     plan = apps.as_copy_plan(app_layer)
     _cached_or_made(st, step, chain(st.key, step.text, plan.content_hash), lambda: _copy_layer(st.store, plan.entries))
@@ -158,7 +167,7 @@ def _on_app(st: BuildState, step: Instruction) -> None:
 
 def _on_copy(st: BuildState, step: Instruction) -> None:
     assert isinstance(step, Copy)
-    plan = plan_copy(step, str(st.opts.context.resolve()))
+    plan = plan_copy(step, str(st.opts.context.resolve()), st.stats)
     _cached_or_made(st, step, chain(st.key, step.text, plan.content_hash), lambda: _copy_layer(st.store, plan.entries))
 
 
@@ -231,12 +240,13 @@ def _start_from_base(st: BuildState, base: StoredImage, base_ref: str, platform:
 
 def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: bytes, platforms: list[Platform],
            cache: BuildCache, rootfs: WorkingRootfs, workdir: Path, lease: Lease, rep: BuildReporter,
-           t0: float) -> BuildResult:
+           t0: float, stats: StatCache) -> BuildResult:
     base = _base_image(store, kubefile.base, platforms[0], opts, rep)
     base_cmds, base_format = _base_cmds(base)
     st = BuildState(opts, store, cache, rootfs, lease, rep, chain("scratch"), cmds=list(base_cmds), workdir=workdir,
                     app_state=apps.AppState.from_base(kubefile, apps.base_extension(base),
-                                                      base.config if base else None))
+                                                      base.config if base else None),
+                    stats=stats)
     if base is not None:
         _start_from_base(st, base, kubefile.base.image, platforms[0])
     steps = [s for s in kubefile.steps if not isinstance(s, From)]
