@@ -44,6 +44,8 @@ from sealer.reference import parse as parse_ref
 
 PHASES = ("send", "render", "hosts", "init", "registry", "mirror", "kubeadm", "cmds")
 KUBEADM_TIMEOUT = 900.0
+STREAM_BYTES = 256 << 20  # registry/ is cut into streams of about this size, at most MAX_STREAMS of them
+MAX_STREAMS = 4
 
 
 @dataclass
@@ -130,6 +132,7 @@ class Delivery:
         self.remote_manifest: dict[str, manifest.Manifest | None] = {}
         self.summary = Summary(plan.cluster.name, plan.image)
         self._manifest: manifest.Manifest | None = None
+        self._hashing: asyncio.Task[manifest.Manifest] | None = None
         self._engine: GoTemplateEngine | None = None
         self._join: dict[str, str] | None = None
 
@@ -300,6 +303,13 @@ class Delivery:
             self._engine = GoTemplateEngine()
         return self._engine
 
+    async def hashed(self) -> None:
+        """Wait for the manifest of the image's rootfs (hashed on threads, started by :meth:`run`)."""
+        if self._manifest is None:
+            if self._hashing is None:
+                self._hashing = asyncio.create_task(asyncio.to_thread(manifest.build_manifest, self.plan.rootfs))
+            self._manifest = await asyncio.shield(self._hashing)
+
     def full_manifest(self) -> manifest.Manifest:
         if self._manifest is None:
             self._manifest = manifest.build_manifest(self.plan.rootfs)
@@ -311,28 +321,37 @@ class Delivery:
     # ---- phases ----------------------------------------------------------------------------------------
     async def send(self, ip: str) -> Step | None:
         """The tar streams of the rootfs (OpenSSH processes when the host allows, ``registry/`` and the rest in
-        parallel); the manifest and the marker are written by the first step of the host's next session."""
-        m = self.host_manifest(ip)
+        parallel); the manifest and the marker are written by the first step of the host's next session. A
+        host without a manifest (first delivery) gets every entry at once, while the manifest is hashed."""
         paths = self.plan.paths
-        key = manifest.digest(m)
-        if self.markers.get(ip, {}).get("send") == key:
-            self._skipped(ip, "send")
-            return None
+        first = self.remote_manifest.get(ip) is None  # the send marker is written after the manifest: none
+        if not first:
+            await self.hashed()
+            key = manifest.digest(self.host_manifest(ip))
+            if self.markers.get(ip, {}).get("send") == key:
+                self._skipped(ip, "send")
+                return None
         host = self.conn[ip]
         self.reporter.phase_started(ip, "send")
         t = time.monotonic()
-        send, remove = manifest.diff(self.remote_manifest.get(ip), m)
+        if first:
+            send = [p for p in manifest.entries(self.plan.rootfs)
+                    if ip == self.plan.registry_host or not manifest.in_registry(p)]
+            remove: list[str] = []
+        else:
+            send, remove = manifest.diff(self.remote_manifest.get(ip), self.host_manifest(ip))
         try:
             for i in range(0, len(remove), 200):
                 await host.run("cd " + quote(paths.rootfs) + " && rm -rf -- "
                                + " ".join(quote(p) for p in remove[i:i + 200]))
             files = sorted(send)  # directories too (a tar entry each, non-recursive): modes and empty dirs
             # registry/ holds gzip layers already: it goes in a plain stream; the rest compressed (if asked)
-            blobs = [f for f in files if f == manifest.REGISTRY_DIR or f.startswith(manifest.REGISTRY_DIR + "/")]
-            in_blobs = set(blobs)
-            rest = [f for f in files if f not in in_blobs]
+            blobs = [f for f in files if manifest.in_registry(f)]
+            rest = [f for f in files if not manifest.in_registry(f)]
+            # big registry/ trees go in several streams (one ssh process each: both cores work)
+            streams = [(g, False) for g in manifest.split(self.plan.rootfs, blobs, STREAM_BYTES, MAX_STREAMS)]
             await asyncio.gather(*(host.put_tree(self.plan.rootfs, paths.rootfs, files=part, compress=compress)
-                                   for part, compress in ((blobs, False), (rest, self.compress)) if part))
+                                   for part, compress in (*streams, (rest, self.compress)) if part))
         except HostCommandError as e:
             self._failed(ip, "send", t, str(e))
             raise DeliveryError(f"command failed with exit code {e.result.exit_code}", host=ip, phase="send",
@@ -340,6 +359,9 @@ class Delivery:
         except HostError as e:
             self._failed(ip, "send", t, str(e))
             raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase="send") from None
+        await self.hashed()
+        m = self.host_manifest(ip)
+        key = manifest.digest(m)
         detail = f"{len(files)} entries sent, {len(remove)} removed" + (
             "" if ip == self.plan.registry_host else ", without registry/")
         return Step("send", key, "true\n", detail, files=[(paths.manifest, json.dumps(m).encode(), 0o600)], t0=t)
@@ -348,6 +370,7 @@ class Delivery:
         """Every phase of one host before kubeadm, back to back (hosts do not wait for each other): the tar
         streams, then one session for the rest (send's manifest, render, hosts, init, registry, mirror)."""
         first = await self.send(ip)
+        await self.hashed()
         todo = [s for s in (first, self.render(ip), self.hosts(ip), self.init(ip),
                             self.registry() if ip == self.plan.registry_host else None,
                             self.mirror(ip) if self.plan.cluster.runtime != "docker" else None) if s is not None]
@@ -541,12 +564,11 @@ class Delivery:
         plan = self.plan
         targets = list(hosts) if hosts is not None else plan.all_hosts
         try:
-            hashing = asyncio.create_task(asyncio.to_thread(self.full_manifest))  # while connecting
-            try:
-                await self._connect(list(dict.fromkeys([plan.master0, *targets])))
-            finally:
-                await hashing
+            # hashing the rootfs overlaps connecting and, on a first delivery, sending
+            self._hashing = asyncio.create_task(asyncio.to_thread(manifest.build_manifest, plan.rootfs))
+            await self._connect(list(dict.fromkeys([plan.master0, *targets])))
             await self._gather(targets, self.prepare)
+            await self.hashed()
             others = [ip for ip in targets if ip != plan.master0]
             init_done: Step | None = None
             if not (plan.rootfs / "bin" / "kubeadm").exists():
@@ -572,5 +594,7 @@ class Delivery:
                 await self._session(plan.master0, [s for s in (init_done, self.cmds()) if s is not None])
         finally:
             self.summary.seconds = time.monotonic() - t0
+            if self._hashing is not None:  # a thread cannot be cancelled: let it end before the loop does
+                await asyncio.gather(self._hashing, return_exceptions=True)
             await self.close()
         return self.summary
