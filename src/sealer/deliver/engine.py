@@ -1,22 +1,25 @@
 """Run the delivery phases across hosts in stages; each phase is idempotent and marked done on its host.
 
-Stages (sealer v0.8's order, docs/delivery.md):
+Stages (sealer v0.8's order per host, docs/delivery.md):
 
-1. every host: ``send`` (rootfs; ``registry/`` only to the registry host), ``render`` (``*.tmpl``),
-   ``hosts`` (/etc/hosts: sea.hub, apiserver.cluster.local), ``init`` (the image's ``scripts/init.sh``);
-2. registry host (master0): ``registry`` (``scripts/init-registry.sh``, or the stock docker-distribution);
-3. every host: ``mirror`` (containerd certs.d / docker daemon.json);
-4. master0: ``kubeadm`` (``init --config --upload-certs``); 5. other hosts: ``kubeadm`` (``join``);
-6. master0: ``cmds`` (the image's CMDs, base image's first).
+1. every host, back to back: ``send`` (rootfs; ``registry/`` only to the registry host), ``render``
+   (``*.tmpl``), ``hosts`` (/etc/hosts: sea.hub, apiserver.cluster.local), ``init`` (the image's
+   ``scripts/init.sh``), on the registry host (master0) ``registry`` (``scripts/init-registry.sh``, or the stock
+   docker-distribution), ``mirror`` (containerd certs.d / docker daemon.json);
+2. master0: ``kubeadm`` (``init --config --upload-certs``); 3. other hosts: ``kubeadm`` (``join``);
+4. master0: ``cmds`` (the image's CMDs, base image's first).
 
 A stage runs on its hosts in parallel; when a host fails, the others finish the stage (and mark it done)
-and the delivery stops with the failing host, phase and stderr tail.
+and the delivery stops with the failing host, phase and stderr tail. SSH sessions are the cost here, not
+the phases' work: a host's consecutive phases run in one session (:meth:`Delivery._session`), which writes
+each phase's marker right after the phase's work and goes on only after the client recorded it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -44,6 +47,8 @@ from sealer.reference import parse as parse_ref
 
 PHASES = ("send", "render", "hosts", "init", "registry", "mirror", "kubeadm", "cmds")
 KUBEADM_TIMEOUT = 900.0
+# stand-ins for master0's join credentials in join configs rendered ahead of kubeadm init (valid formats)
+PLACEHOLDER_JOIN = {"token": "zzzzzz.zzzzzzzzzzzzzzzz", "caCertHash": "sha256:" + "f0" * 32}
 STREAM_BYTES = 256 << 20  # registry/ is cut into streams of about this size, at most MAX_STREAMS of them
 MAX_STREAMS = 4
 
@@ -133,6 +138,7 @@ class Delivery:
         self.summary = Summary(plan.cluster.name, plan.image)
         self._manifest: manifest.Manifest | None = None
         self._hashing: asyncio.Task[manifest.Manifest] | None = None
+        self._local: dict[tuple[str, str], tuple[bool, Any]] = {}
         self._engine: GoTemplateEngine | None = None
         self._join: dict[str, str] | None = None
 
@@ -380,7 +386,8 @@ class Delivery:
 
     def render(self, ip: str) -> Step:
         with self._context(ip, "render"):
-            rendered = render_all(self.engine, self.plan, ip)
+            rendered: dict[str, tuple[bytes, int]] = self._memo(
+                ("render", ip), lambda: render_all(self.engine, self.plan, ip))
         key = inputs_hash({k: v[0].decode(errors="replace") for k, v in rendered.items()})
         files = [(f"{self.plan.paths.rootfs}/{rel}", data, mode) for rel, (data, mode) in rendered.items()]
         return Step("render", key, "true\n", f"{len(rendered)} templates", files=files)
@@ -500,6 +507,52 @@ class Delivery:
                     cp["certificateKey"] = join["certificateKey"]
         return cfg
 
+    def _memo(self, key: tuple[str, str], fn: Callable[[], Any]) -> Any:
+        """Local work (templates, kubeadm configs) done once, possibly ahead of time by :meth:`_ahead`; an
+        error is kept and raised where the phase uses the result."""
+        if key not in self._local:
+            try:
+                self._local[key] = (True, fn())
+            except SealerError as e:
+                self._local[key] = (False, e)
+        ok, value = self._local[key]
+        if not ok:
+            raise value
+        return value
+
+    async def _ahead(self, targets: Sequence[str]) -> None:
+        """The local CPU work of later phases (≈ 0.3 s per kubeadm config, the templates), done while the
+        rootfs streams (ssh processes, an idle event loop); join configs get placeholder credentials that the
+        join phase replaces by master0's."""
+        plan = self.plan
+        has_kubeadm = (plan.rootfs / "bin" / "kubeadm").exists()
+        for ip in targets:
+            await asyncio.sleep(0)
+            self._memo(("render", ip), functools.partial(render_all, self.engine, plan, ip))
+        if not has_kubeadm:
+            return
+        if plan.master0 in targets:
+            await asyncio.sleep(0)
+            self._memo(("init", plan.master0), lambda: self._kubeadm_config(plan.master0, None).to_yaml())
+        for ip in targets:
+            if ip != plan.master0:
+                await asyncio.sleep(0)
+                self._memo(("join", ip), functools.partial(self._kubeadm_config, ip, PLACEHOLDER_JOIN))
+
+    def _join_config(self, ip: str, join: dict[str, str]) -> tuple[str, str]:
+        """(YAML, role) of a join: the (precomputed) config with master0's token, hash and certificate key."""
+        cfg: HostKubeadmConfig = self._memo(("join", ip), lambda: self._kubeadm_config(ip, PLACEHOLDER_JOIN))
+        for d in cfg.documents:
+            if d.kind == "JoinConfiguration" and cfg.role == "master":
+                cp = d.data.setdefault("controlPlane", {})
+                if isinstance(cp, dict):
+                    cp.pop("certificateKey", None)
+                    if join.get("certificateKey"):
+                        cp["certificateKey"] = join["certificateKey"]
+        text = cfg.to_yaml()
+        for k, v in PLACEHOLDER_JOIN.items():
+            text = text.replace(v, join[k])
+        return text, cfg.role
 
     async def kubeadm_init(self) -> Step | None:
         """``kubeadm init`` in one session; the join token is parsed here and the step returned (join.json and
@@ -507,8 +560,7 @@ class Delivery:
         ip = self.plan.master0
         paths = self.plan.paths
         with self._context(ip, "kubeadm"):
-            cfg = self._kubeadm_config(ip, None)
-        text = cfg.to_yaml()
+            text: str = self._memo(("init", ip), lambda: self._kubeadm_config(ip, None).to_yaml())
         key = inputs_hash(text)
         if self.markers.get(ip, {}).get("kubeadm") == key:
             self._skipped(ip, "kubeadm")
@@ -541,11 +593,10 @@ class Delivery:
     async def kubeadm_join(self, ip: str, join: dict[str, str]) -> None:
         paths = self.plan.paths
         with self._context(ip, "kubeadm"):
-            cfg = self._kubeadm_config(ip, join)
-        text = cfg.to_yaml()
+            text, role = self._join_config(ip, join)
         cmd = steps.run_in_rootfs(paths, f"kubeadm join --config {quote(paths.kubeadm_config)}",
                                   self.plan.cluster.host_env(ip), kubeconfig=False)
-        await self._session(ip, [Step("kubeadm", inputs_hash(text), cmd + "\n", f"kubeadm join ({cfg.role})",
+        await self._session(ip, [Step("kubeadm", inputs_hash(text), cmd + "\n", f"kubeadm join ({role})",
                                       files=[(paths.kubeadm_config, text.encode(), 0o600)])],
                             secrets=(join["token"],))
 
@@ -567,7 +618,13 @@ class Delivery:
             # hashing the rootfs overlaps connecting and, on a first delivery, sending
             self._hashing = asyncio.create_task(asyncio.to_thread(manifest.build_manifest, plan.rootfs))
             await self._connect(list(dict.fromkeys([plan.master0, *targets])))
-            await self._gather(targets, self.prepare)
+            ahead = asyncio.create_task(self._ahead(targets))
+            try:
+                await self._gather(targets, self.prepare)
+            finally:
+                if not ahead.done():
+                    ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
             await self.hashed()
             others = [ip for ip in targets if ip != plan.master0]
             init_done: Step | None = None
