@@ -102,3 +102,30 @@ def test_kubeadm_config_preview_shows_the_delivered_image_repository(tmp_path: P
     docs = {d["kind"]: d["data"] for d in _json.loads(r.output)["documents"]}
     assert docs["ClusterConfiguration"]["imageRepository"] == "sea.hub:5000"
     assert docs["ClusterConfiguration"]["dns"]["imageRepository"] == "sea.hub:5000/coredns"
+
+
+def test_split_balances_streams_and_keeps_parent_directories(tmp_path: Path) -> None:
+    root = tmp_path / "r"
+    for i, size in enumerate([5000, 4000, 3000, 3000, 1000]):
+        d = root / "registry" / f"d{i}"
+        d.mkdir(parents=True)
+        (d / "blob").write_bytes(b"x" * size)
+    (root / "registry" / "empty").mkdir()
+    paths = [p for p in manifest.entries(root) if manifest.in_registry(p)]
+    assert manifest.entries(root) == sorted(manifest.build_manifest(root))
+    groups = manifest.split(root, paths, 6000, 4)
+    assert len(groups) == 3  # 16000 bytes in streams of about 6000
+    sizes = sorted(sum((root / p).stat().st_size for p in g if (root / p).is_file()) for g in groups)
+    assert sizes == [5000, 5000, 6000]
+    assert {p for g in groups for p in g} == set(paths)  # every entry goes, directories maybe twice
+    for g in groups:
+        for f in (p for p in g if (root / p).is_file()):
+            assert "registry" in g and f.rsplit("/", 1)[0] in g  # parents travel with their files
+    assert "registry/empty" in groups[0]
+    assert manifest.split(root, paths, 1 << 30, 4) == [sorted(paths)]  # small: one stream
+
+
+def test_session_step_writes_marker_only_after_the_work() -> None:
+    text = steps.session_step(0, [("/d/f", b"data", 0o600)], "false\n", ("/d/phases.json", b"{}"), last=False)
+    work, marker, ack = text.index("eval"), text.index("phases.json"), text.index("read -r _ack")
+    assert work < text.index("rc=$?") < marker < text.index(f"{steps.SESSION_TAG}done 0") < ack

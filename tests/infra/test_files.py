@@ -229,3 +229,61 @@ def test_put_tree_to_this_machine(tmp_path: Path) -> None:
 
     asyncio.run(go())
     assert _local_listing(tmp_path / "copy") == _local_listing(src)
+
+
+def test_put_tree_uncompressed_goes_through_openssh(test_hosts: TestHostFactory, tmp_path: Path) -> None:
+    """Key logins copy trees with the OpenSSH client (same known_hosts and key): same result as asyncssh; a
+    remote tar failure is a HostCommandError naming the host."""
+    from sealer.infra.ssh import SSHHost
+
+    (th,) = test_hosts(1)
+    src = tmp_path / "rootfs"
+    _make_tree(src)
+    th.exec("echo x > /var/lib/sealer/a-file")
+
+    async def go(h: Host) -> tuple[str, HostCommandError]:
+        assert isinstance(h, SSHHost)
+        await h.put_tree(src, "/var/lib/sealer/data/c2/rootfs", compress=False)
+        await h.put_tree(src, "/var/lib/sealer/partial", files=["bin/tool", "link-rel", "empty"], compress=False)
+        with pytest.raises(HostCommandError) as e:
+            await h.put_tree(src, "/var/lib/sealer/a-file/rootfs", compress=False)
+        return h.bulk_transport, e.value
+
+    transport, err = with_host(th, go)
+    assert transport == "openssh"
+    assert _remote_listing(th, "/var/lib/sealer/data/c2/rootfs") == _local_listing(src)
+    remote = _remote_listing(th, "/var/lib/sealer/partial")
+    assert {k: v for k, v in remote.items() if k in {"bin/tool", "link-rel", "empty"}} == _local_listing(
+        src, {"bin/tool", "link-rel", "empty"})
+    assert str(err).startswith(f"{th.address}: command failed")
+    assert "Not a directory" in str(err) or "File exists" in str(err)
+
+
+def test_put_tree_falls_back_to_asyncssh_when_ssh_cannot_connect(test_hosts: TestHostFactory, tmp_path: Path) -> None:
+    """`ssh` refuses a host whose key is not in sealer's known_hosts (StrictHostKeyChecking yes, never a
+    prompt): the copy goes over the asyncssh connection instead; password logins never try `ssh`."""
+    from sealer.infra import bulk
+    from sealer.infra.ssh import SSHHost
+
+    (th,) = test_hosts(1)
+    src = tmp_path / "rootfs"
+    _make_tree(src)
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+
+    async def direct() -> None:
+        with pytest.raises(bulk.TransportFailed):
+            await bulk.put_tree_openssh(th.address, th.ssh_config, empty, src, "/var/lib/sealer/never", None)
+    asyncio.run(direct())
+
+    async def go(h: Host) -> str:
+        assert isinstance(h, SSHHost) and h.bulk_transport == "openssh"
+        th.ssh_config.known_hosts.write_text("")  # type: ignore[union-attr]  # forget the key after connecting
+        await h.put_tree(src, "/var/lib/sealer/data/c3/rootfs", compress=False)
+        return h.bulk_transport
+
+    assert with_host(th, go) == "asyncssh"
+    assert _remote_listing(th, "/var/lib/sealer/data/c3/rootfs") == _local_listing(src)
+    assert th.exec("test -e /var/lib/sealer/never", check=False).returncode != 0
+    assert not bulk.usable(SSHConfig(password="x", pkey=None)) and not bulk.usable(
+        SSHConfig(pkey=tmp_path / "k", pkey_password="p"))

@@ -1,25 +1,28 @@
 """Run the delivery phases across hosts in stages; each phase is idempotent and marked done on its host.
 
-Stages (sealer v0.8's order, docs/delivery.md):
+Stages (sealer v0.8's order per host, docs/delivery.md):
 
-1. every host: ``send`` (rootfs; ``registry/`` only to the registry host), ``render`` (``*.tmpl``),
-   ``hosts`` (/etc/hosts: sea.hub, apiserver.cluster.local), ``init`` (the image's ``scripts/init.sh``);
-2. registry host (master0): ``registry`` (``scripts/init-registry.sh``, or the stock docker-distribution);
-3. every host: ``mirror`` (containerd certs.d / docker daemon.json);
-4. master0: ``kubeadm`` (``init --config --upload-certs``); 5. other hosts: ``kubeadm`` (``join``);
-6. master0: ``cmds`` (the image's CMDs, base image's first).
+1. every host, back to back: ``send`` (rootfs; ``registry/`` only to the registry host), ``render``
+   (``*.tmpl``), ``hosts`` (/etc/hosts: sea.hub, apiserver.cluster.local), ``init`` (the image's
+   ``scripts/init.sh``), on the registry host (master0) ``registry`` (``scripts/init-registry.sh``, or the stock
+   docker-distribution), ``mirror`` (containerd certs.d / docker daemon.json);
+2. master0: ``kubeadm`` (``init --config --upload-certs``); 3. other hosts: ``kubeadm`` (``join``);
+4. master0: ``cmds`` (the image's CMDs, base image's first).
 
 A stage runs on its hosts in parallel; when a host fails, the others finish the stage (and mark it done)
-and the delivery stops with the failing host, phase and stderr tail.
+and the delivery stops with the failing host, phase and stderr tail. SSH sessions are the cost here, not
+the phases' work: a host's consecutive phases run in one session (:meth:`Delivery._session`), which writes
+each phase's marker right after the phase's work and goes on only after the client recorded it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from shlex import quote
 from typing import Any
@@ -34,7 +37,7 @@ from sealer.cluster.registry_proxy import (
 )
 from sealer.deliver import imagerepo, manifest, steps
 from sealer.deliver.errors import DeliveryError
-from sealer.deliver.markers import inputs_hash, read_markers, write_markers
+from sealer.deliver.markers import inputs_hash, parse_markers, write_markers
 from sealer.deliver.plan import Plan
 from sealer.deliver.render import render_all
 from sealer.deliver.reporter import LogReporter, Reporter
@@ -44,6 +47,10 @@ from sealer.reference import parse as parse_ref
 
 PHASES = ("send", "render", "hosts", "init", "registry", "mirror", "kubeadm", "cmds")
 KUBEADM_TIMEOUT = 900.0
+# stand-ins for master0's join credentials in join configs rendered ahead of kubeadm init (valid formats)
+PLACEHOLDER_JOIN = {"token": "zzzzzz.zzzzzzzzzzzzzzzz", "caCertHash": "sha256:" + "f0" * 32}
+STREAM_BYTES = 256 << 20  # registry/ is cut into streams of about this size, at most MAX_STREAMS of them
+MAX_STREAMS = 4
 
 
 @dataclass
@@ -53,6 +60,22 @@ class PhaseResult:
     status: str  # done | skipped (done before) | n/a (nothing to do for this image) | failed
     seconds: float = 0.0
     detail: str = ""
+
+
+@dataclass
+class Step:
+    """A phase's remote work inside a session: ``files`` (path, bytes, mode) written atomically, then
+    ``script`` (bash, ``set -e``); its marker is written by the same session after the work succeeded (not
+    when ``mark`` is False: the caller finishes the phase with another step). ``t0``: when the phase began,
+    for work done before the session (send's tar streams)."""
+
+    phase: str
+    key: str
+    script: str
+    detail: str
+    files: list[tuple[str, bytes, int]] = field(default_factory=list)
+    mark: bool = True
+    t0: float | None = None
 
 
 @dataclass
@@ -75,6 +98,16 @@ class Summary:
         for r in self.results:
             out[r.phase] = max(out.get(r.phase, 0.0), r.seconds)
         return out
+
+
+def _phase_tail(text: str, n: int = 15) -> str:
+    """The last lines of ``text`` written by the phase that ran last in a session (after its start line)."""
+    lines = [ln for ln in text.rstrip("\n").splitlines()]
+    starts = [i for i, ln in enumerate(lines) if ln.startswith(steps.SESSION_TAG)]
+    if starts:
+        lines = lines[starts[-1] + 1:]
+    lines = [ln for ln in lines if not ln.startswith(steps.SESSION_TAG)]
+    return "\n".join(lines[-n:])
 
 
 def cached_domains(images: Sequence[str], registry: str) -> list[str]:
@@ -101,8 +134,11 @@ class Delivery:
         self.compress = compress
         self.conn: dict[str, Host] = {}
         self.markers: dict[str, dict[str, str]] = {}
+        self.remote_manifest: dict[str, manifest.Manifest | None] = {}
         self.summary = Summary(plan.cluster.name, plan.image)
         self._manifest: manifest.Manifest | None = None
+        self._hashing: asyncio.Task[manifest.Manifest] | None = None
+        self._local: dict[tuple[str, str], tuple[bool, Any]] = {}
         self._engine: GoTemplateEngine | None = None
         self._join: dict[str, str] | None = None
 
@@ -118,7 +154,14 @@ class Delivery:
                 self.summary.results.append(PhaseResult(ip, "connect", "failed", time.monotonic() - t))
                 raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase="connect") from None
             self.conn[ip] = h
-            self.markers[ip] = await read_markers(h, self.plan.paths.phases)
+            try:  # the markers and the manifest the host holds, in the same round trip
+                res = await h.run(steps.read_state_script([self.plan.paths.phases, self.plan.paths.manifest]))
+            except HostError as e:
+                self._failed(ip, "connect", t, str(e))
+                raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase="connect") from None
+            phases, got = steps.parse_state(res.stdout, 2)
+            self.markers[ip] = parse_markers(phases.encode())
+            self.remote_manifest[ip] = manifest.parse(got.encode())
             self.reporter.phase_done(ip, "connect", skipped=False, seconds=time.monotonic() - t)
         await self._gather([ip for ip in hosts if ip not in self.conn], one)
 
@@ -172,6 +215,79 @@ class Delivery:
         self.summary.results.append(PhaseResult(ip, phase, "done", dt, detail))
         self.reporter.phase_done(ip, phase, skipped=False, seconds=dt, detail=detail)
 
+    def _skipped(self, ip: str, phase: str) -> None:
+        self.reporter.phase_done(ip, phase, skipped=True, seconds=0.0)
+        self.summary.results.append(PhaseResult(ip, phase, "skipped"))
+
+    async def _session(self, ip: str, todo: Sequence[Step], *, timeout: float = KUBEADM_TIMEOUT,
+                       secrets: Sequence[str] = ()) -> str:
+        """Run ``todo`` (phases of one host, in order) in ONE remote session; phases whose marker holds their
+        key are skipped. Each phase is reported, recorded and marked as it finishes; the session goes on to
+        the next only after that (the client's ``go``), so a rerun resumes at the first phase not marked. A
+        failure names the host, the phase and the tail of that phase's stderr. Returns the session's output."""
+        marks = dict(self.markers.get(ip, {}))
+        run: list[Step] = []
+        for st in todo:
+            if st.mark and marks.get(st.phase) == st.key and st.t0 is None:
+                self._skipped(ip, st.phase)
+                continue
+            run.append(st)
+        if not run:
+            return ""
+        parts = []
+        for i, st in enumerate(run):
+            marker = None
+            if st.mark:
+                marks[st.phase] = st.key
+                marker = (self.plan.paths.phases, json.dumps(marks, indent=1, sort_keys=True).encode())
+            parts.append(steps.session_step(i, st.files, st.script, marker, last=i == len(run) - 1))
+        acks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        state = {"next": 0, "t": time.monotonic()}
+
+        def on_line(stream: str, line: str) -> None:
+            if stream != "stdout" or not line.startswith(steps.SESSION_TAG):
+                return
+            kind, _, idx = line[len(steps.SESSION_TAG):].partition(" ")
+            st = run[int(idx)]
+            if kind == "start":
+                if st.t0 is None:  # else reported when its work began (before this session)
+                    self.reporter.phase_started(ip, st.phase)
+                return
+            dt = time.monotonic() - (st.t0 if st.t0 is not None else state["t"])
+            state["next"], state["t"] = int(idx) + 1, time.monotonic()
+            if st.mark:
+                self.markers.setdefault(ip, {})[st.phase] = st.key
+                self.summary.results.append(PhaseResult(ip, st.phase, "done", dt, st.detail))
+                self.reporter.phase_done(ip, st.phase, skipped=False, seconds=dt, detail=st.detail)
+            acks.put_nowait(b"go\n" if state["next"] < len(run) else None)
+
+        async def stdin() -> AsyncIterator[bytes]:
+            while (ack := await acks.get()) is not None:
+                yield ack
+
+        def current() -> Step:
+            return run[min(int(state["next"]), len(run) - 1)]
+
+        try:
+            res = await self.conn[ip].run("".join(parts), timeout=timeout, check=False, input=stdin(),
+                                          on_line=on_line, secrets=secrets)
+        except HostCommandError as e:  # timed out
+            st = current()
+            self._failed(ip, st.phase, st.t0 or state["t"], str(e))
+            raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase=st.phase,
+                                tail=_phase_tail(e.result.stderr or e.result.stdout)) from None
+        except HostError as e:
+            st = current()
+            self._failed(ip, st.phase, st.t0 or state["t"], str(e))
+            raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase=st.phase) from None
+        if res.exit_code != 0:
+            st = current()
+            msg = f"command failed with exit code {res.exit_code}"
+            tail = _phase_tail(res.stderr) or _phase_tail(res.stdout)
+            self._failed(ip, st.phase, st.t0 or state["t"], msg + (f"\n{tail}" if tail else ""))
+            raise DeliveryError(msg, host=ip, phase=st.phase, tail=tail)
+        return res.stdout + "\n" + res.stderr
+
     def _failed(self, ip: str, phase: str, t: float, msg: str) -> None:
         self.summary.results.append(PhaseResult(ip, phase, "failed", time.monotonic() - t, msg.splitlines()[0]))
         self.reporter.phase_failed(ip, phase, msg)
@@ -193,6 +309,13 @@ class Delivery:
             self._engine = GoTemplateEngine()
         return self._engine
 
+    async def hashed(self) -> None:
+        """Wait for the manifest of the image's rootfs (hashed on threads, started by :meth:`run`)."""
+        if self._manifest is None:
+            if self._hashing is None:
+                self._hashing = asyncio.create_task(asyncio.to_thread(manifest.build_manifest, self.plan.rootfs))
+            self._manifest = await asyncio.shield(self._hashing)
+
     def full_manifest(self) -> manifest.Manifest:
         if self._manifest is None:
             self._manifest = manifest.build_manifest(self.plan.rootfs)
@@ -202,45 +325,72 @@ class Delivery:
         return manifest.for_host(self.full_manifest(), with_registry=ip == self.plan.registry_host)
 
     # ---- phases ----------------------------------------------------------------------------------------
-    async def send(self, ip: str) -> None:
-        m = self.host_manifest(ip)
+    async def send(self, ip: str) -> Step | None:
+        """The tar streams of the rootfs (OpenSSH processes when the host allows, ``registry/`` and the rest in
+        parallel); the manifest and the marker are written by the first step of the host's next session. A
+        host without a manifest (first delivery) gets every entry at once, while the manifest is hashed."""
         paths = self.plan.paths
-
-        async def body(host: Host) -> str:
-            old = manifest.parse(await host.read_file(paths.manifest))
-            send, remove = manifest.diff(old, m)
+        first = self.remote_manifest.get(ip) is None  # the send marker is written after the manifest: none
+        if not first:
+            await self.hashed()
+            key = manifest.digest(self.host_manifest(ip))
+            if self.markers.get(ip, {}).get("send") == key:
+                self._skipped(ip, "send")
+                return None
+        host = self.conn[ip]
+        self.reporter.phase_started(ip, "send")
+        t = time.monotonic()
+        if first:
+            send = [p for p in manifest.entries(self.plan.rootfs)
+                    if ip == self.plan.registry_host or not manifest.in_registry(p)]
+            remove: list[str] = []
+        else:
+            send, remove = manifest.diff(self.remote_manifest.get(ip), self.host_manifest(ip))
+        try:
             for i in range(0, len(remove), 200):
                 await host.run("cd " + quote(paths.rootfs) + " && rm -rf -- "
                                + " ".join(quote(p) for p in remove[i:i + 200]))
             files = sorted(send)  # directories too (a tar entry each, non-recursive): modes and empty dirs
             # registry/ holds gzip layers already: it goes in a plain stream; the rest compressed (if asked)
-            blobs = [f for f in files if f == manifest.REGISTRY_DIR or f.startswith(manifest.REGISTRY_DIR + "/")]
-            rest = [f for f in files if f not in set(blobs)]
-            for part, compress in ((rest, self.compress), (blobs, False)):
-                if part:
-                    await host.put_tree(self.plan.rootfs, paths.rootfs, files=part, compress=compress)
-            await host.put_bytes(json.dumps(m).encode(), paths.manifest, mode=0o600)
-            return f"{len(files)} entries sent, {len(remove)} removed" + (
-                "" if ip == self.plan.registry_host else ", without registry/")
-        await self._phase(ip, "send", manifest.digest(m), body)
+            blobs = [f for f in files if manifest.in_registry(f)]
+            rest = [f for f in files if not manifest.in_registry(f)]
+            # big registry/ trees go in several streams (one ssh process each: both cores work)
+            streams = [(g, False) for g in manifest.split(self.plan.rootfs, blobs, STREAM_BYTES, MAX_STREAMS)]
+            await asyncio.gather(*(host.put_tree(self.plan.rootfs, paths.rootfs, files=part, compress=compress)
+                                   for part, compress in (*streams, (rest, self.compress)) if part))
+        except HostCommandError as e:
+            self._failed(ip, "send", t, str(e))
+            raise DeliveryError(f"command failed with exit code {e.result.exit_code}", host=ip, phase="send",
+                                tail=e.result.tail(15)) from None
+        except HostError as e:
+            self._failed(ip, "send", t, str(e))
+            raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase="send") from None
+        await self.hashed()
+        m = self.host_manifest(ip)
+        key = manifest.digest(m)
+        detail = f"{len(files)} entries sent, {len(remove)} removed" + (
+            "" if ip == self.plan.registry_host else ", without registry/")
+        return Step("send", key, "true\n", detail, files=[(paths.manifest, json.dumps(m).encode(), 0o600)], t0=t)
 
     async def prepare(self, ip: str) -> None:
-        """Stage 1 of one host, its phases back to back (hosts do not wait for each other here)."""
-        await self.send(ip)
-        await self.render(ip)
-        await self.hosts(ip)
-        await self.init(ip)
+        """Every phase of one host before kubeadm, back to back (hosts do not wait for each other): the tar
+        streams, then one session for the rest (send's manifest, render, hosts, init, registry, mirror)."""
+        first = await self.send(ip)
+        await self.hashed()
+        todo = [s for s in (first, self.render(ip), self.hosts(ip), self.init(ip),
+                            self.registry() if ip == self.plan.registry_host else None,
+                            self.mirror(ip) if self.plan.cluster.runtime != "docker" else None) if s is not None]
+        await self._session(ip, todo)
+        if self.plan.cluster.runtime == "docker":
+            await self.mirror_docker(ip)
 
-    async def render(self, ip: str) -> None:
+    def render(self, ip: str) -> Step:
         with self._context(ip, "render"):
-            rendered = render_all(self.engine, self.plan, ip)
+            rendered: dict[str, tuple[bytes, int]] = self._memo(
+                ("render", ip), lambda: render_all(self.engine, self.plan, ip))
         key = inputs_hash({k: v[0].decode(errors="replace") for k, v in rendered.items()})
-
-        async def body(host: Host) -> str:
-            for rel, (data, mode) in rendered.items():
-                await host.put_bytes(data, f"{self.plan.paths.rootfs}/{rel}", mode=mode)
-            return f"{len(rendered)} templates"
-        await self._phase(ip, "render", key, body)
+        files = [(f"{self.plan.paths.rootfs}/{rel}", data, mode) for rel, (data, mode) in rendered.items()]
+        return Step("render", key, "true\n", f"{len(rendered)} templates", files=files)
 
     def _hosts_entries(self) -> list[tuple[str, str]]:
         c = self.plan.cluster
@@ -251,29 +401,23 @@ class Delivery:
         entries.append((self.plan.master0, apiserver))
         return entries
 
-    async def hosts(self, ip: str) -> None:
+
+    def hosts(self, ip: str) -> Step:
         entries = self._hosts_entries()
+        return Step("hosts", inputs_hash(entries), steps.hosts_script(self.plan.cluster.name, entries),
+                    ", ".join(f"{n} -> {i}" for i, n in entries))
 
-        async def body(host: Host) -> str:
-            await host.run("bash -s", input=(steps.hosts_script(self.plan.cluster.name, entries)).encode())
-            return ", ".join(f"{n} -> {i}" for i, n in entries)
-        await self._phase(ip, "hosts", inputs_hash(entries), body)
-
-    async def init(self, ip: str) -> None:
+    def init(self, ip: str) -> Step | None:
         c = self.plan.cluster
         if not (self.plan.rootfs / "scripts" / "init.sh").is_file():
             self.summary.results.append(PhaseResult(ip, "init", "n/a", detail="the image has no scripts/init.sh"))
-            return
+            return None
         env = c.host_env(ip)
         key = inputs_hash(manifest.digest(self.host_manifest(ip)), env)
+        return Step("init", key, steps.init_script(self.plan.paths, c.registry_domain, c.registry_port, env),
+                    "scripts/init.sh")
 
-        async def body(host: Host) -> str:
-            await host.run("bash -s", input=(steps.init_script(self.plan.paths, c.registry_domain, c.registry_port,
-                                                               env)).encode(), timeout=KUBEADM_TIMEOUT)
-            return "scripts/init.sh"
-        await self._phase(ip, "init", key, body)
-
-    async def registry(self) -> None:
+    def registry(self) -> Step:
         ip = self.plan.registry_host
         c = self.plan.cluster
         paths = self.plan.paths
@@ -281,37 +425,33 @@ class Delivery:
         own_script = (rootfs / "scripts" / "init-registry.sh").is_file()
         proxy_cfg = rootfs / "etc" / "registry_config.yaml"
         key = inputs_hash(manifest.digest(self.host_manifest(ip)), c.registry, own_script)
-
-        async def body(host: Host) -> str:
-            if own_script:  # sealer: cd ROOTFS/scripts && sh init-registry.sh PORT ROOTFS/registry DOMAIN
-                await host.run(f"{steps.env_exports(c.host_env(ip))}cd {quote(paths.rootfs)}/scripts && "
-                               f"bash init-registry.sh {c.registry_port} {quote(paths.rootfs + '/registry')} "
-                               f"{quote(c.registry_domain)}", timeout=KUBEADM_TIMEOUT)
-                detail = "scripts/init-registry.sh"
-            else:
-                cfg_path = f"{paths.registry_dir}/config.yml"
-                await host.put_bytes(steps.registry_config(paths.rootfs, f"{ip}:{c.registry_port}").encode(),
-                                     cfg_path, mode=0o600)
-                cmd = f"{steps.registry_binary(paths.rootfs)} serve {quote(cfg_path)}"
-                await host.run("bash -s", input=(steps.start_daemon_script(
-                    "registry", paths.registry_dir, cmd, (ip, c.registry_port))).encode())
-                detail = f"docker-distribution on {ip}:{c.registry_port} serving rootfs/registry"
-            if proxy_cfg.is_file():
-                cfg = load_registry_config(proxy_cfg)
-                files = render_distribution_configs(cfg, f"{paths.meta}/registry-proxy", listen_host=ip)
-                pdir = f"{paths.registry_dir}/proxy"
-                for rel, text in files.items():  # a tls.ca path points into the local export: map it
-                    text = text.replace(str(self.plan.rootfs), paths.rootfs)
-                    await host.put_bytes(text.encode(), f"{pdir}/{rel}", mode=0o600)
-                for i, u in enumerate(cfg.upstreams):
-                    d = quote(f"{pdir}/{u.domain.replace(':', '_')}")
-                    cmd = (f"env $(cat {d}/env 2>/dev/null) {steps.registry_binary(paths.rootfs)} "
-                           f"serve {d}/config.yml")
-                    await host.run("bash -s", input=(steps.start_daemon_script(
-                        f"proxy-{i}", paths.registry_dir, cmd, (ip, DEFAULT_PROXY_BASE_PORT + i))).encode())
-                detail += f"; {len(cfg.upstreams)} proxy registries"
-            return detail
-        await self._phase(ip, "registry", key, body)
+        files: list[tuple[str, bytes, int]] = []
+        if own_script:  # sealer: cd ROOTFS/scripts && sh init-registry.sh PORT ROOTFS/registry DOMAIN
+            script = (f"{steps.env_exports(c.host_env(ip))}cd {quote(paths.rootfs)}/scripts && "
+                      f"bash init-registry.sh {c.registry_port} {quote(paths.rootfs + '/registry')} "
+                      f"{quote(c.registry_domain)}\n")
+            detail = "scripts/init-registry.sh"
+        else:
+            cfg_path = f"{paths.registry_dir}/config.yml"
+            files.append((cfg_path, steps.registry_config(paths.rootfs, f"{ip}:{c.registry_port}").encode(), 0o600))
+            cmd = f"{steps.registry_binary(paths.rootfs)} serve {quote(cfg_path)}"
+            # each daemon script ends with `exit`: a subshell of its own, so the next one runs too
+            script = "(\n" + steps.start_daemon_script("registry", paths.registry_dir, cmd, (ip, c.registry_port)) + ")\n"
+            detail = f"docker-distribution on {ip}:{c.registry_port} serving rootfs/registry"
+        if proxy_cfg.is_file():
+            cfg = load_registry_config(proxy_cfg)
+            rendered = render_distribution_configs(cfg, f"{paths.meta}/registry-proxy", listen_host=ip)
+            pdir = f"{paths.registry_dir}/proxy"
+            for rel, text in rendered.items():  # a tls.ca path points into the local export: map it
+                files.append((f"{pdir}/{rel}", text.replace(str(self.plan.rootfs), paths.rootfs).encode(), 0o600))
+            for i, u in enumerate(cfg.upstreams):
+                d = quote(f"{pdir}/{u.domain.replace(':', '_')}")
+                cmd = (f"env $(cat {d}/env 2>/dev/null) {steps.registry_binary(paths.rootfs)} "
+                       f"serve {d}/config.yml")
+                script += "(\n" + steps.start_daemon_script(
+                    f"proxy-{i}", paths.registry_dir, cmd, (ip, DEFAULT_PROXY_BASE_PORT + i)) + ")\n"
+            detail += f"; {len(cfg.upstreams)} proxy registries"
+        return Step("registry", key, script, detail, files=files)
 
     def _mirror_files(self) -> dict[str, str]:
         c = self.plan.cluster
@@ -329,21 +469,28 @@ class Delivery:
                 hosts[domain] += [e for e in extra if e not in hosts[domain]]
         return {d: steps.hosts_toml(c.name, steps.upstream_server(d, reg), m) for d, m in hosts.items()}
 
-    async def mirror(self, ip: str) -> None:
+
+    def mirror(self, ip: str) -> Step:
+        c = self.plan.cluster
+        files = self._mirror_files()
+        return Step("mirror", inputs_hash(files, c.runtime), steps.mirror_script(c.name, files),
+                    f"{len(files)} registries -> {c.registry}")
+
+    async def mirror_docker(self, ip: str) -> None:
+        """The docker runtime's mirror phase: daemon.json is merged with what the host has (a read first)."""
         c = self.plan.cluster
         files = self._mirror_files()
         key = inputs_hash(files, c.runtime)
 
         async def body(host: Host) -> str:
-            if c.runtime == "docker":
-                cur = await host.read_file(steps.DOCKER_DAEMON)
-                text, changed = steps.docker_daemon_merge(cur, f"http://{c.registry}", c.registry)
-                if changed:
-                    orig = f"{self.plan.paths.meta}/docker-daemon.json.orig"
-                    if await host.read_file(orig) is None:
-                        await host.put_bytes(cur if cur is not None else b"", orig, mode=0o600)
-                    await host.run("mkdir -p /etc/docker")
-                    await host.put_bytes(text, steps.DOCKER_DAEMON)
+            cur = await host.read_file(steps.DOCKER_DAEMON)
+            text, changed = steps.docker_daemon_merge(cur, f"http://{c.registry}", c.registry)
+            if changed:
+                orig = f"{self.plan.paths.meta}/docker-daemon.json.orig"
+                if await host.read_file(orig) is None:
+                    await host.put_bytes(cur if cur is not None else b"", orig, mode=0o600)
+                await host.run("mkdir -p /etc/docker")
+                await host.put_bytes(text, steps.DOCKER_DAEMON)
             await host.run("bash -s", input=(steps.mirror_script(c.name, files)).encode())
             return f"{len(files)} registries -> {c.registry}"
         await self._phase(ip, "mirror", key, body)
@@ -360,27 +507,77 @@ class Delivery:
                     cp["certificateKey"] = join["certificateKey"]
         return cfg
 
-    async def kubeadm_init(self) -> None:
+    def _memo(self, key: tuple[str, str], fn: Callable[[], Any]) -> Any:
+        """Local work (templates, kubeadm configs) done once, possibly ahead of time by :meth:`_ahead`; an
+        error is kept and raised where the phase uses the result."""
+        if key not in self._local:
+            try:
+                self._local[key] = (True, fn())
+            except SealerError as e:
+                self._local[key] = (False, e)
+        ok, value = self._local[key]
+        if not ok:
+            raise value
+        return value
+
+    async def _ahead(self, targets: Sequence[str]) -> None:
+        """The local CPU work of later phases (≈ 0.3 s per kubeadm config, the templates), done while the
+        rootfs streams (ssh processes, an idle event loop); join configs get placeholder credentials that the
+        join phase replaces by master0's."""
+        plan = self.plan
+        has_kubeadm = (plan.rootfs / "bin" / "kubeadm").exists()
+        for ip in targets:
+            await asyncio.sleep(0)
+            self._memo(("render", ip), functools.partial(render_all, self.engine, plan, ip))
+        if not has_kubeadm:
+            return
+        if plan.master0 in targets:
+            await asyncio.sleep(0)
+            self._memo(("init", plan.master0), lambda: self._kubeadm_config(plan.master0, None).to_yaml())
+        for ip in targets:
+            if ip != plan.master0:
+                await asyncio.sleep(0)
+                self._memo(("join", ip), functools.partial(self._kubeadm_config, ip, PLACEHOLDER_JOIN))
+
+    def _join_config(self, ip: str, join: dict[str, str]) -> tuple[str, str]:
+        """(YAML, role) of a join: the (precomputed) config with master0's token, hash and certificate key."""
+        cfg: HostKubeadmConfig = self._memo(("join", ip), lambda: self._kubeadm_config(ip, PLACEHOLDER_JOIN))
+        for d in cfg.documents:
+            if d.kind == "JoinConfiguration" and cfg.role == "master":
+                cp = d.data.setdefault("controlPlane", {})
+                if isinstance(cp, dict):
+                    cp.pop("certificateKey", None)
+                    if join.get("certificateKey"):
+                        cp["certificateKey"] = join["certificateKey"]
+        text = cfg.to_yaml()
+        for k, v in PLACEHOLDER_JOIN.items():
+            text = text.replace(v, join[k])
+        return text, cfg.role
+
+    async def kubeadm_init(self) -> Step | None:
+        """``kubeadm init`` in one session; the join token is parsed here and the step returned (join.json and
+        the marker) runs on master0 while the other hosts join."""
         ip = self.plan.master0
         paths = self.plan.paths
         with self._context(ip, "kubeadm"):
-            cfg = self._kubeadm_config(ip, None)
-        text = cfg.to_yaml()
+            text: str = self._memo(("init", ip), lambda: self._kubeadm_config(ip, None).to_yaml())
         key = inputs_hash(text)
-
-        async def body(host: Host) -> str:
-            await host.put_bytes(text.encode(), paths.kubeadm_config, mode=0o600)
-            cmd = steps.run_in_rootfs(paths, f"kubeadm init --config {quote(paths.kubeadm_config)} --upload-certs",
-                                      self.plan.cluster.host_env(ip), kubeconfig=False)
-            res = await host.run(cmd, timeout=KUBEADM_TIMEOUT)
-            join = steps.parse_join(res.stdout + "\n" + res.stderr)
-            if join is None:
-                raise DeliveryError("kubeadm init printed no join command (--token and "
-                                    "--discovery-token-ca-cert-hash)", tail=res.tail(15))
-            await host.put_bytes(json.dumps(join).encode(), paths.join_file, mode=0o600)
-            self._join = join
-            return "kubeadm init"
-        await self._phase(ip, "kubeadm", key, body)
+        if self.markers.get(ip, {}).get("kubeadm") == key:
+            self._skipped(ip, "kubeadm")
+            return None
+        t = time.monotonic()
+        cmd = steps.run_in_rootfs(paths, f"kubeadm init --config {quote(paths.kubeadm_config)} --upload-certs",
+                                  self.plan.cluster.host_env(ip), kubeconfig=False)
+        res = await self._session(ip, [Step("kubeadm", key, cmd + "\n", "", mark=False,
+                                            files=[(paths.kubeadm_config, text.encode(), 0o600)])])
+        join = steps.parse_join(res)
+        if join is None:
+            self._failed(ip, "kubeadm", t, "kubeadm init printed no join command")
+            raise DeliveryError("kubeadm init printed no join command (--token and --discovery-token-ca-cert-hash)",
+                                host=ip, phase="kubeadm", tail="\n".join(res.rstrip().splitlines()[-15:]))
+        self._join = join
+        return Step("kubeadm", key, "true\n", "kubeadm init", t0=t,
+                    files=[(paths.join_file, json.dumps(join).encode(), 0o600)])
 
     async def join_info(self) -> dict[str, str]:
         if self._join is None:
@@ -392,31 +589,24 @@ class Delivery:
             self._join = {str(k): str(v) for k, v in parsed.items()}
         return self._join
 
+
     async def kubeadm_join(self, ip: str, join: dict[str, str]) -> None:
         paths = self.plan.paths
         with self._context(ip, "kubeadm"):
-            cfg = self._kubeadm_config(ip, join)
-        text = cfg.to_yaml()
+            text, role = self._join_config(ip, join)
+        cmd = steps.run_in_rootfs(paths, f"kubeadm join --config {quote(paths.kubeadm_config)}",
+                                  self.plan.cluster.host_env(ip), kubeconfig=False)
+        await self._session(ip, [Step("kubeadm", inputs_hash(text), cmd + "\n", f"kubeadm join ({role})",
+                                      files=[(paths.kubeadm_config, text.encode(), 0o600)])],
+                            secrets=(join["token"],))
 
-        async def body(host: Host) -> str:
-            await host.put_bytes(text.encode(), paths.kubeadm_config, mode=0o600)
-            cmd = steps.run_in_rootfs(paths, f"kubeadm join --config {quote(paths.kubeadm_config)}",
-                                      self.plan.cluster.host_env(ip), kubeconfig=False)
-            await host.run(cmd, timeout=KUBEADM_TIMEOUT, secrets=(join["token"],))
-            return f"kubeadm join ({cfg.role})"
-        await self._phase(ip, "kubeadm", inputs_hash(text), body)
-
-    async def cmds(self) -> None:
+    def cmds(self) -> Step | None:
         ip = self.plan.master0
         cmds = list(self.plan.cmds)
         if not cmds:
-            return
-
-        async def body(host: Host) -> str:
-            script = steps.cmds_script(self.plan.paths, cmds, self.plan.cluster.host_env(ip))
-            await host.run("bash -s", input=script.encode(), timeout=KUBEADM_TIMEOUT)
-            return f"{len(cmds)} CMDs"
-        await self._phase(ip, "cmds", inputs_hash(cmds), body)
+            return None
+        return Step("cmds", inputs_hash(cmds), steps.cmds_script(self.plan.paths, cmds, self.plan.cluster.host_env(ip)),
+                    f"{len(cmds)} CMDs")
 
     # ---- the whole thing -------------------------------------------------------------------------------
     async def run(self, hosts: Sequence[str] | None = None) -> Summary:
@@ -425,16 +615,19 @@ class Delivery:
         plan = self.plan
         targets = list(hosts) if hosts is not None else plan.all_hosts
         try:
-            hashing = asyncio.create_task(asyncio.to_thread(self.full_manifest))  # while connecting
+            # hashing the rootfs overlaps connecting and, on a first delivery, sending
+            self._hashing = asyncio.create_task(asyncio.to_thread(manifest.build_manifest, plan.rootfs))
+            await self._connect(list(dict.fromkeys([plan.master0, *targets])))
+            ahead = asyncio.create_task(self._ahead(targets))
             try:
-                await self._connect(list(dict.fromkeys([plan.master0, *targets])))
+                await self._gather(targets, self.prepare)
             finally:
-                await hashing
-            await self._gather(targets, self.prepare)
-            if plan.registry_host in targets:
-                await self.registry()
-            await self._gather(targets, self.mirror)
+                if not ahead.done():
+                    ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
+            await self.hashed()
             others = [ip for ip in targets if ip != plan.master0]
+            init_done: Step | None = None
             if not (plan.rootfs / "bin" / "kubeadm").exists():
                 self.reporter.note("the image has no bin/kubeadm: no kubeadm init/join (an image without "
                                    "Kubernetes binaries delivers its rootfs, registry and CMDs only)")
@@ -442,13 +635,23 @@ class Delivery:
                     self.summary.results.append(PhaseResult(ip, "kubeadm", "n/a", detail="no bin/kubeadm"))
             else:
                 if plan.master0 in targets:
-                    await self.kubeadm_init()
+                    init_done = await self.kubeadm_init()
                 if others:
                     join = await self.join_info()
-                    await self._gather(others, lambda ip: self.kubeadm_join(ip, join))
+
+                    async def one(ip: str) -> None:
+                        if ip == plan.master0:
+                            if init_done is not None:
+                                await self._session(ip, [init_done])
+                        else:
+                            await self.kubeadm_join(ip, join)
+                    await self._gather([plan.master0, *others], one)
+                    init_done = None
             if plan.master0 in targets:
-                await self.cmds()
+                await self._session(plan.master0, [s for s in (init_done, self.cmds()) if s is not None])
         finally:
             self.summary.seconds = time.monotonic() - t0
+            if self._hashing is not None:  # a thread cannot be cancelled: let it end before the loop does
+                await asyncio.gather(self._hashing, return_exceptions=True)
             await self.close()
         return self.summary

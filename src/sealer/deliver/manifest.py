@@ -25,8 +25,8 @@ def _hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def build_manifest(root: Path) -> Manifest:
-    """Walk ``root`` (symlinks not followed); files are hashed on two threads (hashlib drops the GIL)."""
+def _walk(root: Path) -> tuple[Manifest, list[tuple[str, Path, int]]]:
+    """Directories and symlinks with their manifest values, and the regular files still to hash."""
     entries: Manifest = {}
     files: list[tuple[str, Path, int]] = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -43,16 +43,33 @@ def build_manifest(root: Path) -> Manifest:
                 entries[rel] = f"l:{os.readlink(p)}"
             elif stat.S_ISREG(st.st_mode):
                 files.append((rel, p, stat.S_IMODE(st.st_mode)))
+    return entries, files
+
+
+def entries(root: Path) -> list[str]:
+    """The paths a manifest of ``root`` will have, sorted, without hashing anything (a directory walk): what a
+    first delivery sends while the manifest is still being hashed."""
+    found, files = _walk(root)
+    return sorted([*found, *(rel for rel, _p, _m in files)])
+
+
+def build_manifest(root: Path) -> Manifest:
+    """Walk ``root`` (symlinks not followed); files are hashed on two threads (hashlib drops the GIL)."""
+    found, files = _walk(root)
     with ThreadPoolExecutor(max_workers=2) as pool:
         for (rel, _p, mode), digest in zip(files, pool.map(lambda t: _hash(t[1]), files), strict=True):
-            entries[rel] = f"f:{digest}:{mode:o}"
-    return dict(sorted(entries.items()))
+            found[rel] = f"f:{digest}:{mode:o}"
+    return dict(sorted(found.items()))
+
+
+def in_registry(path: str) -> bool:
+    return path == REGISTRY_DIR or path.startswith(REGISTRY_DIR + "/")
 
 
 def for_host(manifest: Manifest, *, with_registry: bool) -> Manifest:
     if with_registry:
         return manifest
-    return {k: v for k, v in manifest.items() if k != REGISTRY_DIR and not k.startswith(REGISTRY_DIR + "/")}
+    return {k: v for k, v in manifest.items() if not in_registry(k)}
 
 
 def diff(old: Manifest | None, new: Manifest) -> tuple[list[str], list[str]]:
@@ -75,3 +92,38 @@ def parse(data: bytes | None) -> Manifest | None:
     except ValueError:
         return None
     return {str(k): str(v) for k, v in got.items()} if isinstance(got, dict) else None
+
+
+def split(root: Path, paths: list[str], target: int, most: int) -> list[list[str]]:
+    """Cut a list of entries into up to ``most`` groups of about ``target`` bytes each (largest files first, each
+    to the lightest group), for parallel streams. Each group carries the directory entries above its files (a
+    directory extracted twice is harmless); directories above no file go with the first group."""
+    sizes = {}
+    dirs = []
+    for p in paths:
+        st = (root / p).lstat()
+        if stat.S_ISDIR(st.st_mode):
+            dirs.append(p)
+        else:
+            sizes[p] = st.st_size if stat.S_ISREG(st.st_mode) else 0
+    n = max(1, min(most, -(-sum(sizes.values()) // max(1, target))))
+    groups: list[list[str]] = [[] for _ in range(n)]
+    load = [0] * n
+    for p in sorted(sizes, key=lambda k: -sizes[k]):
+        i = load.index(min(load))
+        groups[i].append(p)
+        load[i] += sizes[p]
+    dirset = set(dirs)
+    used: set[str] = set()
+    for g in groups:
+        above = {a for f in g for a in _ancestors(f) if a in dirset}
+        used |= above
+        g.extend(above)
+        g.sort()
+    groups[0] = sorted([*groups[0], *(d for d in dirs if d not in used)])
+    return [g for g in groups if g]
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]

@@ -2,8 +2,9 @@
 inputs.
 
 A phase whose marker holds the same hash is done and is skipped on a rerun; a phase writes its marker only
-after it succeeded, so a rerun resumes at the first incomplete phase of each host. One small file read and
-written over SFTP (no shell round trip).
+after it succeeded, so a rerun resumes at the first incomplete phase of each host. The engine reads it in the
+connect round trip and the session that runs a phase rewrites it (atomically, after the phase's work) in the
+same round trip; :func:`write_markers` is for a phase done outside a session.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ def inputs_hash(*parts: Any) -> str:
 
 
 async def read_markers(host: Host, path: str) -> dict[str, str]:
-    data = await host.read_file(path)
+    return parse_markers(await host.read_file(path))
+
+
+def parse_markers(data: bytes | None) -> dict[str, str]:
     if not data:
         return {}
     try:

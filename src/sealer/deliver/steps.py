@@ -188,3 +188,50 @@ def parse_join(output: str) -> dict[str, str] | None:
     if k is not None:
         got["certificateKey"] = k.group(1)
     return got
+
+
+# ---- several phases in one remote session ------------------------------------------------------------------
+SESSION_TAG = "@@sealer-py-phase "
+STATE_SEP = "@@sealer-py-state"
+
+
+def read_state_script(files: list[str]) -> str:
+    """Print each file (empty when missing) after a separator line: the markers and the manifest in the
+    connect round trip."""
+    return "".join(f"echo {STATE_SEP}; cat {quote(f)} 2>/dev/null || true\n" for f in files)
+
+
+def parse_state(stdout: str, count: int) -> list[str]:
+    parts = stdout.split(STATE_SEP + "\n")[1:]
+    return [*parts, *([""] * (count - len(parts)))][:count]
+
+
+def write_file_lines(path: str, data: bytes, mode: int) -> str:
+    """Write ``path`` atomically (temporary file in its directory + rename), parents created."""
+    import base64
+    import posixpath
+    import secrets
+
+    parent = posixpath.dirname(path) or "/"
+    tmp = posixpath.join(parent, f".{posixpath.basename(path)}.tmp-{secrets.token_hex(4)}")
+    b64 = base64.b64encode(data).decode()
+    return (f"mkdir -p {quote(parent)}\n(umask 077; printf %s {quote(b64)} | base64 -d > {quote(tmp)})\n"
+            f"chmod {mode:o} {quote(tmp)}\nmv -f {quote(tmp)} {quote(path)}\n")
+
+
+def session_step(index: int, files: list[tuple[str, bytes, int]], script: str, marker: tuple[str, bytes] | None,
+                 last: bool) -> str:
+    """One phase inside a session: announce it (stdout and stderr), write its files and run its script in a
+    subshell (``set -e``, stdin closed), then write the phase markers (atomically, only after the work
+    succeeded), announce it done and wait for the client's ``go`` before the next phase: the client records
+    the phase first, and a client that went away (Ctrl-C, lost connection) stops the session there."""
+    body = "set -e\n" + "".join(write_file_lines(p, d, m) for p, d, m in files) + script
+    out = [f"echo '{SESSION_TAG}start {index}'; echo '{SESSION_TAG}start {index}' >&2\n",
+           f"( eval {quote(body)} ) < /dev/null\n",
+           "rc=$?; if [ $rc -ne 0 ]; then exit $rc; fi\n"]
+    if marker is not None:
+        out.append("( set -e\n" + write_file_lines(marker[0], marker[1], 0o600) + ") || exit 96\n")
+    out.append(f"echo '{SESSION_TAG}done {index}'\n")
+    if not last:
+        out.append('IFS= read -r _ack || exit 98; [ "$_ack" = go ] || exit 98\n')
+    return "".join(out)

@@ -238,6 +238,10 @@ class Runner:
                     raise t.exception()  # type: ignore[misc]
             if not pending or proc.exit_code() is None:
                 continue
+            if pending == {tasks[2]}:
+                tasks[2].cancel()  # the command exited with its output closed: nobody reads more stdin
+                await asyncio.wait(pending)
+                return
             if exited_at is None:
                 exited_at = time.monotonic()
             elif time.monotonic() - exited_at >= EXIT_GRACE:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
 
 from sealer.infra.errors import HostsUnreachable, HostUnreachable
+from sealer.infra.execution import StdinSource
 from sealer.infra.local import LocalHost
 from sealer.infra.localaddrs import is_local_address
 from sealer.infra.model import ExecResult, SSHConfig
@@ -35,7 +36,7 @@ class Host(Protocol):
     is_local: bool
 
     async def run(self, command: str, *, env: Mapping[str, str] | None = None, timeout: float | None = None,
-                  check: bool = True, input: bytes | None = None,
+                  check: bool = True, input: StdinSource = None,
                   on_line: Callable[[str, str], None] | None = None,
                   secrets: Sequence[str] = ()) -> ExecResult: ...
 

@@ -22,6 +22,7 @@ from sealer.infra.execution import (
     Proc,
     Runner,
     StdinClosed,
+    StdinSource,
     build_script,
 )
 from sealer.infra.model import ExecResult
@@ -108,7 +109,7 @@ class LocalHost(Runner):
             os.killpg(pgid, signal.SIGKILL)
 
     async def run(self, command: str, *, env: Mapping[str, str] | None = None, timeout: float | None = None,
-                  check: bool = True, input: bytes | None = None, on_line: OnLine | None = None,
+                  check: bool = True, input: StdinSource = None, on_line: OnLine | None = None,
                   secrets: Sequence[str] = ()) -> ExecResult:
         return await self._execute(build_script(command, env), command, stdin=input, timeout=timeout,
                                    check=check, on_line=on_line, secrets=secrets)

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncssh
 
+from sealer.infra import bulk
 from sealer.infra.errors import HostAuthFailed, HostError, HostKeyChanged, HostUnreachable
 from sealer.infra.execution import (
     READ_CHUNK,
@@ -24,6 +25,7 @@ from sealer.infra.execution import (
     Proc,
     Runner,
     StdinClosed,
+    StdinSource,
     build_script,
     kill_group_script,
 )
@@ -105,8 +107,12 @@ class SSHHost(Runner):
 
     is_local = False
 
-    def __init__(self, address: str, conn: asyncssh.SSHClientConnection, secrets: Sequence[str]) -> None:
+    def __init__(self, address: str, conn: asyncssh.SSHClientConnection, secrets: Sequence[str],
+                 ssh: SSHConfig | None = None, known_hosts: Path | None = None) -> None:
         self.address = address
+        self._ssh = ssh
+        self._known_hosts = known_hosts
+        self._openssh = ssh is not None and known_hosts is not None and bulk.usable(ssh)
         self._conn = conn
         self._secrets = tuple(secrets)
         self._sftp: asyncssh.SFTPClient | None = None
@@ -117,9 +123,16 @@ class SSHHost(Runner):
     def __repr__(self) -> str:
         return f"SSHHost({self.address!r})"
 
+    @property
+    def bulk_transport(self) -> str:
+        """What ``put_tree`` without compression uses: ``openssh`` (the ``ssh`` client, :mod:`.bulk`) or
+        ``asyncssh`` (password logins, encrypted keys, or after ``ssh`` failed to connect once)."""
+        return "openssh" if self._openssh else "asyncssh"
+
     @classmethod
     async def open(cls, address: str, ssh: SSHConfig) -> SSHHost:
-        known = KnownHosts(ssh.known_hosts.expanduser() if ssh.known_hosts else default_known_hosts())
+        known_path = ssh.known_hosts.expanduser() if ssh.known_hosts else default_known_hosts()
+        known = KnownHosts(known_path)
         client = _Client(known, host_pattern(address, ssh.port))
         options: dict[str, Any] = {
             "port": ssh.port, "username": ssh.user, "known_hosts": lambda h, a, p: ([], [], []),
@@ -150,7 +163,7 @@ class SSHHost(Runner):
             async with asyncio.timeout(ssh.connect_timeout):
                 conn = await asyncssh.connect(address, **options)
             log.debug("%s: connected as %s", address, ssh.user)
-            return cls(address, conn, ssh.secrets)
+            return cls(address, conn, ssh.secrets, ssh, known_path)
         except TimeoutError:
             reason = f"timed out after {ssh.connect_timeout:g} s (port {ssh.port})"
         except ConnectionRefusedError:
@@ -181,7 +194,7 @@ class SSHHost(Runner):
         await self._conn.run(kill_group_script(pgid), check=False)
 
     async def run(self, command: str, *, env: Mapping[str, str] | None = None, timeout: float | None = None,
-                  check: bool = True, input: bytes | None = None, on_line: OnLine | None = None,
+                  check: bool = True, input: StdinSource = None, on_line: OnLine | None = None,
                   secrets: Sequence[str] = ()) -> ExecResult:
         return await self._execute(build_script(command, env), command, stdin=input, timeout=timeout,
                                    check=check, on_line=on_line, secrets=(*secrets, *self._secrets))
@@ -229,6 +242,17 @@ class SSHHost(Runner):
 
     async def put_tree(self, local_dir: Path, remote_dir: str, *, files: Sequence[str] | None = None,
                        compress: bool = True, on_bytes: Callable[[int], None] | None = None) -> None:
+        if self._openssh and not compress and on_bytes is None:
+            assert self._ssh is not None and self._known_hosts is not None and self._slots is not None
+            try:
+                async with self._slots:  # an SSH session of its own on the host, like a command
+                    await bulk.put_tree_openssh(self.address, self._ssh, self._known_hosts, Path(local_dir),
+                                                remote_dir, files)
+                return
+            except bulk.TransportFailed as e:
+                log.warning("%s: OpenSSH client failed (%s); copying over asyncssh instead", self.address,
+                            redact(str(e), self._secrets))
+                self._openssh = False
         await put_tree_via(self, local_dir, remote_dir, files=files, compress=compress, on_bytes=on_bytes)
 
     async def read_file(self, path: str) -> bytes | None:
