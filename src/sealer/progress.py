@@ -4,7 +4,9 @@ logs). The library never writes to stdout or stderr; diagnostics go to the ``sea
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Protocol
 
 log = logging.getLogger("sealer")
 
@@ -69,3 +71,59 @@ class LogCacheReporter:
 
     def close(self) -> None:
         self.log.info("cached %d/%d images", self.done, self.total)
+
+
+class TaskReporter(Protocol):
+    """One long local task at a time (save, load, export, a COPY layer, chart rendering, waiting for a lock):
+    ``start`` with a total in bytes (None: unknown, a spinner), ``advance`` by bytes done, ``done`` at the end."""
+
+    def start(self, name: str, total: int | None = None) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def done(self) -> None: ...
+
+
+class LogTaskReporter:
+    """The library's default: a DEBUG line when a task starts; nothing per byte."""
+
+    def start(self, name: str, total: int | None = None) -> None:
+        log.debug("%s%s", name, f" ({total} bytes)" if total else "")
+
+    def advance(self, n: int) -> None:
+        pass
+
+    def done(self) -> None:
+        pass
+
+
+_tasks: TaskReporter = LogTaskReporter()
+
+
+def set_task_reporter(reporter: TaskReporter | None) -> TaskReporter:
+    """Install the process-wide task reporter (None: the logging default); returns the previous one."""
+    global _tasks
+    prev, _tasks = _tasks, reporter or LogTaskReporter()
+    return prev
+
+
+@contextmanager
+def task(name: str, total: int | None = None) -> Iterator[TaskReporter]:
+    """Report one task to the installed reporter; ``done`` is always called, even on an error."""
+    rep = _tasks
+    rep.start(name, total)
+    try:
+        yield rep
+    finally:
+        rep.done()
+
+
+class CountingReader:
+    """A read-only file wrapper that reports the bytes read to a task."""
+
+    def __init__(self, fp: IO[bytes], rep: TaskReporter) -> None:
+        self._fp = fp
+        self._rep = rep
+
+    def read(self, n: int = -1) -> bytes:
+        b = self._fp.read(n)
+        self._rep.advance(len(b))
+        return b

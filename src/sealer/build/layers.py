@@ -16,6 +16,7 @@ from sealer.compression import decompressed, gzip_writer
 from sealer.digest import Digest
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor
+from sealer.progress import TaskReporter, task
 from sealer.store import Store
 from sealer.store.fsutil import atomic_write
 from sealer.tario.write import write_entries, write_tree
@@ -30,14 +31,17 @@ class WrittenLayer:
 class _Tee:
     """A write-only file object that hashes what passes and forwards it."""
 
-    def __init__(self, sink: Any) -> None:
+    def __init__(self, sink: Any, rep: TaskReporter | None = None) -> None:
         self._sink = sink
         self._h = hashlib.sha256()
         self.size = 0
+        self._rep = rep
 
     def write(self, data: bytes) -> int:
         self._h.update(data)
         self.size += len(data)
+        if self._rep is not None:
+            self._rep.advance(len(data))
         self._sink.write(data)
         return len(data)
 
@@ -53,15 +57,15 @@ def write_layer(store: Store, root: str | os.PathLike[str], paths: Iterable[str]
                 whiteouts: Iterable[str] = (), *, compress: bool = True,
                 opaque_dirs: Iterable[str] = ()) -> WrittenLayer:
     """Tar ``paths`` (relative to ``root``; None = all) into a new layer blob in ``store``."""
-    with store.writer() as w:
+    with store.writer() as w, task("writing layer") as rep:
         if compress:
             gz = gzip_writer(w)
-            tee = _Tee(gz)
+            tee = _Tee(gz, rep)
             write_tree(tee, root, paths, whiteouts, opaque_dirs=opaque_dirs)
             gz.close()
             media_type = mt.OCI_LAYER_GZIP
         else:
-            tee = _Tee(w)
+            tee = _Tee(w, rep)
             write_tree(tee, root, paths, whiteouts, opaque_dirs=opaque_dirs)
             media_type = mt.OCI_LAYER
         size = w.size
@@ -76,9 +80,9 @@ def open_layer(store: Store, desc: Descriptor) -> IO[bytes]:
 
 def write_entries_layer(store: Store, entries: dict[str, str | None]) -> WrittenLayer:
     """A gzip layer from explicit entries (archive path -> source path), e.g. a COPY from the context."""
-    with store.writer() as w:
+    with store.writer() as w, task("copying") as rep:
         gz = gzip_writer(w)
-        tee = _Tee(gz)
+        tee = _Tee(gz, rep)
         write_entries(tee, entries)
         gz.close()
         size = w.size

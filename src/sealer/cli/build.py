@@ -10,6 +10,7 @@ import click
 from sealer.cli.cluster_build import cluster_build_options
 from sealer.cli.common import app, json_option, print_json, quiet_option
 from sealer.cli.progress import BuildProgress
+from sealer.cli.text import install_task_progress
 from sealer.platforms import parse_list
 from sealer.store import Store
 
@@ -96,6 +97,8 @@ def build_cmd(ctx: click.Context, /, kubefile: Path | None, tags: tuple[str, ...
         ignored_image_list=ignored_image_list, source_date_epoch=settings.source_date_epoch,
     )
     progress = BuildProgress(quiet or as_json)
+    if quiet or as_json:
+        install_task_progress(False)
     if backend != "lite" or clusterfile is not None:
         from sealer.cli.cluster_build import run_cluster_build
 

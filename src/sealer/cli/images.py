@@ -12,7 +12,7 @@ import click
 
 from sealer import images as lib
 from sealer.cli.common import app, camel_keys, human_size, json_option, print_json, quiet_option
-from sealer.cli.text import echo, echo_err, error, print_table, styled
+from sealer.cli.text import echo, echo_err, error, install_task_progress, print_table, styled
 from sealer.errors import StoreError
 from sealer.oserrors import describe
 from sealer.platforms import parse_option
@@ -247,6 +247,8 @@ def export_rootfs_cmd(ctx: click.Context, platform: str | None, quiet: bool, ref
     """
     from sealer.store.export import export_rootfs_atomic
 
+    if quiet:
+        install_task_progress(False)
     export_rootfs_atomic(_store(ctx, create=False), ref, dest, parse_option(platform) if platform is not None else None)
     if not quiet:
         echo_err(f"rootfs of {ref} written to {dest}")

@@ -15,7 +15,7 @@ from sealer import __version__
 from sealer.cli import signals
 from sealer.cli.common import AppContext
 from sealer.cli.settings import Settings
-from sealer.cli.text import echo_err, error
+from sealer.cli.text import echo_err, error, install_task_progress
 from sealer.errors import SealerError, StoreError
 from sealer.oserrors import describe
 
@@ -179,6 +179,7 @@ def cli(ctx: click.Context, root: Path | None, debug: bool) -> None:
     settings.configure_library()
     ctx.obj = AppContext(settings)
     _configure_logging(debug)
+    install_task_progress()
 
 
 def _configure_logging(debug: bool) -> None:

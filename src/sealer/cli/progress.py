@@ -113,3 +113,55 @@ class BuildProgress:
 
     def cache_progress(self) -> CacheProgress:
         return CacheProgress(not self.quiet)
+
+
+class TaskProgress:
+    """The library's long local tasks as a transient rich bar (bytes known) or spinner (unknown) on stderr; one
+    task per thread, all in one display, removed when the last one is done. Only installed on a terminal."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._lock = threading.Lock()
+        self._rich: Progress | None = None
+        self._local = threading.local()
+        self._open = 0
+
+    def start(self, name: str, total: int | None = None) -> None:
+        from rich.errors import LiveError
+        from rich.progress import SpinnerColumn
+
+        with self._lock:
+            if self._rich is None:
+                self._rich = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
+                                      DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn(),
+                                      console=self.console, transient=True)
+                try:
+                    self._rich.start()
+                except LiveError:  # another display (image caching) is live: stay quiet
+                    self._rich = None
+                    self._local.ids = [*getattr(self._local, "ids", []), None]
+                    return
+            tid = self._rich.add_task(escape_controls(name), total=total or None)
+            self._open += 1
+        self._local.ids = [*getattr(self._local, "ids", []), tid]
+
+    def advance(self, n: int) -> None:
+        ids = getattr(self._local, "ids", None)
+        if ids and ids[-1] is not None and self._rich is not None:
+            self._rich.update(ids[-1], advance=n)
+
+    def done(self) -> None:
+        ids = getattr(self._local, "ids", None)
+        if not ids:
+            return
+        tid = ids.pop()
+        if tid is None:
+            return
+        with self._lock:
+            if self._rich is None:
+                return
+            self._rich.remove_task(tid)
+            self._open -= 1
+            if self._open == 0:
+                self._rich.stop()
+                self._rich = None

@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # Rich is loaded only to draw on a terminal: piped output nev
     from rich.console import Console
     from rich.text import Text
 
+    from sealer.progress import TaskReporter
+
 __all__ = ["escape_controls", "plain", "echo", "echo_err", "error", "print_table", "styled", "Styled"]
 
 
@@ -136,3 +138,41 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[object]], stderr
         parts = [c.ljust(widths[i]) for i, c in enumerate(row)]
         stream.write("  ".join(parts).rstrip() + "\n")
     stream.flush()
+
+
+class _LazyTaskProgress:
+    """The library's long tasks (save, load, export, COPY, chart rendering, lock waits) drawn on a terminal.
+    Rich is imported only when a task starts, so a command that runs none loads no Rich."""
+
+    def __init__(self) -> None:
+        self._real: TaskReporter | None = None
+
+    def _get(self) -> TaskReporter:
+        if self._real is None:
+            from sealer.cli.progress import TaskProgress
+
+            self._real = TaskProgress(_console(True))
+        return self._real
+
+    def start(self, name: str, total: int | None = None) -> None:
+        self._get().start(name, total)
+
+    def advance(self, n: int) -> None:
+        if self._real is not None:
+            self._real.advance(n)
+
+    def done(self) -> None:
+        if self._real is not None:
+            self._real.done()
+
+
+def install_task_progress(enabled: bool = True) -> None:
+    """Show the library's task progress when stderr is a terminal (never when piped: output stays as it was);
+    ``enabled=False`` (``-q``) turns it off for this invocation."""
+    from sealer.progress import set_task_reporter
+
+    try:
+        tty = sys.stderr.isatty()
+    except (ValueError, AttributeError):
+        tty = False
+    set_task_reporter(_LazyTaskProgress() if enabled and tty else None)

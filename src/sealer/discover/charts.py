@@ -26,6 +26,7 @@ from sealer.discover.renderpool import RenderPool
 from sealer.discover.safeyaml import load_plain
 from sealer.discover.scanner import scan_rendered
 from sealer.errors import DiscoveryError
+from sealer.progress import task
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -85,7 +86,7 @@ def render_charts(root: Path, charts: list[ChartRef], *, kube_version: str | Non
     if not charts:
         return [], []
     size = max(1, min(parallel, len(charts)))
-    with RenderPool(size, timeout) as pool, ThreadPoolExecutor(size) as ex:
+    with task(f"rendering charts ({len(charts)})"), RenderPool(size, timeout) as pool, ThreadPoolExecutor(size) as ex:
         job: Callable[[ChartRef], list[ChartHit] | DiscoveryError] = lambda c: _guarded(  # noqa: E731
             root, c, pool, kube_version=kube_version, deep=deep, warn=warn, strict=strict)
         results = list(ex.map(job, charts))

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tarfile
 import tempfile
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from sealer.errors import ArchiveError, DigestError, StoreError
 from sealer.oci import mediatypes as mt
 from sealer.oci.model import Descriptor, Index, Manifest, ManifestError, parse_any
 from sealer.oserrors import WRITE_SIDE, describe
+from sealer.progress import CountingReader, TaskReporter, task
 from sealer.store.layout import Store
 from sealer.tario.extract import clean_member_name
 
@@ -51,18 +53,20 @@ def save(store: Store, refs: Sequence[str], out: IO[bytes]) -> list[str]:
         ann[mt.ANNOTATION_REF_NAME] = r.name
         descs.append(r.descriptor.with_annotations(ann))
     blobs = sorted(store.referenced_blobs([r.descriptor for r in chosen]), key=str)
+    sizes = {d: store.blob_path(d).stat().st_size for d in blobs}
     tf = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115 - closed in finally
     try:
         _add_bytes(tf, "oci-layout", json.dumps({"imageLayoutVersion": mt.OCI_LAYOUT_VERSION}).encode())
         index = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [d.to_json() for d in descs]}
         _add_bytes(tf, "index.json", json.dumps(index, indent=2).encode())
-        for d in blobs:
-            path = store.blob_path(d)
-            ti = tarfile.TarInfo(f"blobs/sha256/{d.hex}")
-            ti.size = path.stat().st_size
-            ti.mode = 0o644
-            with open(path, "rb") as fp:
-                tf.addfile(ti, fp)
+        with task("saving", sum(sizes.values())) as rep:
+            for d in blobs:
+                path = store.blob_path(d)
+                ti = tarfile.TarInfo(f"blobs/sha256/{d.hex}")
+                ti.size = sizes[d]
+                ti.mode = 0o644
+                with open(path, "rb") as fp:
+                    tf.addfile(ti, CountingReader(fp, rep))
     finally:
         tf.close()
     return [r.name for r in chosen]
@@ -82,7 +86,8 @@ def load(store: Store, src: IO[bytes], limits: LoadLimits | None = None) -> list
     limits = limits or LoadLimits()
     tmp = Path(tempfile.mkdtemp(prefix=f"load-{os.getpid()}-", dir=store.root / "ingest"))
     try:
-        index_raw, blobs = _unpack(src, tmp, limits)
+        with task("loading", _file_size(src)) as rep:
+            index_raw, blobs = _unpack(src, tmp, limits, rep)
         try:
             index = Index.parse(index_raw, mt.OCI_INDEX)
         except ManifestError as e:
@@ -110,13 +115,22 @@ def load(store: Store, src: IO[bytes], limits: LoadLimits | None = None) -> list
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _unpack(src: IO[bytes], tmp: Path, limits: LoadLimits) -> tuple[bytes, set[str]]:
+def _file_size(src: IO[bytes]) -> int | None:
+    """The size of a regular file being read (for a progress total); None for a pipe or a socket."""
+    try:
+        st = os.fstat(src.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def _unpack(src: IO[bytes], tmp: Path, limits: LoadLimits, rep: TaskReporter) -> tuple[bytes, set[str]]:
     index_raw: bytes | None = None
     blobs: set[str] = set()
     count = 0
     total = 0
     try:
-        tf = tarfile.open(fileobj=src, mode="r|*")  # noqa: SIM115 - closed in finally
+        tf = tarfile.open(fileobj=CountingReader(src, rep), mode="r|*")  # type: ignore[call-overload]  # noqa: SIM115
     except (tarfile.TarError, EOFError, OSError) as e:
         raise ArchiveError(f"load: not a tar archive: {e}") from None
     try:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from sealer import reference
 from sealer.compression import decompressed
@@ -45,11 +45,13 @@ from sealer.oci.model import (
     parse_any,
     parse_config,
 )
+from sealer.progress import task
 from sealer.store.fsutil import atomic_write, force_rmtree, fsync_dir
 from sealer.store.ingest import IngestWriter
 from sealer.tario.extract import extract_layer
 
 MAX_DOC = 16 << 20
+LOCK_QUIET_WAIT = 1.0  # seconds before "waiting for the store lock" is reported
 INDEX_BACKUP = "index.json.prev"  # the previous good index.json  # manifests and configs larger than this are refused
 
 
@@ -80,7 +82,11 @@ class _StoreLock:
     def __enter__(self) -> None:
         self._threads.acquire()
         try:
-            self._file.acquire()
+            try:
+                self._file.acquire(timeout=LOCK_QUIET_WAIT)
+            except Timeout:
+                with task("waiting for the store lock"):
+                    self._file.acquire()
         except BaseException:
             self._threads.release()
             raise
@@ -392,9 +398,11 @@ class Store:
         """Apply the image's layers in order (whiteouts honoured, extraction contained) into ``dest``."""
         img = self.image(ref, platform)
         Path(dest).mkdir(parents=True, exist_ok=True)
-        for layer in img.manifest.layers:
-            with decompressed(self.open_blob(layer.digest), layer.media_type) as fp:
-                extract_layer(fp, dest)
+        with task("exporting", sum(layer.size for layer in img.manifest.layers)) as rep:
+            for layer in img.manifest.layers:
+                with decompressed(self.open_blob(layer.digest), layer.media_type) as fp:
+                    extract_layer(fp, dest)
+                rep.advance(layer.size)
         return img
 
     # ---- reachability / gc --------------------------------------------------------------------------
