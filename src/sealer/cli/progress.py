@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.errors import LiveError
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -57,8 +58,11 @@ class CacheProgress:
                                   console=self.console, transient=False)
             self._images = self._rich.add_task("images", total=images)
             self._bytes = self._rich.add_task("bytes ", total=total_bytes or None)
-            self._rich.start()
-        else:
+            try:
+                self._rich.start()
+            except LiveError:  # a task display (sealer.progress) is live: plain lines instead
+                self._rich = None
+        if self._rich is None:
             self.console.print(f"caching {images} images ({_human(total_bytes)} to fetch)")
 
     def add_bytes(self, n: int) -> None:
@@ -127,7 +131,6 @@ class TaskProgress:
         self._open = 0
 
     def start(self, name: str, total: int | None = None) -> None:
-        from rich.errors import LiveError
         from rich.progress import SpinnerColumn
 
         with self._lock:
