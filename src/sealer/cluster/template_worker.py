@@ -12,21 +12,11 @@ One JSON request per line on stdin: ``{"text", "data", "name"}``; one JSON answe
 from __future__ import annotations
 
 import json
-import os
-import resource
 import sys
 from typing import IO
 
 from sealer.cluster.bounded import memory_limit_mb
-
-
-def limit_memory(mb: int) -> None:
-    if mb > 0:
-        limit = mb << 20
-        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+from sealer.workerproc import limit_memory, memory_arg, private_protocol
 
 
 def serve(inp: IO[str], out: IO[str]) -> None:
@@ -54,12 +44,8 @@ def serve(inp: IO[str], out: IO[str]) -> None:
 
 def main() -> None:
     # The parent passes its limit explicitly: ``--memory-mb N`` (a worker started by hand gets the default).
-    args = sys.argv[1:]
-    limit_memory(int(args[1]) if args[:1] == ["--memory-mb"] and len(args) > 1 else memory_limit_mb())
-    proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    serve(sys.stdin, proto)
+    limit_memory(memory_arg(sys.argv[1:], memory_limit_mb()))
+    serve(sys.stdin, private_protocol())
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ Answer: ``{"ok": true, "chart", "manifests", "annotations", "merged", "images_lo
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import IO, Any
+
+from sealer.workerproc import limit_memory, memory_arg, private_protocol
 
 
 def render(req: dict[str, Any]) -> dict[str, Any]:
@@ -63,32 +64,13 @@ def serve(inp: IO[str], out: IO[str]) -> None:
         out.flush()
 
 
-DEFAULT_MEMORY_MB = 512  # sealer.limits.DEFAULT_CHART_MEMORY_MB (this worker imports nothing of sealer)
-
-
-def limit_memory(mb: int) -> None:
-    """Cap this worker's heap (RLIMIT_DATA counts the Go runtime's committed arenas, not its PROT_NONE address
-    space reservations): a template that produces gigabytes makes the engine fail fast with "out of memory",
-    and the parent reports it, instead of growing until the timeout. The parent passes ``chart_memory_mb`` of
-:mod:`sealer.limits` (the CLI's ``SEALER_CHART_MEMORY_MB``) as ``--memory-mb N``."""
-    import resource
-
-    if mb > 0:
-        limit = mb << 20
-        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+DEFAULT_MEMORY_MB = 512  # sealer.limits.DEFAULT_CHART_MEMORY_MB (this worker imports no heavy sealer module)
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    limit_memory(int(args[1]) if args[:1] == ["--memory-mb"] and len(args) > 1 else DEFAULT_MEMORY_MB)
-    # Keep the protocol channel private: anything the engine prints goes to stderr.
-    proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    serve(sys.stdin, proto)
+    # The parent passes ``chart_memory_mb`` of :mod:`sealer.limits` (the CLI's ``SEALER_CHART_MEMORY_MB``)
+    limit_memory(memory_arg(sys.argv[1:], DEFAULT_MEMORY_MB))
+    serve(sys.stdin, private_protocol())
 
 
 if __name__ == "__main__":
