@@ -129,3 +129,13 @@ def test_session_step_writes_marker_only_after_the_work() -> None:
     text = steps.session_step(0, [("/d/f", b"data", 0o600)], "false\n", ("/d/phases.json", b"{}"), last=False)
     work, marker, ack = text.index("eval"), text.index("phases.json"), text.index("read -r _ack")
     assert work < text.index("rc=$?") < marker < text.index(f"{steps.SESSION_TAG}done 0") < ack
+
+
+def test_manifest_without_registry_equals_the_host_view(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "a").write_text("x")
+    (tmp_path / "registry" / "docker").mkdir(parents=True)
+    (tmp_path / "registry" / "docker" / "blob").write_text("y" * 1000)
+    full = manifest.build_manifest(tmp_path)
+    assert manifest.build_manifest(tmp_path, with_registry=False) == manifest.for_host(full, with_registry=False)
+    assert "registry/docker/blob" in full

@@ -201,7 +201,7 @@ class ClusterSession:
         assert self.cluster is not None
         with exported(store_root, base_ref) as content:
             # what master0's rootfs holds before the build, as the executor's working rootfs will start
-            baseline = mf.for_host(mf.build_manifest(content.rootfs), with_registry=False)
+            baseline = mf.build_manifest(content.rootfs, with_registry=False)
             cfg = content.rootfs / "etc" / "registry_config.yaml"
             text = registry_config_text(cfg.read_text() if cfg.is_file() else None, self.target.upstreams,
                                         defaults=self.target.default_upstreams)

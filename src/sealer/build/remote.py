@@ -101,7 +101,7 @@ class RemoteRootfs:
 
     async def push(self, local_root: Path) -> int:
         """Send what changed locally since the last sync; returns the number of entries sent or removed."""
-        now = mf.for_host(mf.build_manifest(local_root), with_registry=False)
+        now = mf.build_manifest(local_root, with_registry=False)
         send, remove = mf.diff(self._synced, now)
         if remove:
             await self.host.run("cd " + shlex.quote(self.root) + " && rm -rf -- " +

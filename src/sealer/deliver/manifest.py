@@ -53,9 +53,13 @@ def entries(root: Path) -> list[str]:
     return sorted([*found, *(rel for rel, _p, _m in files)])
 
 
-def build_manifest(root: Path) -> Manifest:
-    """Walk ``root`` (symlinks not followed); files are hashed on two threads (hashlib drops the GIL)."""
+def build_manifest(root: Path, *, with_registry: bool = True) -> Manifest:
+    """Walk ``root`` (symlinks not followed); files are hashed on two threads (hashlib drops the GIL).
+    ``with_registry=False`` leaves ``registry/`` out without hashing it (``for_host`` of the full manifest)."""
     found, files = _walk(root)
+    if not with_registry:
+        found = {k: v for k, v in found.items() if not in_registry(k)}
+        files = [f for f in files if not in_registry(f[0])]
     with ThreadPoolExecutor(max_workers=2) as pool:
         for (rel, _p, mode), digest in zip(files, pool.map(lambda t: _hash(t[1]), files), strict=True):
             found[rel] = f"f:{digest}:{mode:o}"
