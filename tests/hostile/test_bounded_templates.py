@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .procwatch import alive, reap, signal_and_wait, wait_for_child
+
 SEALER = [sys.executable, "-m", "sealer.cli.main"]
 GOLDEN = Path(__file__).parent.parent / "cluster" / "golden" / "Clusterfile"
 HUGE = "{{ range $i := until 100000000 }}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{{ end }}\n"
@@ -28,27 +30,6 @@ def make_rootfs(tmp_path: Path, template: str) -> Path:
 
 def env(**kw: str) -> dict[str, str]:
     return dict(os.environ, **kw)
-
-
-def children(pid: int) -> list[int]:
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                stat = Path(f"/proc/{d}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(d))
-    return out
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_huge_until_hits_a_limit_and_names_the_file(tmp_path: Path) -> None:
@@ -91,22 +72,12 @@ def test_signal_stops_a_looping_render_within_2s(tmp_path: Path, sig: signal.Sig
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=env(SEALER_TEMPLATE_TIMEOUT="120"), start_new_session=True)
     try:
-        workers: list[int] = []
-        deadline = time.monotonic() + 30
-        while not workers and time.monotonic() < deadline:
-            workers = [c for c in children(p.pid)
-                       if b"template_worker" in Path(f"/proc/{c}/cmdline").read_bytes()]
-            time.sleep(0.1)
+        workers = wait_for_child(p, b"template_worker", 30)
         assert workers, "render worker never started"
         time.sleep(1.0)  # the worker is inside the engine now
-        t0 = time.monotonic()
-        os.kill(p.pid, sig)
-        _, err = p.communicate(timeout=10)
-        took = time.monotonic() - t0
+        err, took = signal_and_wait(p, sig, group=False, timeout=10)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        reap(p)
     assert p.returncode == code, err
     assert took < 2.0, took
     assert not any(alive(w) for w in workers), "render worker left running"

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from .craft import put_image
+from .procwatch import alive, reap, signal_and_wait, wait_for_child
 
 SEALER = [sys.executable, "-m", "sealer.cli.main"]
 
@@ -153,43 +154,13 @@ def test_signal_during_a_looping_chart_render(tmp_path: Path, sig: signal.Signal
     p = subprocess.Popen([*SEALER, "find-images", str(tmp_path / "ctx")], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        workers: list[int] = []
-        while not workers and time.monotonic() < deadline:
-            workers = [int(d) for d in os.listdir("/proc") if d.isdigit() and _ppid(int(d)) == p.pid
-                       and b"render_worker" in _cmdline(int(d))]
-            time.sleep(0.1)
+        workers = wait_for_child(p, b"render_worker", 60)
         assert workers, "chart render never started"
         time.sleep(1.0)
-        t0 = time.monotonic()
-        os.killpg(p.pid, sig) if sig == signal.SIGINT else os.kill(p.pid, sig)
-        _, err = p.communicate(timeout=30)
-        took = time.monotonic() - t0
+        err, took = signal_and_wait(p, sig, group=sig == signal.SIGINT)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        reap(p)
     assert p.returncode == code, err
     assert took < 2.0, took
-    assert not any(Path(f"/proc/{w}").exists() and _state(w) != "Z" for w in workers)
+    assert not any(alive(w) for w in workers)
 
-
-def _ppid(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return -1
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return "X"
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""

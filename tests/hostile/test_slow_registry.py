@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from .procwatch import reap, signal_and_wait
+
 SEALER = [sys.executable, "-m", "sealer.cli.main"]
 CONFIG = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []},
                      "pad": "x" * 4000}).encode()
@@ -125,14 +127,9 @@ def test_signal_during_a_slow_fetch_exits_within_2s(store_root: Path, drip: Drip
     try:
         time.sleep(3)  # well into the drip
         assert p.poll() is None, p.communicate()
-        t0 = time.monotonic()
-        os.killpg(p.pid, sig)
-        _, err = p.communicate(timeout=20)
-        took = time.monotonic() - t0
+        err, took = signal_and_wait(p, sig, group=True, timeout=20)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        reap(p)
     assert p.returncode == code, err
     assert took < 2.0, took
     assert "Traceback" not in err
