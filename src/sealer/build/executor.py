@@ -238,6 +238,19 @@ def _start_from_base(st: BuildState, base: StoredImage, base_ref: str, platform:
     st.key = chain("base", str(base.descriptor.digest), str(platform))
 
 
+def _run_step(handler: Callable[[BuildState, Instruction], None], st: BuildState, step: Instruction) -> None:
+    """Run one step; an OS failure (no space, read-only, I/O error) names the Kubefile line it happened in."""
+    try:
+        handler(st, step)
+    except OSError as e:
+        if isinstance(e, BrokenPipeError) and e.filename is None:
+            raise
+        cause = e.strerror or type(e).__name__
+        where = f" ({e.filename})" if e.filename else ""
+        raise BuildError(f"{step.text.split(maxsplit=1)[0]}: {cause.lower()}{where}", step.location.file,
+                         step.location.line) from e
+
+
 def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: bytes, platforms: list[Platform],
            cache: BuildCache, rootfs: WorkingRootfs, workdir: Path, lease: Lease, rep: BuildReporter,
            t0: float, stats: StatCache) -> BuildResult:
@@ -257,7 +270,7 @@ def _build(opts: BuildOptions, store: Store, kubefile: Kubefile, kubefile_text: 
         handler = HANDLERS.get(type(step))
         if handler is None:
             raise BuildError(f"{type(step).__name__}: this build cannot run it", step.location.file, step.location.line)
-        handler(st, step)
+        _run_step(handler, st, step)
     # the Kubefile itself travels in the rootfs (provenance)
     kf_layer = _bytes_layer(store, workdir, "Kubefile", kubefile_text)
     st.record(kf_layer.descriptor, kf_layer.diff_id, "sealer: Kubefile")
