@@ -35,7 +35,7 @@ from sealer.cluster.registry_proxy import (
     render_containerd_hosts,
     render_distribution_configs,
 )
-from sealer.deliver import imagerepo, manifest, steps
+from sealer.deliver import imagerepo, manifest, registryauth, steps
 from sealer.deliver.errors import DeliveryError
 from sealer.deliver.markers import inputs_hash, parse_markers, write_markers
 from sealer.deliver.plan import Plan
@@ -45,7 +45,7 @@ from sealer.errors import SealerError
 from sealer.infra import Host, HostCommandError, HostError, SSHConfig, connect
 from sealer.reference import parse as parse_ref
 
-PHASES = ("send", "render", "hosts", "init", "registry", "mirror", "kubeadm", "cmds")
+PHASES = ("send", "render", "hosts", "init", "registry", "mirror", "auth", "kubeadm", "cmds")
 KUBEADM_TIMEOUT = 900.0
 # stand-ins for master0's join credentials in join configs rendered ahead of kubeadm init (valid formats)
 PLACEHOLDER_JOIN = {"token": "zzzzzz.zzzzzzzzzzzzzzzz", "caCertHash": "sha256:" + "f0" * 32}
@@ -379,8 +379,9 @@ class Delivery:
         await self.hashed()
         todo = [s for s in (first, self.render(ip), self.hosts(ip), self.init(ip),
                             self.registry() if ip == self.plan.registry_host else None,
-                            self.mirror(ip) if self.plan.cluster.runtime != "docker" else None) if s is not None]
-        await self._session(ip, todo)
+                            self.mirror(ip) if self.plan.cluster.runtime != "docker" else None,
+                            self.auth(ip)) if s is not None]
+        await self._session(ip, todo, secrets=self.plan.secrets)
         if self.plan.cluster.runtime == "docker":
             await self.mirror_docker(ip)
 
@@ -424,8 +425,10 @@ class Delivery:
         rootfs = self.plan.rootfs
         own_script = (rootfs / "scripts" / "init-registry.sh").is_file()
         proxy_cfg = rootfs / "etc" / "registry_config.yaml"
-        key = inputs_hash(manifest.digest(self.host_manifest(ip)), c.registry, own_script)
-        files: list[tuple[str, bytes, int]] = []
+        auth = self.plan.auth
+        key = inputs_hash(manifest.digest(self.host_manifest(ip)), c.registry, own_script,
+                          *([auth.key] if auth is not None else []))
+        files = registryauth.registry_files(auth, paths) if auth is not None else []
         if own_script:  # sealer: cd ROOTFS/scripts && sh init-registry.sh PORT ROOTFS/registry DOMAIN
             script = (f"{steps.env_exports(c.host_env(ip))}cd {quote(paths.rootfs)}/scripts && "
                       f"bash init-registry.sh {c.registry_port} {quote(paths.rootfs + '/registry')} "
@@ -433,7 +436,10 @@ class Delivery:
             detail = "scripts/init-registry.sh"
         else:
             cfg_path = f"{paths.registry_dir}/config.yml"
-            files.append((cfg_path, steps.registry_config(paths.rootfs, f"{ip}:{c.registry_port}").encode(), 0o600))
+            cfg_text = steps.registry_config(paths.rootfs, f"{ip}:{c.registry_port}")
+            if auth is not None:
+                cfg_text = registryauth.registry_config_with_auth(cfg_text, registryauth.htpasswd_path(paths))
+            files.append((cfg_path, cfg_text.encode(), 0o600))
             cmd = f"{steps.registry_binary(paths.rootfs)} serve {quote(cfg_path)}"
             # each daemon script ends with `exit`: a subshell of its own, so the next one runs too
             script = "(\n" + steps.start_daemon_script("registry", paths.registry_dir, cmd, (ip, c.registry_port)) + ")\n"
@@ -475,6 +481,16 @@ class Delivery:
         files = self._mirror_files()
         return Step("mirror", inputs_hash(files, c.runtime), steps.mirror_script(c.name, files),
                     f"{len(files)} registries -> {c.registry}")
+
+    def auth(self, ip: str) -> Step | None:
+        """The registry's credentials for the host's runtime and kubelet (deliver/registryauth.py)."""
+        auth = self.plan.auth
+        if auth is None:
+            return None
+        c = self.plan.cluster
+        return Step("auth", registryauth.host_key(c, auth),
+                    registryauth.host_script(c, auth, containerd=c.runtime == "containerd"),
+                    f"credentials for {c.registry}")
 
     async def mirror_docker(self, ip: str) -> None:
         """The docker runtime's mirror phase: daemon.json is merged with what the host has (a read first)."""

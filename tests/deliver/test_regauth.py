@@ -1,0 +1,147 @@
+"""Registry credentials (sealer v0.9 ``spec.registry.localRegistry.username/password``), ``spec.dataRoot`` and
+scale-down's ``kubectl delete node``, on real test hosts: the registry on master0 refuses anonymous pulls (401),
+a node pulls with the credentials (``ctr --user``, ``curl``), containerd and kubelet hold them in 0600 files, the
+password shows up in no output, no host process list and no other file; ``delete`` removes all of it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from pathlib import Path
+
+import bcrypt
+from helpers.testhosts import TestHost
+
+from deliver.images import FIXTURE_LOG, Built, sealer
+from deliver.test_apply import ProcessWatch
+
+ROOT = "/opt/sealer-data"          # spec.dataRoot (/opt is a per-host overlay of the test hosts)
+DATA = f"{ROOT}/auth-test"
+ROOTFS = f"{DATA}/rootfs"
+DEFAULT_DATA = "/var/lib/sealer/data/auth-test"
+PULL = "ctr -n k8s.io images pull --hosts-dir /etc/containerd/certs.d"
+NGINX = "sea.hub:5000/library/nginx:1.25"
+
+
+def clusterfile(path: Path, image: str, key: str, password: str, master: str, nodes: list[str]) -> Path:
+    node_group = f"    - ips: [{', '.join(nodes)}]\n      roles: [node]\n" if nodes else ""
+    path.write_text(f"""apiVersion: sealer.io/v2
+kind: Cluster
+metadata: {{name: auth-test}}
+spec:
+  image: {image}
+  env: [MyVar=x]
+  dataRoot: {ROOT}
+  ssh: {{pk: {key}}}
+  containerRuntime: {{type: containerd}}
+  registry:
+    localRegistry:
+      domain: sea.hub
+      port: 5000
+      username: puller
+      password: "{password}"
+      insecure: true
+  hosts:
+    - ips: [{master}]
+      roles: [master]
+{node_group}""")
+    return path
+
+
+def http_code(h: TestHost, url: str, creds: str | None = None) -> str:
+    """curl's status code; credentials go to curl on stdin (``-K -``), never on its command line."""
+    cfg = f'user = "{creds}"\n' if creds else ""
+    return h.exec(f"curl -s -o /dev/null -w '%{{http_code}}' -K - {url}", input=cfg, check=False).stdout
+
+
+def test_credentials_data_root_and_scale_down(built: Built, test_hosts, state_dir: Path,  # type: ignore[no-untyped-def]
+                                              tmp_path: Path) -> None:
+    hosts: list[TestHost] = test_hosts(3)
+    m0, n1, n2 = hosts
+    password = "Reg-" + secrets.token_hex(10)
+    key = str(m0.ssh_config.pkey)
+    cf = clusterfile(tmp_path / "Clusterfile", built.app, key, password, m0.address, [n1.address, n2.address])
+    base = ["apply", "-f", str(cf), "--state-dir", str(state_dir), "--json"]
+    outputs = []
+    with ProcessWatch(hosts) as watch:
+        outputs.append(sealer(built.root, *base))
+    assert watch.seen and not [p for p in watch.seen if password in p]
+
+    # spec.dataRoot: the rootfs is there, not under the default
+    for h in hosts:
+        assert h.exec(f"test -x {ROOTFS}/bin/kubeadm", check=False).returncode == 0, h.address
+        assert h.exec(f"test -e {DEFAULT_DATA}", check=False).returncode != 0, h.address
+    summary = json.loads(outputs[0][outputs[0].index("{"):])
+    assert summary["hosts"][m0.address]["cmds"]["status"] == "done", summary
+    assert m0.read(f"{FIXTURE_LOG}/cmds.log").splitlines()[0] == \
+        f"base-first {ROOTFS}/bin/kubectl /etc/kubernetes/admin.conf"
+
+    # master0: htpasswd (0600) holds the bcrypt hash only; the registry refuses anonymous access
+    ht = f"{ROOTFS}/etc/registry_htpasswd"
+    assert m0.exec(f"stat -c %a {ht}").stdout.strip() == "600"
+    user, _, hashed = m0.read(ht).strip().partition(":")
+    assert user == "puller" and hashed.startswith("$2") and password not in hashed
+    assert bcrypt.checkpw(password.encode(), hashed.encode())
+    assert http_code(n1, "http://sea.hub:5000/v2/") == "401"
+    assert http_code(n1, "http://sea.hub:5000/v2/", f"puller:{password}") == "200"
+    assert http_code(n1, "http://sea.hub:5000/v2/", "puller:wrong") == "401"
+
+    # a node: anonymous pull fails with 401, with the credentials it works (by the registry name and by the
+    # original name through the mirror config)
+    anon = n1.exec(f"{PULL} {NGINX}", check=False)
+    assert anon.returncode != 0 and "401" in anon.stderr + anon.stdout
+    for ref in (NGINX, "docker.io/library/nginx:1.25"):
+        r = n1.exec(f"{PULL} --user puller:{password} {ref}", check=False)
+        assert r.returncode == 0, f"pull {ref}: {r.stderr or r.stdout}"
+
+    # every host: containerd's CRI auth for sea.hub:5000 in config.toml (0600, containerd restarted and serving),
+    # kubelet's config.json (0600) with the Basic credentials for sea.hub:5000 only
+    token = base64.b64encode(f"puller:{password}".encode()).decode()
+    for h in hosts:
+        cfg = h.read("/etc/containerd/config.toml")
+        assert '[plugins."io.containerd.grpc.v1.cri".registry.configs."sea.hub:5000".auth]' in cfg, h.address
+        assert f'password = "{password}"' in cfg
+        assert h.exec("stat -c %a /etc/containerd/config.toml").stdout.strip() == "600"
+        assert h.exec("ctr version", check=False).returncode == 0, h.address
+        kubelet = json.loads(h.read("/var/lib/kubelet/config.json"))
+        assert kubelet["auths"] == {"sea.hub:5000": {"auth": token}}
+        assert h.exec("stat -c %a /var/lib/kubelet/config.json").stdout.strip() == "600"
+        # the password (or its Basic token) nowhere else of ours (the htpasswd holds a hash)
+        places = f"{ROOT} /var/lib/sealer /etc/hosts /etc/containerd /var/lib/kubelet /root/.docker /etc/docker"
+        r = h.exec(f"grep -rl -F -- {password} {places}", check=False)
+        assert r.stdout.split() == ["/etc/containerd/config.toml"], r.stdout
+        r = h.exec(f"grep -rl -F -- {token} {places}", check=False)
+        assert r.stdout.split() == ["/var/lib/kubelet/config.json"], r.stdout
+    # locally: only the 0600 Clusterfile of the state (like SSH passwords) holds it
+    held = sorted(str(p.relative_to(state_dir)) for p in state_dir.rglob("*")
+                  if p.is_file() and password in p.read_text(errors="replace"))
+    assert held == ["auth-test/Clusterfile"]
+    assert oct((state_dir / "auth-test" / "registry_htpasswd").stat().st_mode & 0o777) == "0o600"
+
+    # a rerun: the same htpasswd entry (kept in the state), so every phase is already done
+    again = sealer(built.root, *base)
+    outputs.append(again)
+    rerun = json.loads(again[again.index("{"):])
+    assert {p["status"] for h in rerun["hosts"].values() for n, p in h.items() if n != "connect"} == {"skipped"}
+
+    # scale-down by apply: n1 dropped -> `kubectl delete node host<N>` on master0 (image's bin/, kubeconfig),
+    # then n1 is reset and loses the credentials
+    cf = clusterfile(cf, built.app, key, password, m0.address, [n2.address])
+    outputs.append(sealer(built.root, *base))
+    assert m0.read(f"{FIXTURE_LOG}/kubectl.log").splitlines()[-1] == \
+        f"delete node {n1.hostname}\t{ROOTFS}/bin\t/etc/kubernetes/admin.conf"
+    assert n1.exec(f"test -e {DATA} || test -e /var/lib/kubelet/config.json", check=False).returncode != 0
+    assert "registry auth" not in n1.exec("cat /etc/containerd/config.toml 2>/dev/null", check=False).stdout
+
+    # scale-down by `delete -n` of a host Kubernetes does not know: tolerated, the host is still cleaned
+    m0.exec(f"touch {FIXTURE_LOG}/kubectl-notfound")
+    outputs.append(sealer(built.root, "delete", "-n", n2.address, "--state-dir", str(state_dir)))
+    assert m0.read(f"{FIXTURE_LOG}/kubectl.log").splitlines()[-1].startswith(f"delete node {n2.hostname}\t")
+    assert n2.exec(f"test -e {DATA}", check=False).returncode != 0
+
+    outputs.append(sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir)))
+    assert m0.exec(f"test -e {DATA} || test -e /var/lib/kubelet/config.json", check=False).returncode != 0
+    assert not [p for p in m0.processes() if "docker-registry" in p]
+    assert not (state_dir / "auth-test").exists()
+    assert not [o for o in outputs if password in o]
