@@ -24,7 +24,8 @@ PULL = "ctr -n k8s.io images pull --hosts-dir /etc/containerd/certs.d"
 NGINX = "sea.hub:5000/library/nginx:1.25"
 
 
-def clusterfile(path: Path, image: str, key: str, password: str, master: str, nodes: list[str]) -> Path:
+def clusterfile(path: Path, image: str, key: str, password: str, master: str, nodes: list[str],
+                insecure: bool = True) -> Path:
     node_group = f"    - ips: [{', '.join(nodes)}]\n      roles: [node]\n" if nodes else ""
     path.write_text(f"""apiVersion: sealer.io/v2
 kind: Cluster
@@ -41,7 +42,7 @@ spec:
       port: 5000
       username: puller
       password: "{password}"
-      insecure: true
+      insecure: {str(insecure).lower()}
   hosts:
     - ips: [{master}]
       roles: [master]
@@ -143,5 +144,54 @@ def test_credentials_data_root_and_scale_down(built: Built, test_hosts, state_di
     outputs.append(sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir)))
     assert m0.exec(f"test -e {DATA} || test -e /var/lib/kubelet/config.json", check=False).returncode != 0
     assert not [p for p in m0.processes() if "docker-registry" in p]
+    assert not (state_dir / "auth-test").exists()
+    assert not [o for o in outputs if password in o]
+
+
+def test_tls_registry(built: Built, test_hosts, state_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """localRegistry without ``insecure: true`` (sealer v0.9's default): HTTPS with a CA made at the first apply."""
+    from cryptography import x509
+
+    m0, n1 = test_hosts(2)
+    password = "Tls-" + secrets.token_hex(10)
+    cf = clusterfile(tmp_path / "Clusterfile", built.app, str(m0.ssh_config.pkey), password, m0.address,
+                     [n1.address], insecure=False)
+    base = ["apply", "-f", str(cf), "--state-dir", str(state_dir), "--json"]
+    outputs = [sealer(built.root, *base)]
+
+    # the certificate on master0: SANs cover sea.hub and master0's IP, issued by the CA every host got
+    crt = x509.load_pem_x509_certificate(m0.read(f"{ROOTFS}/certs/sea.hub.crt").encode())
+    san = crt.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "sea.hub" in san.get_values_for_type(x509.DNSName)
+    assert m0.address in [str(i) for i in san.get_values_for_type(x509.IPAddress)]
+    assert m0.exec(f"stat -c %a {ROOTFS}/certs/sea.hub.key").stdout.strip() == "600"
+    ca_file = "/etc/containerd/certs.d/sea.hub:5000/ca.crt"
+    local_ca = (state_dir / "auth-test" / "registry-tls" / "ca.crt").read_text()
+    assert oct((state_dir / "auth-test" / "registry-tls" / "ca.key").stat().st_mode & 0o777) == "0o600"
+    for h in (m0, n1):
+        assert local_ca in h.read(ca_file), h.address
+        assert 'server = "https://sea.hub:5000"' in h.read("/etc/containerd/certs.d/sea.hub:5000/hosts.toml")
+        assert f'ca = "{ca_file}"' in h.read("/etc/containerd/certs.d/docker.io/hosts.toml")
+
+    # a node: HTTPS verified against the CA, by name and by master0's IP; plain HTTP is gone; credentials hold
+    creds = f"puller:{password}"
+    assert http_code(n1, f"--cacert {ca_file} https://sea.hub:5000/v2/", creds) == "200"
+    assert http_code(n1, f"--cacert {ca_file} https://{m0.address}:5000/v2/", creds) == "200"
+    assert http_code(n1, f"--cacert {ca_file} https://sea.hub:5000/v2/") == "401"
+    assert http_code(n1, "https://sea.hub:5000/v2/", creds) == "000"  # not trusted without the CA
+    assert http_code(n1, "http://sea.hub:5000/v2/", creds) == "400"   # the registry speaks TLS only
+    for ref in (NGINX, "docker.io/library/nginx:1.25", "quay.io/acme/tool:v1"):
+        r = n1.exec(f"{PULL} --user {creds} {ref}", check=False)
+        assert r.returncode == 0, f"pull {ref}: {r.stderr or r.stdout}"
+
+    # a rerun keeps the certificate (kept in the state): nothing to do
+    again = sealer(built.root, *base)
+    outputs.append(again)
+    rerun = json.loads(again[again.index("{"):])
+    assert {p["status"] for h in rerun["hosts"].values() for n, p in h.items() if n != "connect"} == {"skipped"}
+
+    outputs.append(sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir)))
+    for h in (m0, n1):
+        assert h.exec("test -e /etc/containerd/certs.d/sea.hub:5000", check=False).returncode != 0, h.address
     assert not (state_dir / "auth-test").exists()
     assert not [o for o in outputs if password in o]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sealer.cluster.clusterfile import SSH, Cluster, HostGroup
-from sealer.deliver import registryauth, state
+from sealer.deliver import registryauth, state, tls
 from sealer.deliver.cleanup import clean_hosts
 from sealer.deliver.engine import Delivery, Summary
 from sealer.deliver.errors import DeliveryError
@@ -150,9 +150,6 @@ def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, d
     if saved is not None and saved.cluster.masters[0] != cluster.masters[0]:
         raise DeliveryError(f"master0 of {cluster.name} is {saved.cluster.masters[0]}; it cannot change "
                             "(delete the cluster first)")
-    if cluster.registry_access.tls:
-        raise DeliveryError("spec.registry.localRegistry asks for HTTPS (sealer v0.9's default): registry TLS "
-                            "is not implemented yet; set localRegistry.insecure: true for plain HTTP")
     before = set(saved.cluster.masters + saved.cluster.nodes) if saved else set()
     now = cluster.masters + cluster.nodes
     removed = [ip for ip in (saved.cluster.masters + saved.cluster.nodes if saved else []) if ip not in now]
@@ -166,7 +163,8 @@ def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, d
     with exported(store_root, image) as content:
         check_kube_version(content.labels, content.rootfs, image)
         plan = Plan(cluster, image, content.rootfs, root, content.cmds_with(cmds, apps), content.cached,
-                    auth=registryauth.prepare(state_root, cluster))
+                    auth=registryauth.prepare(state_root, cluster),
+                    tls=tls.prepare(state_root, cluster, cluster.masters[0]))
         summary = asyncio.run(Delivery(plan, ssh_configs(cluster), rep, compress=compress).run())
     path = state.save(state_root, cluster, image, root)
     return Result(summary, added, removed, path)
@@ -243,5 +241,6 @@ def delete_all(state_root: Path, name: str | None, reporter: Reporter | None = N
     hosts = [*c.nodes, *c.masters[1:], c.masters[0]]
     _clean(c, hosts, saved.data_root, reporter or LogReporter())
     registryauth.forget(state_root, c.name)
+    tls.forget(state_root, c.name)
     state.forget(state_root, c.name)
     return Result(None, [], hosts, None)

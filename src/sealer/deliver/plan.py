@@ -57,6 +57,7 @@ class Plan:
     cmds: list[str] = field(default_factory=list)
     cached_images: list[str] = field(default_factory=list)
     auth: Any = None  # sealer.deliver.registryauth.RegistryAuth: the registry's credentials, if any
+    tls: Any = None  # sealer.deliver.tls.RegistryTLS: the registry serves HTTPS with this CA and certificate
 
     @property
     def secrets(self) -> tuple[str, ...]:
