@@ -126,17 +126,19 @@ def test_credentials_data_root_and_scale_down(built: Built, test_hosts, state_di
     rerun = json.loads(again[again.index("{"):])
     assert {p["status"] for h in rerun["hosts"].values() for n, p in h.items() if n != "connect"} == {"skipped"}
 
-    # scale-down by apply: n1 dropped -> `kubectl delete node host<N>` on master0 (image's bin/, kubeconfig),
-    # then n1 is reset and loses the credentials
+    # scale-down by apply: n1 dropped -> on master0 (image's bin/, kubeconfig) the node with n1's InternalIP is
+    # deleted (`kubectl delete node`), then n1 is reset and loses the credentials
+    m0.exec(f"printf '%s\\n' 'other 10.9.9.9' 'worker-one {n1.address}' > {FIXTURE_LOG}/kubectl-nodes")
     cf = clusterfile(cf, built.app, key, password, m0.address, [n2.address])
     outputs.append(sealer(built.root, *base))
     assert m0.read(f"{FIXTURE_LOG}/kubectl.log").splitlines()[-1] == \
-        f"delete node {n1.hostname}\t{ROOTFS}/bin\t/etc/kubernetes/admin.conf"
+        f"delete node worker-one\t{ROOTFS}/bin\t/etc/kubernetes/admin.conf"
     assert n1.exec(f"test -e {DATA} || test -e /var/lib/kubelet/config.json", check=False).returncode != 0
     assert "registry auth" not in n1.exec("cat /etc/containerd/config.toml 2>/dev/null", check=False).stdout
 
-    # scale-down by `delete -n` of a host Kubernetes does not know: tolerated, the host is still cleaned
-    m0.exec(f"touch {FIXTURE_LOG}/kubectl-notfound")
+    # scale-down by `delete -n` of a host Kubernetes does not know: its hostname is tried, NotFound is
+    # tolerated, the host is still cleaned
+    m0.exec(f"rm {FIXTURE_LOG}/kubectl-nodes && touch {FIXTURE_LOG}/kubectl-notfound")
     outputs.append(sealer(built.root, "delete", "-n", n2.address, "--state-dir", str(state_dir)))
     assert m0.read(f"{FIXTURE_LOG}/kubectl.log").splitlines()[-1].startswith(f"delete node {n2.hostname}\t")
     assert n2.exec(f"test -e {DATA}", check=False).returncode != 0

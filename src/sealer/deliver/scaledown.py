@@ -1,11 +1,12 @@
 """Scale-down: remove nodes from Kubernetes before their hosts are reset, as sealer does.
 
-sealer's ``deleteNode``/``deleteMaster`` (``pkg/runtime/kubernetes/delete.go``, v0.9; ``KubeDeleteNode =
-"kubectl delete node %s"`` in ``pkg/runtime/kubernetes/runtime.go``) asks the host for its node name (its
-hostname) and runs ``kubectl delete node <name>`` on the remaining master0; a host that is not a node of the
-cluster ("not found") is skipped. We do it before the host's clean-up (so the API server stops scheduling to
-it before kubelet and the runtime go away), with the image's ``bin/`` first on PATH and the cluster's
-kubeconfig, like the CMDs.
+sealer's ``deleteNode``/``deleteMaster`` (v0.9 ``pkg/runtime/kubernetes/clean.go``; ``KubeDeleteNode =
+"kubectl delete node %s"``) reset the host, then find its node name on the remaining master0 (the node whose
+InternalIP is the host's address, ``getNodeNameByCmd``) and run ``kubectl delete node <name>`` there. We delete
+the node first (the API server stops scheduling to it before kubelet and the runtime go away), then clean the
+host; the name is the node with the host's InternalIP, else the host's hostname lowercased (kubelet's default);
+``kubectl`` runs with the image's ``bin/`` first on PATH and the cluster's kubeconfig, like the CMDs. A node the
+cluster does not know ("NotFound") is skipped.
 """
 
 from __future__ import annotations
@@ -25,13 +26,25 @@ _NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _NOT_FOUND = re.compile(r"NotFound|not found", re.IGNORECASE)
 
 
-def delete_node_script(paths: HostPaths, name: str) -> str:
-    """``kubectl delete node NAME`` in the rootfs with bin/ first on PATH and KUBECONFIG; an image without
-    ``bin/kubectl`` (and no kubectl on the host) has no Kubernetes to update: exit 3."""
+NAME_TAG = "@@sealer-py-node "
+_JSONPATH = ('{range .items[*]}{.metadata.name}{" "}'
+             '{.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}')
+
+
+def delete_node_script(paths: HostPaths, ip: str, hostname: str) -> str:
+    """On master0: the node whose InternalIP is ``ip`` (else ``hostname``), then ``kubectl delete node`` in the
+    rootfs with bin/ first on PATH and KUBECONFIG; an image without ``bin/kubectl`` (and no kubectl on the host)
+    has no Kubernetes to update: exit 3."""
     r = quote(paths.rootfs)
     return (f'export PATH={r}/bin:"$PATH" KUBECONFIG={steps.KUBECONFIG}\n'
             "command -v kubectl >/dev/null 2>&1 || { echo 'no kubectl on master0' >&2; exit 3; }\n"
-            f"cd {r} && kubectl delete node {quote(name)}\n")
+            f"cd {r}\n"
+            f"name=$(kubectl get nodes -o jsonpath={quote(_JSONPATH)} 2>/dev/null | "
+            f"awk -v ip={quote(ip)} '{{for (i = 2; i <= NF; i++) if ($i == ip) {{print $1; exit}}}}')\n"
+            f'[ -n "$name" ] || name={quote(hostname)}\n'
+            '[ -n "$name" ] || { echo "no node with this address (NotFound)" >&2; exit 4; }\n'
+            f'echo "{NAME_TAG}$name"\n'
+            'kubectl delete node "$name"\n')
 
 
 async def node_name(ip: str, ssh: SSHConfig) -> str:
@@ -58,8 +71,9 @@ async def delete_nodes(master0: str, hosts: Sequence[str], ssh_for: Callable[[st
     async def name_of(ip: str) -> None:
         try:
             names[ip] = await node_name(ip, ssh_for(ip))
-        except HostError as e:
-            rep.note(f"{ip}: cannot read its node name ({e}); not deleted from Kubernetes")
+        except (HostError, DeliveryError) as e:
+            rep.note(f"{ip}: cannot read its hostname ({e}); looking its node up by address only")
+            names[ip] = ""
     await asyncio.gather(*(name_of(ip) for ip in hosts))
     out = {ip: "-" for ip in hosts}
     if not names:
@@ -71,7 +85,10 @@ async def delete_nodes(master0: str, hosts: Sequence[str], ssh_for: Callable[[st
     try:
         for ip, name in names.items():
             rep.phase_started(ip, "delete-node")
-            res = await m0.run("bash -s", input=delete_node_script(paths, name).encode(), check=False, timeout=300)
+            res = await m0.run("bash -s", input=delete_node_script(paths, ip, name).encode(), check=False,
+                               timeout=300)
+            got = [ln[len(NAME_TAG):] for ln in res.stdout.splitlines() if ln.startswith(NAME_TAG)]
+            name = got[-1] if got else name
             if res.exit_code == 3:
                 rep.note("the image has no kubectl: nodes are not deleted from Kubernetes")
                 break
@@ -79,7 +96,7 @@ async def delete_nodes(master0: str, hosts: Sequence[str], ssh_for: Callable[[st
                 rep.phase_failed(ip, "delete-node", res.tail())
                 raise DeliveryError(f"kubectl delete node {name} on {master0} exited with {res.exit_code}",
                                     host=ip, phase="delete-node", tail=res.tail())
-            detail = f"node {name} deleted" if res.exit_code == 0 else f"node {name} was not registered"
+            detail = f"node {name} deleted" if res.exit_code == 0 else f"node {name or ip} was not registered"
             rep.phase_done(ip, "delete-node", skipped=res.exit_code != 0, seconds=0.0, detail=detail)
             out[ip] = name
     finally:
