@@ -25,14 +25,14 @@ NGINX = "sea.hub:5000/library/nginx:1.25"
 
 
 def clusterfile(path: Path, image: str, key: str, password: str, master: str, nodes: list[str],
-                insecure: bool = True) -> Path:
+                insecure: bool = True, my_var: str = "x") -> Path:
     node_group = f"    - ips: [{', '.join(nodes)}]\n      roles: [node]\n" if nodes else ""
     path.write_text(f"""apiVersion: sealer.io/v2
 kind: Cluster
 metadata: {{name: auth-test}}
 spec:
   image: {image}
-  env: [MyVar=x]
+  env: [MyVar={my_var}]
   dataRoot: {ROOT}
   ssh: {{pk: {key}}}
   containerRuntime: {{type: containerd}}
@@ -126,10 +126,16 @@ def test_credentials_data_root_and_scale_down(built: Built, test_hosts, state_di
     rerun = json.loads(again[again.index("{"):])
     assert {p["status"] for h in rerun["hosts"].values() for n, p in h.items() if n != "connect"} == {"skipped"}
 
+    # an env change reruns the image's init.sh, which rewrites config.toml: the credentials are written again
+    cf = clusterfile(cf, built.app, key, password, m0.address, [n1.address, n2.address], my_var="y")
+    outputs.append(sealer(built.root, *base))
+    assert f'password = "{password}"' in n1.read("/etc/containerd/config.toml")
+    assert n1.exec("ctr version", check=False).returncode == 0
+
     # scale-down by apply: n1 dropped -> on master0 (image's bin/, kubeconfig) the node with n1's InternalIP is
     # deleted (`kubectl delete node`), then n1 is reset and loses the credentials
     m0.exec(f"printf '%s\\n' 'other 10.9.9.9' 'worker-one {n1.address}' > {FIXTURE_LOG}/kubectl-nodes")
-    cf = clusterfile(cf, built.app, key, password, m0.address, [n2.address])
+    cf = clusterfile(cf, built.app, key, password, m0.address, [n2.address], my_var="y")
     outputs.append(sealer(built.root, *base))
     assert m0.read(f"{FIXTURE_LOG}/kubectl.log").splitlines()[-1] == \
         f"delete node worker-one\t{ROOTFS}/bin\t/etc/kubernetes/admin.conf"

@@ -96,3 +96,47 @@ def test_host_script_carries_the_password_only_encoded(tmp_path: Path) -> None:
     block = registryauth.containerd_block("c1", c.registry, a)
     assert 'registry.configs."sea.hub:5000".auth]' in block and 'password = "S3cret-pw"' in block
     assert "S3cret-pw" not in registryauth.clean_script("c1")
+
+
+def test_tls_certificate_names_reuse_and_reissue(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    from sealer.deliver import tls
+
+    c = parse_clusterfile(cf(LOCAL))
+    t = tls.prepare(tmp_path, c, "10.0.0.2")
+    assert t is not None
+    crt = x509.load_pem_x509_certificate(t.cert_pem.encode())
+    san = crt.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert set(san.get_values_for_type(x509.DNSName)) == {"sea.hub", "hub.example"}
+    assert {str(i) for i in san.get_values_for_type(x509.IPAddress)} == {"10.0.0.2", "10.0.0.9"}
+    ca = x509.load_pem_x509_certificate(t.ca_pem.encode())
+    assert crt.issuer == ca.subject and ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    d = tmp_path / "c1" / tls.DIR
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in d.iterdir()} == {
+        "ca.crt": "0o644", "ca.key": "0o600", "server.crt": "0o644", "server.key": "0o600"}
+    again = tls.prepare(tmp_path, c, "10.0.0.2")
+    assert again == t and again is not None and again.key == t.key  # kept: same phase keys on a re-apply
+    moved = tls.prepare(tmp_path, c, "10.0.0.7")  # a name the certificate lacks: re-issued by the same CA
+    assert moved is not None and moved.ca_pem == t.ca_pem and moved.cert_pem != t.cert_pem
+    assert tls.prepare(tmp_path, parse_clusterfile(cf()), "10.0.0.2") is None  # plain form: HTTP
+    insecure = LOCAL.replace("      cert:", "      insecure: true\n      cert:")
+    assert tls.prepare(tmp_path, parse_clusterfile(cf(insecure)), "10.0.0.2") is None
+    tls.forget(tmp_path, "c1")
+    assert not d.exists()
+
+
+def test_tls_mirror_files_and_clean() -> None:
+    from sealer.deliver import steps, tls
+
+    files = {d: steps.hosts_toml("c1", steps.upstream_server(d, "sea.hub:5000"), ["https://sea.hub:5000"])
+             for d in ("sea.hub:5000", "docker.io")}
+    out = tls.hosts_files(files, "sea.hub:5000", "https://sea.hub:5000")
+    ca = '  ca = "/etc/containerd/certs.d/sea.hub:5000/ca.crt"'
+    assert 'server = "https://sea.hub:5000"' in out["sea.hub:5000"]
+    assert 'server = "https://registry-1.docker.io"' in out["docker.io"]
+    for text in out.values():
+        lines = text.splitlines()
+        assert lines[lines.index('[host."https://sea.hub:5000"]') + 1] == ca
+    assert "/etc/containerd/certs.d/*/ca.crt" in tls.clean_script("c1")
+    assert "sealer-py:c1:" in tls.clean_script("c1")

@@ -377,10 +377,11 @@ class Delivery:
         streams, then one session for the rest (send's manifest, render, hosts, init, registry, mirror)."""
         first = await self.send(ip)
         await self.hashed()
-        todo = [s for s in (first, self.render(ip), self.hosts(ip), self.init(ip),
+        init = self.init(ip)
+        todo = [s for s in (first, self.render(ip), self.hosts(ip), init,
                             self.registry() if ip == self.plan.registry_host else None,
                             self.mirror(ip) if self.plan.cluster.runtime != "docker" else None,
-                            self.auth(ip)) if s is not None]
+                            self.auth(ip, init.key if init is not None else "")) if s is not None]
         await self._session(ip, todo, secrets=self.plan.secrets)
         if self.plan.cluster.runtime == "docker":
             await self.mirror_docker(ip)
@@ -489,13 +490,14 @@ class Delivery:
         return Step("mirror", inputs_hash(files, c.runtime, *[f[1].decode() for f in ca]),
                     steps.mirror_script(c.name, files), f"{len(files)} registries -> {c.registry}", files=ca)
 
-    def auth(self, ip: str) -> Step | None:
-        """The registry's credentials for the host's runtime and kubelet (deliver/registryauth.py)."""
+    def auth(self, ip: str, init_key: str = "") -> Step | None:
+        """The registry's credentials for the host's runtime and kubelet (deliver/registryauth.py); redone
+        whenever init is (the image's init.sh may rewrite the runtime's config)."""
         auth = self.plan.auth
         if auth is None:
             return None
         c = self.plan.cluster
-        return Step("auth", registryauth.host_key(c, auth),
+        return Step("auth", registryauth.host_key(c, auth, init_key),
                     registryauth.host_script(c, auth, containerd=c.runtime == "containerd"),
                     f"credentials for {c.registry}")
 

@@ -149,8 +149,9 @@ restart_containerd() {
   local me pid p out cmdf pf new
   me=$(readlink /proc/self/ns/mnt)
   pid=
-  for p in $(pgrep -x containerd 2>/dev/null); do
-    if [ "$(readlink /proc/$p/ns/mnt 2>/dev/null)" = "$me" ]; then pid=$p; break; fi
+  for p in /proc/[0-9]*; do
+    [ "$(cat $p/comm 2>/dev/null)" = containerd ] || continue
+    if [ "$(readlink $p/ns/mnt 2>/dev/null)" = "$me" ]; then pid=${p#/proc/}; break; fi
   done
   [ -n "$pid" ] || return 0   # not running: it reads the file when it starts
   out=$(readlink /proc/$pid/fd/1 2>/dev/null || true); [ -f "$out" ] || out=/dev/null
@@ -201,8 +202,9 @@ def host_script(cluster: Cluster, auth: RegistryAuth, *, containerd: bool) -> st
     return "\n".join(parts) + "\n"
 
 
-def host_key(cluster: Cluster, auth: RegistryAuth) -> str:
-    return inputs_hash(auth.key, cluster.registry, cluster.runtime, "v1")
+def host_key(cluster: Cluster, auth: RegistryAuth, init_key: str = "") -> str:
+    """Changes with the credentials and with the init phase (the image's init.sh may rewrite config.toml)."""
+    return inputs_hash(auth.key, cluster.registry, cluster.runtime, init_key, "v1")
 
 
 def clean_script(cluster: str) -> str:
