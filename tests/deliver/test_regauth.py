@@ -203,3 +203,34 @@ def test_tls_registry(built: Built, test_hosts, state_dir: Path, tmp_path: Path)
         assert h.exec("test -e /etc/containerd/certs.d/sea.hub:5000", check=False).returncode != 0, h.address
     assert not (state_dir / "auth-test").exists()
     assert not [o for o in outputs if password in o]
+
+
+def test_docker_runtime_gets_ca_and_credentials(built: Built, test_hosts, state_dir: Path,  # type: ignore[no-untyped-def]
+                                                tmp_path: Path) -> None:
+    """``containerRuntime: docker`` (files only: no dockerd runs in the test hosts): the CA in docker's certs.d,
+    the https mirror in daemon.json, the credentials in ~/.docker/config.json and kubelet's config.json, all
+    removed (daemon.json restored) by ``delete --all``."""
+    (m0,) = test_hosts(1)
+    password = "Dkr-" + secrets.token_hex(10)
+    cf = clusterfile(tmp_path / "Clusterfile", built.app, str(m0.ssh_config.pkey), password, m0.address, [],
+                     insecure=False)
+    cf.write_text(cf.read_text().replace("type: containerd", "type: docker"))
+    m0.exec("mkdir -p /etc/docker && echo '{\"log-driver\": \"json-file\"}' > /etc/docker/daemon.json")
+    m0.exec("mkdir -p /root/.docker && echo '{\"auths\": {\"other.example\": {}}}' > /root/.docker/config.json")
+    out = sealer(built.root, "apply", "-f", str(cf), "--state-dir", str(state_dir), "--json")
+    ca = (state_dir / "auth-test" / "registry-tls" / "ca.crt").read_text()
+    assert ca in m0.read("/etc/docker/certs.d/sea.hub:5000/ca.crt")
+    daemon = json.loads(m0.read("/etc/docker/daemon.json"))
+    assert daemon["log-driver"] == "json-file" and "https://sea.hub:5000" in daemon["registry-mirrors"]
+    token = base64.b64encode(f"puller:{password}".encode()).decode()
+    for f in ("/root/.docker/config.json", "/var/lib/kubelet/config.json"):
+        assert json.loads(m0.read(f))["auths"] == {"sea.hub:5000": {"auth": token}}, f
+        assert m0.exec(f"stat -c %a {f}").stdout.strip() == "600"
+    assert "registry auth" not in m0.read("/etc/containerd/config.toml")  # docker: containerd's file untouched
+
+    out += sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir))
+    assert m0.exec("test -e /etc/docker/certs.d/sea.hub:5000", check=False).returncode != 0
+    assert json.loads(m0.read("/etc/docker/daemon.json")) == {"log-driver": "json-file"}
+    assert json.loads(m0.read("/root/.docker/config.json")) == {"auths": {"other.example": {}}}  # put back
+    assert m0.exec("test -e /var/lib/kubelet/config.json", check=False).returncode != 0
+    assert password not in out
