@@ -222,6 +222,7 @@ def test_docker_runtime_gets_ca_and_credentials(built: Built, test_hosts, state_
     assert ca in m0.read("/etc/docker/certs.d/sea.hub:5000/ca.crt")
     daemon = json.loads(m0.read("/etc/docker/daemon.json"))
     assert daemon["log-driver"] == "json-file" and "https://sea.hub:5000" in daemon["registry-mirrors"]
+    assert "sea.hub:5000" not in daemon.get("insecure-registries", [])  # verified by the CA instead
     token = base64.b64encode(f"puller:{password}".encode()).decode()
     for f in ("/root/.docker/config.json", "/var/lib/kubelet/config.json"):
         assert json.loads(m0.read(f))["auths"] == {"sea.hub:5000": {"auth": token}}, f

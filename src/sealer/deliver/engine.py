@@ -515,6 +515,9 @@ class Delivery:
                 await host.put_bytes(data, path, mode=mode)
             cur = await host.read_file(steps.DOCKER_DAEMON)
             text, changed = steps.docker_daemon_merge(cur, f"{scheme}://{c.registry}", c.registry)
+            if self.plan.tls is not None:  # verified against the CA in certs.d: not an insecure registry
+                text = tls.secure_daemon_json(text, c.registry)
+                changed = text != cur
             if changed:
                 orig = f"{self.plan.paths.meta}/docker-daemon.json.orig"
                 if await host.read_file(orig) is None:

@@ -202,6 +202,21 @@ def hosts_files(files: dict[str, str], registry: str, mirror: str) -> dict[str, 
     return out
 
 
+def secure_daemon_json(text: bytes, registry: str) -> bytes:
+    """docker's daemon.json without ``registry`` among ``insecure-registries`` (it is verified by its CA)."""
+    import json
+
+    doc = json.loads(text)
+    got = doc.get("insecure-registries")
+    if isinstance(got, list) and registry in got:
+        kept = [r for r in got if r != registry]
+        if kept:
+            doc["insecure-registries"] = kept
+        else:
+            del doc["insecure-registries"]
+    return (json.dumps(doc, indent=2) + "\n").encode()
+
+
 def with_ca(hosts_toml: str, mirror: str, ca: str) -> str:
     """hosts.toml text with ``ca = "<ca>"`` in the ``[host."<mirror>"]`` table."""
     header = f'[host."{mirror}"]'
