@@ -25,7 +25,8 @@ NGINX = "sea.hub:5000/library/nginx:1.25"
 
 
 def clusterfile(path: Path, image: str, key: str, password: str, master: str, nodes: list[str],
-                insecure: bool = True, my_var: str = "x") -> Path:
+                insecure: bool = True, my_var: str = "x", creds: bool = True) -> Path:
+    auth = f'      username: puller\n      password: "{password}"\n' if creds else ""
     node_group = f"    - ips: [{', '.join(nodes)}]\n      roles: [node]\n" if nodes else ""
     path.write_text(f"""apiVersion: sealer.io/v2
 kind: Cluster
@@ -40,9 +41,7 @@ spec:
     localRegistry:
       domain: sea.hub
       port: 5000
-      username: puller
-      password: "{password}"
-      insecure: {str(insecure).lower()}
+{auth}      insecure: {str(insecure).lower()}
   hosts:
     - ips: [{master}]
       roles: [master]
@@ -148,6 +147,13 @@ def test_credentials_data_root_and_scale_down(built: Built, test_hosts, state_di
     outputs.append(sealer(built.root, "delete", "-n", n2.address, "--state-dir", str(state_dir)))
     assert m0.read(f"{FIXTURE_LOG}/kubectl.log").splitlines()[-1].startswith(f"delete node {n2.hostname}\t")
     assert n2.exec(f"test -e {DATA}", check=False).returncode != 0
+
+    # the credentials dropped from the Clusterfile: the registry is open again and ours are gone from the host
+    clusterfile(cf, built.app, key, password, m0.address, [], my_var="y", creds=False)
+    outputs.append(sealer(built.root, *base))
+    assert http_code(m0, "http://sea.hub:5000/v2/") == "200"
+    assert m0.exec(f"test -e {ht} || test -e /var/lib/kubelet/config.json", check=False).returncode != 0
+    assert "registry auth" not in m0.read("/etc/containerd/config.toml")
 
     outputs.append(sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir)))
     assert m0.exec(f"test -e {DATA} || test -e /var/lib/kubelet/config.json", check=False).returncode != 0

@@ -450,6 +450,8 @@ class Delivery:
             # each daemon script ends with `exit`: a subshell of its own, so the next one runs too
             script = "(\n" + steps.start_daemon_script("registry", paths.registry_dir, cmd, (ip, c.registry_port)) + ")\n"
             detail = f"docker-distribution on {ip}:{c.registry_port} serving rootfs/registry"
+        # credentials or TLS dropped from the Clusterfile: the files we wrote go (not the image's own)
+        script = registryauth.stale_files_script(self.plan, rootfs) + script
         if proxy_cfg.is_file():
             cfg = load_registry_config(proxy_cfg)
             rendered = render_distribution_configs(cfg, f"{paths.meta}/registry-proxy", listen_host=ip)
@@ -494,9 +496,12 @@ class Delivery:
         """The registry's credentials for the host's runtime and kubelet (deliver/registryauth.py); redone
         whenever init is (the image's init.sh may rewrite the runtime's config)."""
         auth = self.plan.auth
-        if auth is None:
-            return None
         c = self.plan.cluster
+        if auth is None:  # credentials dropped from the Clusterfile: take ours away
+            if "auth" not in self.markers.get(ip, {}):
+                return None
+            return Step("auth", inputs_hash("no credentials"), registryauth.clean_script(c.name),
+                        "registry credentials removed")
         return Step("auth", registryauth.host_key(c, auth, init_key),
                     registryauth.host_script(c, auth, containerd=c.runtime == "containerd"),
                     f"credentials for {c.registry}")

@@ -69,10 +69,11 @@ def prepare(state_root: Path, cluster: Cluster) -> RegistryAuth | None:
     import bcrypt
 
     a = cluster.registry_access
+    path = state_root / cluster.name / HTPASSWD_NAME
     if not a.has_credentials:
+        path.unlink(missing_ok=True)
         return None
     assert a.username is not None and a.password is not None
-    path = state_root / cluster.name / HTPASSWD_NAME
     entry: str | None = None
     try:
         got = path.read_text(encoding="utf-8").strip()
@@ -110,6 +111,21 @@ def registry_config_with_auth(config_text: str, htpasswd: str) -> str:
 
 def registry_files(auth: RegistryAuth, paths: HostPaths) -> list[tuple[str, bytes, int]]:
     return [(htpasswd_path(paths), (auth.htpasswd + "\n").encode(), 0o600)]
+
+
+def stale_files_script(plan: Any, rootfs: Path) -> str:
+    """``rm -f`` of the htpasswd / certificate files of an earlier delivery that the Clusterfile no longer asks
+    for (kept when the image ships them itself), so an image's own init-registry.sh does not pick them up."""
+    paths: HostPaths = plan.paths
+    domain = plan.cluster.registry_domain
+    stale = []
+    if plan.auth is None and not (rootfs / "etc" / HTPASSWD_NAME).exists():
+        stale.append(htpasswd_path(paths))
+    if plan.tls is None:
+        for ext in ("crt", "key"):
+            if not (rootfs / "certs" / f"{domain}.{ext}").exists():
+                stale.append(f"{paths.rootfs}/certs/{domain}.{ext}")
+    return f"rm -f {' '.join(quote(p) for p in stale)}\n" if stale else ""
 
 
 def _toml_str(s: str) -> str:
