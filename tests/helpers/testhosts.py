@@ -4,7 +4,7 @@ Recipe of ../shared/ENVIRONMENT.md ("Several test hosts on one machine"). Each h
 
 - private bind mounts: ``D/sealer`` on /var/lib/sealer, ``D/hosts`` on /etc/hosts (a copy of the machine's),
   empty ``D/etc-containerd`` on /etc/containerd, ``D/run-containerd`` on /run/containerd,
-  ``D/var-lib-containerd`` on /var/lib/containerd; a tmpfs on /run (so nothing lands in the machine's /run);
+  ``D/var-lib-containerd`` on /var/lib/containerd, ``D/var-lib-kubelet`` on /var/lib/kubelet; a tmpfs on /run (so nothing lands in the machine's /run);
 - copy-on-write overlays over /etc, /usr, /root and /opt (upper dirs ``D/ovl/*``), so whatever a base image's
   scripts install (``/usr/bin/...``, ``/etc/systemd/...``, ``/root/.kube``) or a password set with
   :meth:`TestHost.set_password` stays inside the host;
@@ -57,7 +57,8 @@ from sealer.infra import SSHConfig
 
 SSHD = "/usr/sbin/sshd"
 LOCK_DIR = Path("/tmp/sealer-testhosts")
-MOUNT_POINTS = ("/var/lib/sealer", "/var/lib/containerd", "/run/containerd", "/etc/containerd", "/run/sshd")
+MOUNT_POINTS = ("/var/lib/sealer", "/var/lib/containerd", "/run/containerd", "/etc/containerd", "/run/sshd",
+                "/var/lib/kubelet")
 OVERLAYS = ("/etc", "/usr", "/root", "/opt")
 UNUSED_HOST_INDEX = 250
 REQUIRED_TOOLS = ("unshare", "nsenter", "ssh-keygen", "mount")
@@ -282,6 +283,7 @@ def _holder_script(d: Path, hostname: str) -> str:
         f"mount --bind {q(str(d / 'etc-containerd'))} /etc/containerd",
         f"mount --bind {q(str(d / 'run-containerd'))} /run/containerd",
         f"mount --bind {q(str(d / 'var-lib-containerd'))} /var/lib/containerd",
+        f"mount --bind {q(str(d / 'var-lib-kubelet'))} /var/lib/kubelet",
         f"hostname {q(hostname)}",
         "echo ready",
         "exec sleep 2147483647",
@@ -400,7 +402,7 @@ class HostPool:
         for index in range(first, first + count):
             name = f"host{index}"
             d = self.base / name
-            for sub in ("sealer", "etc-containerd", "run-containerd", "var-lib-containerd"):
+            for sub in ("sealer", "etc-containerd", "run-containerd", "var-lib-containerd", "var-lib-kubelet"):
                 (d / sub).mkdir(parents=True, exist_ok=True)
             for target in OVERLAYS:
                 n = target.strip("/").replace("/", "-")

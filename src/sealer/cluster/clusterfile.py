@@ -9,7 +9,11 @@ spec:
   env: [PodCIDR=10.244.0.0/16]
   ssh: {user: root, passwd: ..., pk: /root/.ssh/id_rsa, pkPasswd: ..., port: 22}
   containerRuntime: {type: docker}          # docker | containerd
-  registry: {domain: sea.hub, port: 5000}
+  registry: {domain: sea.hub, port: 5000}   # or sealer v0.9's form:
+  # registry:
+  #   localRegistry: {domain: sea.hub, port: 5000, username: u, password: p, insecure: false,
+  #                   cert: {subjectAltName: {dnsNames: [...], ips: [...]}}}
+  dataRoot: /var/lib/sealer/data            # where the rootfs goes on hosts
   hosts:
     - ips: [192.168.0.2, 192.168.0.3]
       roles: [master]
@@ -115,6 +119,24 @@ class KubeadmDocument:
 
 
 @dataclass(frozen=True)
+class RegistryAccess:
+    """The built-in registry's credentials and TLS (sealer v0.9 ``spec.registry.localRegistry``); the password is
+    hidden from ``repr``. ``tls``: serve HTTPS with a CA the delivery generates; ``san_*``: extra names of the
+    server certificate."""
+
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    san_dns: tuple[str, ...] = ()
+    san_ips: tuple[str, ...] = ()
+    v09: bool = False  # written as localRegistry (kept so a saved Clusterfile reads back the same)
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.username and self.password)
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     image: str | None
@@ -126,6 +148,8 @@ class Cluster:
     registry_port: int
     kubeadm_documents: tuple[KubeadmDocument, ...]
     file: str
+    registry_access: RegistryAccess = field(default_factory=RegistryAccess)
+    data_root: str | None = None  # spec.dataRoot
 
     @property
     def masters(self) -> list[str]:
@@ -287,6 +311,94 @@ def _parse_hosts(doc: Document, value: Any, path: str) -> tuple[HostGroup, ...]:
     return tuple(groups)
 
 
+def _parse_port(doc: Document, value: Any, path: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 65536:
+        raise doc.error(path, f"expected a port number 1-65535, got {value!r}")
+    return value
+
+
+def _parse_bool(doc: Document, value: Any, path: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise doc.error(path, f"expected true or false, got {_typename(value)}")
+    return value
+
+
+def _parse_registry(doc: Document, value: Any) -> tuple[str, int, RegistryAccess]:
+    """``spec.registry``: our ``{domain, port}`` or sealer v0.9's ``{localRegistry: {domain, port, username,
+    password, ha, insecure, cert: {subjectAltName: {dnsNames, ips}}}}`` (types/api/v2/cluster_types.go);
+    ``externalRegistry`` is refused (sealer: "do not support yet")."""
+    reg = _expect_map(doc, value, "spec.registry")
+    _check_keys(doc, reg, "spec.registry", {"domain", "port", "localRegistry", "externalRegistry"})
+    if reg.get("externalRegistry") is not None:
+        raise doc.error("spec.registry.externalRegistry", "not supported: the image's own registry serves the "
+                        "cluster (spec.registry.localRegistry)")
+    local = reg.get("localRegistry")
+    if local is None:
+        domain = _expect_str(doc, reg.get("domain"), "spec.registry.domain") or DEFAULT_REGISTRY_DOMAIN
+        port = _parse_port(doc, reg.get("port", DEFAULT_REGISTRY_PORT), "spec.registry.port")
+        return domain, port, RegistryAccess()
+    base = "spec.registry.localRegistry"
+    for k in ("domain", "port"):
+        if reg.get(k) is not None:
+            raise doc.error(join_path("spec.registry", k), f"set {base}.{k} instead (not both forms)")
+    m = _expect_map(doc, local, base)
+    _check_keys(doc, m, base, {"domain", "port", "username", "password", "ha", "insecure", "cert"})
+    domain = _expect_str(doc, m.get("domain"), f"{base}.domain") or DEFAULT_REGISTRY_DOMAIN
+    port = _parse_port(doc, m.get("port", DEFAULT_REGISTRY_PORT), f"{base}.port")
+    user = _expect_str(doc, _scalar_str(m.get("username")), f"{base}.username")
+    password = _expect_str(doc, _scalar_str(m.get("password")), f"{base}.password")
+    if bool(user) != bool(password):
+        missing = "password" if user else "username"
+        raise doc.error(f"{base}.{missing}", "required when the other credential is set (username and password)")
+    if user is not None and ":" in user:
+        raise doc.error(f"{base}.username", "must not contain ':' (htpasswd and Basic auth separate on it)")
+    _parse_bool(doc, m.get("ha"), f"{base}.ha")  # accepted; one registry on master0 (docs/delivery.md)
+    insecure = _parse_bool(doc, m.get("insecure"), f"{base}.insecure")
+    cert = _expect_map(doc, m.get("cert"), f"{base}.cert")
+    _check_keys(doc, cert, f"{base}.cert", {"subjectAltName"})
+    san = _expect_map(doc, cert.get("subjectAltName"), f"{base}.cert.subjectAltName")
+    _check_keys(doc, san, f"{base}.cert.subjectAltName", {"dnsNames", "ips"})
+    dns: list[str] = []
+    for i, d in enumerate(_expect_list(doc, san.get("dnsNames"), f"{base}.cert.subjectAltName.dnsNames")):
+        p = join_path(f"{base}.cert.subjectAltName.dnsNames", i)
+        if not isinstance(d, str) or not d or any(c.isspace() for c in d):
+            raise doc.error(p, f"expected a DNS name, got {d!r}")
+        dns.append(d)
+    ips: list[str] = []
+    for i, ip in enumerate(_expect_list(doc, san.get("ips"), f"{base}.cert.subjectAltName.ips")):
+        try:
+            ips.append(str(ipaddress.ip_address(str(ip))))
+        except ValueError:
+            raise doc.error(join_path(f"{base}.cert.subjectAltName.ips", i), f"not an IP address: {ip!r}") from None
+    # sealer v0.9 serves HTTPS unless insecure: true (pkg/registry/singleton.go configureRegistryCert)
+    return domain, port, RegistryAccess(user, password, tls=not insecure, san_dns=tuple(dns), san_ips=tuple(ips),
+                                        v09=True)
+
+
+def _parse_data_root(doc: Document, value: Any) -> str | None:
+    root = _expect_str(doc, value, "spec.dataRoot")
+    if root is None:
+        return None
+    problem = data_root_problem(root)
+    if problem:
+        raise doc.error("spec.dataRoot", problem)
+    return root.rstrip("/") or "/"
+
+
+def data_root_problem(root: str) -> str | None:
+    """Why ``root`` cannot be a data root on hosts (absolute, no ``..``, no odd characters), or None."""
+    if not root.startswith("/"):
+        return f"{root!r} is not an absolute path"
+    parts = root.split("/")
+    if ".." in parts or "." in parts:
+        return f"{root!r} must not contain '.' or '..' components"
+    if root.rstrip("/") == "":
+        return "the data root cannot be /"
+    if any(c.isspace() or c in "\0'\"$`\\;&|<>*?" for c in root):
+        return f"{root!r} holds a character that is not allowed in a data root"
+    return None
+
+
 def _parse_cluster(doc: Document, kubeadm_docs: tuple[KubeadmDocument, ...]) -> Cluster:
     data = doc.data
     if data.get("apiVersion") != API_VERSION:
@@ -298,7 +410,8 @@ def _parse_cluster(doc: Document, kubeadm_docs: tuple[KubeadmDocument, ...]) -> 
     if not _NAME.match(name):
         raise doc.error("metadata.name", f"{name!r} is not a valid name (lowercase letters, digits, '-', '.')")
     spec = _expect_map(doc, data.get("spec"), "spec")
-    _check_keys(doc, spec, "spec", {"image", "env", "hosts", "ssh", "containerRuntime", "registry"}, _IGNORED_SPEC)
+    _check_keys(doc, spec, "spec", {"image", "env", "hosts", "ssh", "containerRuntime", "registry", "dataRoot"},
+                _IGNORED_SPEC)
     image = _expect_str(doc, spec.get("image"), "spec.image")
     if image is not None and not reference.is_valid(image):
         raise doc.error("spec.image", f"not a valid image reference: {image!r}")
@@ -307,12 +420,8 @@ def _parse_cluster(doc: Document, kubeadm_docs: tuple[KubeadmDocument, ...]) -> 
     runtime = runtime_map.get("type", "docker")
     if runtime not in RUNTIMES:
         raise doc.error("spec.containerRuntime.type", f"unknown runtime {runtime!r} (docker, containerd)")
-    reg = _expect_map(doc, spec.get("registry"), "spec.registry")
-    _check_keys(doc, reg, "spec.registry", {"domain", "port"})
-    domain = _expect_str(doc, reg.get("domain"), "spec.registry.domain") or DEFAULT_REGISTRY_DOMAIN
-    port = reg.get("port", DEFAULT_REGISTRY_PORT)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-        raise doc.error("spec.registry.port", f"expected a port number 1-65535, got {port!r}")
+    domain, port, access = _parse_registry(doc, spec.get("registry"))
+    data_root = _parse_data_root(doc, spec.get("dataRoot"))
     return Cluster(
         name=name,
         image=image,
@@ -324,6 +433,8 @@ def _parse_cluster(doc: Document, kubeadm_docs: tuple[KubeadmDocument, ...]) -> 
         registry_port=port,
         kubeadm_documents=kubeadm_docs,
         file=doc.file,
+        registry_access=access,
+        data_root=data_root,
     )
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from shlex import quote
 
-from sealer.deliver import steps
+from sealer.deliver import registryauth, steps, tls
 from sealer.deliver.errors import DeliveryError
 from sealer.deliver.plan import HostPaths
 from sealer.deliver.reporter import LogReporter, Reporter
@@ -37,7 +37,9 @@ def clean_script(paths: HostPaths, cluster: str, *, registry: bool, domain: str,
         f"if [ -f {r}/scripts/clean.sh ]; then (cd {r}/scripts && bash clean.sh) || "
         "echo 'clean.sh failed (continuing)' >&2; fi",
         steps.unhosts_script(cluster).rstrip(),
+        tls.clean_script(cluster).rstrip(),
         steps.unmirror_script(cluster).rstrip(),
+        registryauth.clean_script(cluster).rstrip(),
         f'if [ -f {m}/docker-daemon.json.orig ]; then if [ -s {m}/docker-daemon.json.orig ]; then '
         f'cat {m}/docker-daemon.json.orig > {steps.DOCKER_DAEMON}; else rm -f {steps.DOCKER_DAEMON}; fi; fi',
         f"rm -rf {quote(paths.cluster_dir)}",

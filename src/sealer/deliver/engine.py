@@ -35,7 +35,7 @@ from sealer.cluster.registry_proxy import (
     render_containerd_hosts,
     render_distribution_configs,
 )
-from sealer.deliver import imagerepo, manifest, steps
+from sealer.deliver import imagerepo, manifest, registryauth, steps, tls
 from sealer.deliver.errors import DeliveryError
 from sealer.deliver.markers import inputs_hash, parse_markers, write_markers
 from sealer.deliver.plan import Plan
@@ -45,7 +45,7 @@ from sealer.errors import SealerError
 from sealer.infra import Host, HostCommandError, HostError, SSHConfig, connect
 from sealer.reference import parse as parse_ref
 
-PHASES = ("send", "render", "hosts", "init", "registry", "mirror", "kubeadm", "cmds")
+PHASES = ("send", "render", "hosts", "init", "registry", "mirror", "auth", "kubeadm", "cmds")
 KUBEADM_TIMEOUT = 900.0
 # stand-ins for master0's join credentials in join configs rendered ahead of kubeadm init (valid formats)
 PLACEHOLDER_JOIN = {"token": "zzzzzz.zzzzzzzzzzzzzzzz", "caCertHash": "sha256:" + "f0" * 32}
@@ -377,10 +377,12 @@ class Delivery:
         streams, then one session for the rest (send's manifest, render, hosts, init, registry, mirror)."""
         first = await self.send(ip)
         await self.hashed()
-        todo = [s for s in (first, self.render(ip), self.hosts(ip), self.init(ip),
+        init = self.init(ip)
+        todo = [s for s in (first, self.render(ip), self.hosts(ip), init,
                             self.registry() if ip == self.plan.registry_host else None,
-                            self.mirror(ip) if self.plan.cluster.runtime != "docker" else None) if s is not None]
-        await self._session(ip, todo)
+                            self.mirror(ip) if self.plan.cluster.runtime != "docker" else None,
+                            self.auth(ip, init.key if init is not None else "")) if s is not None]
+        await self._session(ip, todo, secrets=self.plan.secrets)
         if self.plan.cluster.runtime == "docker":
             await self.mirror_docker(ip)
 
@@ -424,8 +426,13 @@ class Delivery:
         rootfs = self.plan.rootfs
         own_script = (rootfs / "scripts" / "init-registry.sh").is_file()
         proxy_cfg = rootfs / "etc" / "registry_config.yaml"
-        key = inputs_hash(manifest.digest(self.host_manifest(ip)), c.registry, own_script)
-        files: list[tuple[str, bytes, int]] = []
+        auth = self.plan.auth
+        cert = self.plan.tls
+        key = inputs_hash(manifest.digest(self.host_manifest(ip)), c.registry, own_script,
+                          *([auth.key] if auth is not None else []), *([cert.key] if cert is not None else []))
+        files = registryauth.registry_files(auth, paths) if auth is not None else []
+        if cert is not None:
+            files += tls.registry_files(cert, paths, c.registry_domain)
         if own_script:  # sealer: cd ROOTFS/scripts && sh init-registry.sh PORT ROOTFS/registry DOMAIN
             script = (f"{steps.env_exports(c.host_env(ip))}cd {quote(paths.rootfs)}/scripts && "
                       f"bash init-registry.sh {c.registry_port} {quote(paths.rootfs + '/registry')} "
@@ -433,11 +440,18 @@ class Delivery:
             detail = "scripts/init-registry.sh"
         else:
             cfg_path = f"{paths.registry_dir}/config.yml"
-            files.append((cfg_path, steps.registry_config(paths.rootfs, f"{ip}:{c.registry_port}").encode(), 0o600))
+            cfg_text = steps.registry_config(paths.rootfs, f"{ip}:{c.registry_port}")
+            if auth is not None:
+                cfg_text = registryauth.registry_config_with_auth(cfg_text, registryauth.htpasswd_path(paths))
+            if cert is not None:
+                cfg_text = tls.registry_config_with_tls(cfg_text, paths, c.registry_domain)
+            files.append((cfg_path, cfg_text.encode(), 0o600))
             cmd = f"{steps.registry_binary(paths.rootfs)} serve {quote(cfg_path)}"
             # each daemon script ends with `exit`: a subshell of its own, so the next one runs too
             script = "(\n" + steps.start_daemon_script("registry", paths.registry_dir, cmd, (ip, c.registry_port)) + ")\n"
             detail = f"docker-distribution on {ip}:{c.registry_port} serving rootfs/registry"
+        # credentials or TLS dropped from the Clusterfile: the files we wrote go (not the image's own)
+        script = registryauth.stale_files_script(self.plan, rootfs) + script
         if proxy_cfg.is_file():
             cfg = load_registry_config(proxy_cfg)
             rendered = render_distribution_configs(cfg, f"{paths.meta}/registry-proxy", listen_host=ip)
@@ -456,7 +470,7 @@ class Delivery:
     def _mirror_files(self) -> dict[str, str]:
         c = self.plan.cluster
         reg = c.registry
-        mirror = f"http://{reg}"
+        mirror = f"{'https' if self.plan.tls is not None else 'http'}://{reg}"
         hosts: dict[str, list[str]] = {d: [mirror] for d in cached_domains(self.plan.cached_images, reg)}
         for d in ("sea.hub:5000",) if c.registry_domain != "sea.hub" else ():
             hosts.setdefault(d, [mirror])
@@ -467,24 +481,48 @@ class Delivery:
                 extra = [line.split('"')[1] for line in text.splitlines() if line.startswith("[host.")]
                 hosts.setdefault(domain, [])
                 hosts[domain] += [e for e in extra if e not in hosts[domain]]
-        return {d: steps.hosts_toml(c.name, steps.upstream_server(d, reg), m) for d, m in hosts.items()}
+        files = {d: steps.hosts_toml(c.name, steps.upstream_server(d, reg), m) for d, m in hosts.items()}
+        return tls.hosts_files(files, reg, mirror) if self.plan.tls is not None else files
 
 
     def mirror(self, ip: str) -> Step:
         c = self.plan.cluster
         files = self._mirror_files()
-        return Step("mirror", inputs_hash(files, c.runtime), steps.mirror_script(c.name, files),
-                    f"{len(files)} registries -> {c.registry}")
+        ca = tls.host_files(c, self.plan.tls) if self.plan.tls is not None else []
+        return Step("mirror", inputs_hash(files, c.runtime, *[f[1].decode() for f in ca]),
+                    steps.mirror_script(c.name, files), f"{len(files)} registries -> {c.registry}", files=ca)
+
+    def auth(self, ip: str, init_key: str = "") -> Step | None:
+        """The registry's credentials for the host's runtime and kubelet (deliver/registryauth.py); redone
+        whenever init is (the image's init.sh may rewrite the runtime's config)."""
+        auth = self.plan.auth
+        c = self.plan.cluster
+        if auth is None:  # credentials dropped from the Clusterfile: take ours away
+            if "auth" not in self.markers.get(ip, {}):
+                return None
+            return Step("auth", inputs_hash("no credentials"), registryauth.clean_script(c.name),
+                        "registry credentials removed")
+        return Step("auth", registryauth.host_key(c, auth, init_key),
+                    registryauth.host_script(c, auth, containerd=c.runtime == "containerd"),
+                    f"credentials for {c.registry}")
 
     async def mirror_docker(self, ip: str) -> None:
         """The docker runtime's mirror phase: daemon.json is merged with what the host has (a read first)."""
         c = self.plan.cluster
         files = self._mirror_files()
-        key = inputs_hash(files, c.runtime)
+        ca = tls.host_files(c, self.plan.tls) if self.plan.tls is not None else []
+        key = inputs_hash(files, c.runtime, *[f[1].decode() for f in ca])
+        scheme = "https" if self.plan.tls is not None else "http"
 
         async def body(host: Host) -> str:
+            for path, data, mode in ca:
+                await host.run(f"mkdir -p {quote(path.rsplit('/', 1)[0])}")
+                await host.put_bytes(data, path, mode=mode)
             cur = await host.read_file(steps.DOCKER_DAEMON)
-            text, changed = steps.docker_daemon_merge(cur, f"http://{c.registry}", c.registry)
+            text, changed = steps.docker_daemon_merge(cur, f"{scheme}://{c.registry}", c.registry)
+            if self.plan.tls is not None:  # verified against the CA in certs.d: not an insecure registry
+                text = tls.secure_daemon_json(text, c.registry)
+                changed = text != cur
             if changed:
                 orig = f"{self.plan.paths.meta}/docker-daemon.json.orig"
                 if await host.read_file(orig) is None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sealer.cluster.clusterfile import SSH, Cluster, HostGroup
-from sealer.deliver import state
+from sealer.deliver import registryauth, state, tls
 from sealer.deliver.cleanup import clean_hosts
 from sealer.deliver.engine import Delivery, Summary
 from sealer.deliver.errors import DeliveryError
@@ -146,7 +146,7 @@ def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, d
     phases it has not done yet (so unchanged hosts only have their markers read)."""
     rep = reporter or LogReporter()
     saved = state.load(state_root, cluster.name)
-    root = data_root or (saved.data_root if saved else DEFAULT_DATA_ROOT)
+    root = resolve_data_root(data_root, cluster, saved)
     if saved is not None and saved.cluster.masters[0] != cluster.masters[0]:
         raise DeliveryError(f"master0 of {cluster.name} is {saved.cluster.masters[0]}; it cannot change "
                             "(delete the cluster first)")
@@ -157,21 +157,45 @@ def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, d
     if removed:
         assert saved is not None
         rep.note(f"removing {', '.join(removed)} from {cluster.name}")
-        _clean(saved.cluster, removed, root, rep)
+        _clean(saved.cluster, removed, root, rep, delete_nodes=True)
         state.save(state_root, _with_hosts(saved.cluster, [m for m in saved.cluster.masters if m not in removed],
                                            [n for n in saved.cluster.nodes if n not in removed]), image, root)
     with exported(store_root, image) as content:
         check_kube_version(content.labels, content.rootfs, image)
-        plan = Plan(cluster, image, content.rootfs, root, content.cmds_with(cmds, apps), content.cached)
+        plan = Plan(cluster, image, content.rootfs, root, content.cmds_with(cmds, apps), content.cached,
+                    auth=registryauth.prepare(state_root, cluster),
+                    tls=tls.prepare(state_root, cluster, cluster.masters[0]))
         summary = asyncio.run(Delivery(plan, ssh_configs(cluster), rep, compress=compress).run())
     path = state.save(state_root, cluster, image, root)
     return Result(summary, added, removed, path)
 
 
-def _clean(cluster: Cluster, hosts: Sequence[str], data_root: str, rep: Reporter) -> None:
+def resolve_data_root(flag: str | None, cluster: Cluster, saved: state.Saved | None) -> str:
+    """``--data-root``, else the Clusterfile's ``spec.dataRoot``, else the one the cluster was delivered to,
+    else the default; it cannot change for a delivered cluster (its files are there)."""
+    from sealer.cluster.clusterfile import data_root_problem
+
+    if flag is not None:
+        problem = data_root_problem(flag)
+        if problem:
+            raise DeliveryError(f"--data-root: {problem}")
+        flag = flag.rstrip("/")
+    root = flag or cluster.data_root or (saved.data_root if saved else DEFAULT_DATA_ROOT)
+    if saved is not None and root.rstrip("/") != saved.data_root.rstrip("/"):
+        raise DeliveryError(f"{cluster.name} was delivered to data root {saved.data_root}; it cannot change to "
+                            f"{root} (delete the cluster first)")
+    return root
+
+
+def _clean(cluster: Cluster, hosts: Sequence[str], data_root: str, rep: Reporter, *,
+           delete_nodes: bool = False) -> None:
     from sealer.deliver.plan import HostPaths
+    from sealer.deliver.scaledown import delete_nodes as kubectl_delete
 
     paths = HostPaths(f"{data_root.rstrip('/')}/{cluster.name}")
+    if delete_nodes:  # scale-down: master0 stays; Kubernetes forgets the nodes before they are reset
+        asyncio.run(kubectl_delete(cluster.masters[0], [h for h in hosts if h != cluster.masters[0]],
+                                   ssh_configs(cluster), paths, rep))
     asyncio.run(clean_hosts(list(hosts), ssh_configs(cluster), paths, cluster.name,
                             registry_host=cluster.masters[0], domain=cluster.registry_domain,
                             port=cluster.registry_port, reporter=rep))
@@ -205,7 +229,7 @@ def delete_hosts(state_root: Path, name: str | None, masters: Sequence[str], nod
         raise DeliveryError(f"{', '.join(unknown)} not in cluster {c.name}")
     if c.masters[0] in gone:
         raise DeliveryError(f"{c.masters[0]} is master0: use `sealer delete --all` to delete the whole cluster")
-    _clean(c, gone, saved.data_root, reporter or LogReporter())
+    _clean(c, gone, saved.data_root, reporter or LogReporter(), delete_nodes=True)
     new = _with_hosts(c, [m for m in c.masters if m not in gone], [n for n in c.nodes if n not in gone])
     path = state.save(state_root, new, saved.image, saved.data_root)
     return Result(None, [], gone, path)
@@ -216,5 +240,7 @@ def delete_all(state_root: Path, name: str | None, reporter: Reporter | None = N
     c = saved.cluster
     hosts = [*c.nodes, *c.masters[1:], c.masters[0]]
     _clean(c, hosts, saved.data_root, reporter or LogReporter())
+    registryauth.forget(state_root, c.name)
+    tls.forget(state_root, c.name)
     state.forget(state_root, c.name)
     return Result(None, [], hosts, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from sealer.cluster.clusterfile import Cluster
 
@@ -55,6 +56,13 @@ class Plan:
     data_root: str = DEFAULT_DATA_ROOT
     cmds: list[str] = field(default_factory=list)
     cached_images: list[str] = field(default_factory=list)
+    auth: Any = None  # sealer.deliver.registryauth.RegistryAuth: the registry's credentials, if any
+    tls: Any = None  # sealer.deliver.tls.RegistryTLS: the registry serves HTTPS with this CA and certificate
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Text redacted from remote output (the registry password)."""
+        return (self.auth.password,) if self.auth is not None else ()
 
     @property
     def paths(self) -> HostPaths:

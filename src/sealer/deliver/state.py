@@ -50,11 +50,27 @@ def dump_cluster(c: Cluster) -> str:
     if _ssh_doc(c.ssh):
         spec["ssh"] = _ssh_doc(c.ssh)
     spec["containerRuntime"] = {"type": c.runtime}
-    spec["registry"] = {"domain": c.registry_domain, "port": c.registry_port}
+    spec["registry"] = _registry_doc(c)
+    if c.data_root:
+        spec["dataRoot"] = c.data_root
     spec["hosts"] = [group(g) for g in c.hosts if g.ips]
     docs = [{"apiVersion": API_VERSION, "kind": "Cluster", "metadata": {"name": c.name}, "spec": spec}]
     docs += [dict(d.data) for d in c.kubeadm_documents]
     return yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
+
+
+def _registry_doc(c: Cluster) -> dict[str, Any]:
+    a = c.registry_access
+    if not a.v09:
+        return {"domain": c.registry_domain, "port": c.registry_port}
+    local: dict[str, Any] = {"domain": c.registry_domain, "port": c.registry_port}
+    if a.has_credentials:
+        local["username"], local["password"] = a.username, a.password
+    local["insecure"] = not a.tls
+    san = {k: list(v) for k, v in (("dnsNames", a.san_dns), ("ips", a.san_ips)) if v}
+    if san:
+        local["cert"] = {"subjectAltName": san}
+    return {"localRegistry": local}
 
 
 @dataclass(frozen=True)
