@@ -40,7 +40,6 @@ from sealer.oci.assemble import image_config, image_index, image_manifest
 from sealer.oci.labels import ImageRecord, images_label
 from sealer.oci.model import Descriptor, Platform, host_platform
 from sealer.progress import BuildReporter, LogReporter
-from sealer.registry import pull
 from sealer.shield import shielded
 from sealer.store import Lease, Store, StoredImage
 
@@ -57,7 +56,10 @@ def _base_image(store: Store, base: From, platform: Platform, opts: BuildOptions
     except ImageNotFound:
         pass
     rep.say(f"pulling base image {ref} ...")
-    stored = pull(store, str(ref), opts.registry_options, platform=platform)
+    # imported here: a build from a stored base (or scratch) needs no network code
+    from sealer.registry import pull
+
+    stored = pull(store, str(ref), opts.registry(), platform=platform)
     return store.image(stored, platform)
 
 
