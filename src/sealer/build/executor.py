@@ -28,7 +28,6 @@ from sealer.build.lite import StageResult, cache_stage
 from sealer.build.options import BACKENDS, BuildOptions
 from sealer.build.records import BuildResult, LayerRecord
 from sealer.build.rootfs import WorkingRootfs, diff, snapshot
-from sealer.build.run import run_step
 from sealer.build.statcache import StatCache
 from sealer.digest import Digest
 from sealer.errors import BuildError, ImageNotFound, UnsupportedError
@@ -401,6 +400,9 @@ def _bytes_layer(store: Store, workdir: Path, name: str, data: bytes) -> Written
 
 def _run_layer(store: Store, step: Run, rootfs: WorkingRootfs, rep: BuildReporter,
                env: dict[str, str] | None = None) -> WrittenLayer | None:
+    # imported here: a cached RUN step (a no-op rebuild) loads no subprocess machinery
+    from sealer.build.run import run_step
+
     return _layer_of(store, rootfs, lambda root: run_step(step, root, echo=rep.output, env=env))
 
 
