@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,6 +152,8 @@ def remove(store: Store, refs: list[str], prune: bool = False) -> tuple[list[str
         removed.append(r.name)
     n, freed = store.gc()
     if prune:
+        import shutil
+
         for sub in ("build", "registry-blobs", "registry-layers", "diffids", "carried", "context-stat"):
             shutil.rmtree(store.root / "cache" / sub, ignore_errors=True)
         (store.root / "cache" / "build").mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,6 @@ import hashlib
 import logging
 import os
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,7 +208,9 @@ def _download(url: str, workdir: Path, loc: Location) -> Path:
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / name
     try:
-        with urllib.request.urlopen(url, timeout=60) as resp, open(target, "wb") as out:  # noqa: S310 - http(s) only
+        from urllib.request import urlopen  # an https:// APP only (http.client, ssl, email: slow to import)
+
+        with urlopen(url, timeout=60) as resp, open(target, "wb") as out:  # noqa: S310 - http(s) only
             total = 0
             while chunk := resp.read(1 << 20):
                 total += len(chunk)

@@ -394,7 +394,7 @@ def build_on_cluster(opts: BuildOptions, store: Any, target: ClusterTarget,
         from sealer.registry import pull
 
         say(f"pulling base image {base_ref} ...")
-        pull(store, base_ref, opts.registry_options, platform=platform)
+        pull(store, base_ref, opts.registry(), platform=platform)
     build_id = target.provider.build_id if target.provider is not None else new_build_id()
     session = ClusterSession(target, opts, say)
     failed = True

@@ -28,7 +28,6 @@ from sealer.build.lite import StageResult, cache_stage
 from sealer.build.options import BACKENDS, BuildOptions
 from sealer.build.records import BuildResult, LayerRecord
 from sealer.build.rootfs import WorkingRootfs, diff, snapshot
-from sealer.build.run import run_step
 from sealer.build.statcache import StatCache
 from sealer.digest import Digest
 from sealer.errors import BuildError, ImageNotFound, UnsupportedError
@@ -40,7 +39,6 @@ from sealer.oci.assemble import image_config, image_index, image_manifest
 from sealer.oci.labels import ImageRecord, images_label
 from sealer.oci.model import Descriptor, Platform, host_platform
 from sealer.progress import BuildReporter, LogReporter
-from sealer.registry import pull
 from sealer.shield import shielded
 from sealer.store import Lease, Store, StoredImage
 
@@ -57,7 +55,10 @@ def _base_image(store: Store, base: From, platform: Platform, opts: BuildOptions
     except ImageNotFound:
         pass
     rep.say(f"pulling base image {ref} ...")
-    stored = pull(store, str(ref), opts.registry_options, platform=platform)
+    # imported here: a build from a stored base (or scratch) needs no network code
+    from sealer.registry import pull
+
+    stored = pull(store, str(ref), opts.registry(), platform=platform)
     return store.image(stored, platform)
 
 
@@ -412,6 +413,9 @@ def _bytes_layer(store: Store, workdir: Path, name: str, data: bytes) -> Written
 
 def _run_layer(store: Store, step: Run, rootfs: WorkingRootfs, rep: BuildReporter,
                env: dict[str, str] | None = None) -> WrittenLayer | None:
+    # imported here: a cached RUN step (a no-op rebuild) loads no subprocess machinery
+    from sealer.build.run import run_step
+
     return _layer_of(store, rootfs, lambda root: run_step(step, root, echo=rep.output, env=env))
 
 

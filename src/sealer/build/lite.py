@@ -8,25 +8,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sealer.build import apps
 from sealer.build.cache import BuildCache, chain
 from sealer.build.options import BuildOptions
 from sealer.build.records import LayerRecord
 from sealer.build.rootfs import WorkingRootfs
-from sealer.cluster import parse_registry_config
-from sealer.discover import discover
-from sealer.imagecache.archives import find_archives
-from sealer.imagecache.cache import cache_images
-from sealer.imagecache.model import ServedImage
-from sealer.interop import is_kube_installer, read_metadata
 from sealer.oci import labels
 from sealer.oci.labels import ImageRecord
 from sealer.oci.model import Platform
 from sealer.progress import BuildReporter
-from sealer.registry import RegistryClient
 from sealer.store import Store, StoredImage
+
+if TYPE_CHECKING:
+    from sealer.imagecache.model import ServedImage
+
+# Discovery, the image cache, the registry client (httpx) and the YAML readers are imported once the stage's
+# cache lookup missed: a rebuild whose stage is cached (the common no-op rebuild) never loads them.
 
 
 @dataclass
@@ -62,6 +61,11 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
             cached=True,
             registry_config=hit.extra.get("registry_config"),
         )
+    from sealer.discover import discover
+    from sealer.imagecache.cache import cache_images
+    from sealer.interop import is_kube_installer, read_metadata
+    from sealer.registry import RegistryClient
+
     root = rootfs.ensure_for_discovery()
     meta = read_metadata(root)
     kv = (meta.version if meta else None) or kube_version
@@ -78,7 +82,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
         from sealer.discover.resolve import confirm_extended
         from sealer.registry import RegistryOptions
 
-        with RegistryClient(_replace(opts.registry_options or RegistryOptions(), retries=2)) as checker:
+        with RegistryClient(_replace(opts.registry() or RegistryOptions(), retries=2)) as checker:
             for warning in confirm_extended(found, checker, parallel=opts.max_parallel):
                 rep.warn(warning)
     for img in found.images:
@@ -93,7 +97,7 @@ def cache_stage(opts: BuildOptions, store: Store, rootfs: WorkingRootfs, cache: 
     if found.images or archives:
         client = None
         if found.images:
-            client = RegistryClient(opts.registry_options)
+            client = RegistryClient(opts.registry())
         cres = cache_images(found.images, store=store, client=client, platforms=platforms,
                             workdir=rootfs.path.parent, reuse_dirs=reuse, archives=archives,
                             max_parallel=opts.max_parallel, progress=rep.cache_progress())
@@ -141,6 +145,8 @@ def _registry_config(root: Path, rep: BuildReporter) -> dict[str, Any] | None:
     path = root / "etc" / "registry_config.yaml"
     if not path.is_file():
         return None
+    from sealer.cluster import parse_registry_config
+
     cfg = parse_registry_config(path.read_text(encoding="utf-8"), "etc/registry_config.yaml", base=path.parent)
     warning = cfg.credentials_warning()
     if warning:
@@ -160,4 +166,6 @@ def _image_dict(ci: ServedImage) -> ImageRecord:
 
 def _archives(root: Path) -> list[Path]:
     """Offline image sources: docker-save tarballs and OCI archives under ``image-archives/``."""
+    from sealer.imagecache.archives import find_archives
+
     return list(find_archives(root))

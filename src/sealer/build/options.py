@@ -35,12 +35,20 @@ class BuildOptions:
     ignore_images: list[str] = field(default_factory=list)
     max_parallel: int = 8
     quiet: bool = False
-    registry_options: Any = None          # sealer.registry.RegistryOptions, when given
+    # sealer.registry.RegistryOptions, when given, or a function making them, called on first use (the CLI's: a
+    # build that reaches no registry, such as a no-op rebuild, never imports the registry package); read registry()
+    registry_options: Any = None
     source_date_epoch: int | None = None  # fixed 'created' for reproducible output
     build_args: dict[str, str] = field(default_factory=dict)   # --build-arg K=V (overrides ARG defaults)
     image_list: Path | None = None        # --image-list FILE: more images to cache
     ignored_image_list: Path | None = None  # --ignored-image-list FILE: images not to cache
     cluster_hooks: ClusterHooks | None = None  # set by a cluster build (container / cloud / existing hosts)
+
+    def registry(self) -> Any:
+        """The registry options (``sealer.registry.RegistryOptions``, or None for the defaults)."""
+        if callable(self.registry_options):
+            self.registry_options = self.registry_options()
+        return self.registry_options
 
     @property
     def kubefile_path(self) -> Path:

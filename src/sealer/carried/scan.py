@@ -9,7 +9,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sealer.compression import decompressed
 from sealer.digest import Digest
 from sealer.errors import SealerError
 from sealer.interop.base_registry import CarriedImage, RegistryTree
@@ -31,6 +30,8 @@ def scan_layers(store: Store, manifest: Manifest, *, hash_blobs: bool = False,
                 name: str = "image") -> RegistryTree:
     """Apply every layer of ``manifest`` (bottom first) as a stream; only ``registry/`` and ``Metadata`` are
     kept. ``hash_blobs`` hashes every blob under ``registry/`` while streaming."""
+    from sealer.compression import decompressed  # here: a memoised scan reads no layer
+
     tree = RegistryTree(hash_blobs=hash_blobs)
     for n, layer in enumerate(manifest.layers):
         if layer.urls and "foreign" in layer.media_type:

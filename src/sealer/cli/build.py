@@ -88,12 +88,13 @@ def build_cmd(ctx: click.Context, /, kubefile: Path | None, tags: tuple[str, ...
             raise click.BadParameter(f"{t!r}: a build's name cannot carry a digest (the digest is known only "
                                      "after the build; `sealer images` shows it)", param_hint="-t")
     settings = app(ctx).settings
-    reg_opts = settings.registry_options(insecure=insecure, ca_cert=ca_cert, authfile=authfile)
     opts = BuildOptions(
         context=context, tags=list(tags), kubefile=kubefile, backend=backend, no_cache=no_cache,
         platforms=parse_list(platforms) if platforms is not None else [], deep=deep, strict=strict,
         ignore_images=list(ignore_images), max_parallel=max_parallel, quiet=quiet or as_json,
-        registry_options=reg_opts, build_args=_build_args(build_args), image_list=image_list,
+        # made when the build first reaches a registry: a rebuild that pulls and caches nothing never loads httpx
+        registry_options=lambda: settings.registry_options(insecure=insecure, ca_cert=ca_cert, authfile=authfile),
+        build_args=_build_args(build_args), image_list=image_list,
         ignored_image_list=ignored_image_list, source_date_epoch=settings.source_date_epoch,
     )
     progress = BuildProgress(quiet or as_json)

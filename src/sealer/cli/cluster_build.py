@@ -66,7 +66,7 @@ def run_cluster_build(opts: Any, store: Any, flags: dict[str, Any], progress: An
     for rec in stale_ledgers(state / "infra"):
         echo_err(f"WARNING: build {rec.build_id} ({rec.provider}) left {len(rec.resources)} resources behind; "
                  f"`sealer infra delete {rec.build_id}` removes them")
-    reg_opts = opts.registry_options or RegistryOptions()
+    reg_opts = opts.registry() or RegistryOptions()
     conf = RegistriesConf.load(reg_opts.registries_conf_path())
     upstreams = upstreams_from_mirrors(conf.registries, is_loopback)
     for item in flags["upstreams"]:
@@ -119,4 +119,4 @@ def _push_when_named(store: Any, opts: Any, result: Any, say: Callable[[str], No
         first = tag.split("/", 1)[0]
         if "/" in tag and ("." in first or ":" in first or first == "localhost"):
             say(f"pushing {tag} ...")
-            push(store, tag, None, opts.registry_options)
+            push(store, tag, None, opts.registry())

@@ -17,7 +17,6 @@ from sealer.errors import StoreError
 from sealer.oserrors import describe
 from sealer.platforms import parse_option
 from sealer.store import Store
-from sealer.store.archive import load
 
 
 def _store(ctx: click.Context, create: bool = True) -> Store:
@@ -211,6 +210,8 @@ def load_cmd(ctx: click.Context, input_: str, as_json: bool) -> None:
     Example:
       sealer load -i my-cluster.tar
     """
+    from sealer.store.archive import load  # only here: `images`, `inspect` need no archive code
+
     store = _store(ctx)
     if input_ == "-":
         names = load(store, sys.stdin.buffer, app(ctx).settings.load_limits())

@@ -1,27 +1,21 @@
 """How the CLI renders the library's progress reports (sealer.progress): build steps and RUN output as lines on
-stderr, image caching as a rich display on a terminal and plain lines elsewhere (CI logs)."""
+stderr, image caching as a rich display on a terminal and plain lines elsewhere (CI logs).
+
+Rich is imported when a display is made (image caching starts, a long task starts on a terminal): a build that
+caches nothing (a rebuild whose every step is cached) never loads it."""
 
 from __future__ import annotations
 
 import sys
 import threading
 import time
-from typing import Any
-
-from rich.console import Console
-from rich.errors import LiveError
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from sealer.plaintext import escape_controls
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 
 def _human(n: float) -> str:
@@ -36,6 +30,8 @@ class CacheProgress:
     """Thread-safe counters for images done/total and bytes fetched, rendered to stderr."""
 
     def __init__(self, enabled: bool = True, console: Console | None = None) -> None:
+        from rich.console import Console
+
         self.enabled = enabled
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self._lock = threading.Lock()
@@ -53,6 +49,17 @@ class CacheProgress:
         if not self.enabled:
             return
         if self.console.is_terminal:
+            from rich.errors import LiveError
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TransferSpeedColumn,
+            )
+
             self._rich = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn(),
                                   console=self.console, transient=False)
@@ -80,10 +87,14 @@ class CacheProgress:
         if self._rich is not None:
             self._rich.update(self._images, advance=1)
         else:
+            from rich.text import Text
+
             self.console.print(Text(escape_controls(f"[{done}/{self.total}] {name} {detail}".rstrip())))
 
     def say(self, text: str) -> None:
         if self.enabled:
+            from rich.text import Text
+
             self.console.print(Text(escape_controls(text)))
 
     def close(self) -> None:
@@ -131,7 +142,16 @@ class TaskProgress:
         self._open = 0
 
     def start(self, name: str, total: int | None = None) -> None:
-        from rich.progress import SpinnerColumn
+        from rich.errors import LiveError
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TransferSpeedColumn,
+        )
 
         with self._lock:
             if self._rich is None:

@@ -11,8 +11,6 @@ import sys
 from collections.abc import Iterator
 from types import FrameType
 
-from sealer import netguard
-
 
 class Terminated(BaseException):
     """SIGTERM arrived; unwinds like KeyboardInterrupt."""
@@ -51,12 +49,21 @@ def stop_children() -> int:
     return n
 
 
+def _cancel_transfers() -> None:
+    """Make every guarded network read stop at its next chunk (:func:`sealer.netguard.cancel`). A process that
+    never imported :mod:`sealer.netguard` runs no guarded read, so there is nothing to cancel (and a signal
+    handler is no place to import a module)."""
+    netguard = sys.modules.get("sealer.netguard")
+    if netguard is not None:
+        netguard.cancel()
+
+
 def _on_term(signum: int, frame: FrameType | None) -> None:
     if not _ready:
         os._exit(EXIT_SIGTERM)
     # a second SIGTERM while unwinding is ignored: cleanup must be allowed to finish
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    netguard.cancel()
+    _cancel_transfers()
     stop_children()
     raise Terminated()
 
@@ -64,7 +71,7 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 def _on_int(signum: int, frame: FrameType | None) -> None:
     if not _ready:
         os._exit(EXIT_SIGINT)
-    netguard.cancel()  # downloads in worker threads stop at their next chunk
+    _cancel_transfers()  # downloads in worker threads stop at their next chunk
     stop_children()
     raise KeyboardInterrupt()
 

@@ -23,15 +23,17 @@ import hashlib
 import json
 import os
 import stat
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sealer.digest import CHUNK, Digest, is_digest
 from sealer.errors import ArchiveError
 from sealer.interop import keys
 from sealer.oci.model import Platform
+
+if TYPE_CHECKING:
+    import tarfile  # imported in add_layer: reading a memo or a directory needs no tar code
 
 V2 = "docker/registry/v2"
 _PREFIX = keys.REGISTRY_DIR + "/"
@@ -131,6 +133,8 @@ class RegistryTree:
         opaque: set[str] = set()        # directories whose lower content is hidden ("" = rootfs root)
         new_meta: bytes | None = None
         meta_hidden = False
+        import tarfile
+
         try:
             with tarfile.open(fileobj=fp, mode="r|", bufsize=CHUNK) as tf:
                 for m in tf:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 
@@ -19,6 +17,8 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so readers see either the old or the new content, never a torn file."""
+    import tempfile  # here: a read-only command never writes (tempfile loads shutil, random)
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
@@ -38,6 +38,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
 
 def force_rmtree(path: str | os.PathLike[str]) -> None:
     """Remove a tree even where a build or an extracted layer left directories without write permission."""
+    import shutil
+
     for dirpath, dirnames, _ in os.walk(path):
         for d in dirnames:
             full = os.path.join(dirpath, d)

@@ -26,12 +26,9 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
-
-from filelock import FileLock, Timeout
+from typing import IO, TYPE_CHECKING, Any
 
 from sealer import reference
-from sealer.compression import decompressed
 from sealer.digest import Digest
 from sealer.errors import DigestError, ImageNotFound, ReferenceError_, StoreError
 from sealer.oci import mediatypes as mt
@@ -45,10 +42,14 @@ from sealer.oci.model import (
     parse_any,
     parse_config,
 )
-from sealer.progress import task
 from sealer.store.fsutil import atomic_write, force_rmtree, fsync_dir
 from sealer.store.ingest import IngestWriter
-from sealer.tario.extract import extract_layer
+
+if TYPE_CHECKING:
+    from filelock import FileLock
+
+# filelock, the progress reporter, the decompressors and the tar extractor are imported where used: a read-only
+# command (`sealer images`, `sealer inspect`) reads index.json and a few blobs and needs none of them.
 
 MAX_DOC = 16 << 20
 LOCK_QUIET_WAIT = 1.0  # seconds before "waiting for the store lock" is reported
@@ -77,14 +78,21 @@ class _StoreLock:
 
     def __init__(self, path: str) -> None:
         self._threads = threading.RLock()
-        self._file = FileLock(path, timeout=600)
+        self._path = path
+        self._file: FileLock | None = None  # made on first use (under the thread lock)
 
     def __enter__(self) -> None:
         self._threads.acquire()
         try:
+            from filelock import FileLock, Timeout
+
+            if self._file is None:
+                self._file = FileLock(self._path, timeout=600)
             try:
                 self._file.acquire(timeout=LOCK_QUIET_WAIT)
             except Timeout:
+                from sealer.progress import task
+
                 with task("waiting for the store lock"):
                     self._file.acquire()
         except BaseException:
@@ -93,7 +101,8 @@ class _StoreLock:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self._file.release()
+            if self._file is not None:
+                self._file.release()
         finally:
             self._threads.release()
 
@@ -396,6 +405,10 @@ class Store:
 
     def export_rootfs(self, ref: str, dest: str | os.PathLike[str], platform: Platform | None = None) -> StoredImage:
         """Apply the image's layers in order (whiteouts honoured, extraction contained) into ``dest``."""
+        from sealer.compression import decompressed
+        from sealer.progress import task
+        from sealer.tario.extract import extract_layer
+
         img = self.image(ref, platform)
         Path(dest).mkdir(parents=True, exist_ok=True)
         with task("exporting", sum(layer.size for layer in img.manifest.layers)) as rep:
