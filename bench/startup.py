@@ -69,6 +69,7 @@ def main() -> None:
             ("sealer images (one image)", [*sealer_cmd, "images"], full),
             ("sealer inspect small:v1", [*sealer_cmd, "inspect", "small:v1"], full),
             ("sealer --version", [*sealer_cmd, "--version"], empty),
+            ("sealer version", [*sealer_cmd, "version"], empty),
         ]
         if baseline:  # the same commands from another source tree (e.g. main before a change), same run
             cases += [(f"{name} [baseline]", argv, dict(env, PYTHONPATH=baseline))

@@ -3,8 +3,10 @@ in bench/startup.py)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -191,3 +193,42 @@ def test_help_of_a_command_and_unknown_command() -> None:
     assert r.exit_code == 0 and "Usage: cli inspect [OPTIONS] REF" in r.output
     r = CliRunner().invoke(cli, ["nosuch"])
     assert r.exit_code == 2 and "No such command 'nosuch'" in r.output
+
+
+# `sealer version`: answered without click with the same output as the click command
+ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+
+
+def _both(argv: list[str]) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    fast = subprocess.run([sys.executable, "-m", "sealer.cli.main", *argv], capture_output=True, text=True)
+    code = f"from sealer.cli.group import cli\ncli({argv!r}, prog_name='sealer')"
+    slow = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return fast, slow
+
+
+@pytest.mark.parametrize("argv", [["version"], ["version", "--short"], ["version", "--json"]])
+def test_version_without_click_prints_what_the_command_prints(argv: list[str], tmp_path: Path) -> None:
+    fast, slow = _both(argv)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (slow.returncode, slow.stdout, slow.stderr)
+    assert fast.returncode == 0 and fast.stdout.strip()
+    assert _under(_after_main(argv, tmp_path), ("click", "rich", "sealer.cli.group")) == []
+
+
+def test_version_facts_come_from_the_installed_package_and_the_interpreter() -> None:
+    fast, _ = _both(["version", "--json"])
+    facts = json.loads(fast.stdout)
+    assert facts["version"] == importlib.metadata.version("sealer-py")
+    assert facts["pythonVersion"] == platform.python_version()
+    assert facts["platform"] == "linux/" + ARCH.get(platform.machine(), platform.machine())
+    short, _ = _both(["version", "--short"])
+    assert short.stdout == facts["version"] + "\n"
+    text, _ = _both(["version"])
+    assert text.stdout.splitlines()[0] == f"sealer {facts['version']}"
+
+
+@pytest.mark.parametrize("argv", [["version", "--bad"], ["version", "extra"], ["version", "--short", "--json"],
+                                  ["version", "--help"]])
+def test_anything_else_goes_to_click(argv: list[str]) -> None:
+    fast, slow = _both(argv)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (slow.returncode, slow.stdout, slow.stderr)
+    assert fast.returncode == (2 if argv[1] in ("--bad", "extra") else 0)

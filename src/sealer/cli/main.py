@@ -27,11 +27,20 @@ __all__ = ["COMMANDS", "COMMAND_MODULES", "load_command", "main", "top_level_hel
 
 
 def _answer_without_click(args: list[str]) -> bool:
-    """``sealer --help``/``-h``/``--version`` alone: print what click would and return True; anything else
-    (other arguments, shell completion) is click's."""
-    if len(args) != 1 or f"_{PROG.upper()}_COMPLETE" in os.environ:
+    """``sealer --help``/``-h``/``--version`` alone, or ``sealer version [--short|--json]``: print what click would
+    and return True; anything else (other arguments, shell completion) is click's."""
+    if not args or f"_{PROG.upper()}_COMPLETE" in os.environ:
         return False
-    if args[0] in HELP_OPTION_NAMES:
+    if args[0] == "version":
+        from sealer.cli.version import answer
+
+        answered = answer(args[1:])
+        if answered is None:
+            return False
+        text = answered
+    elif len(args) != 1:
+        return False
+    elif args[0] in HELP_OPTION_NAMES:
         text = top_level_help()
     elif args[0] == "--version":
         from sealer.cli.helptext import VERSION_MESSAGE

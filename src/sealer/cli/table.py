@@ -67,6 +67,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "join": ("sealer.cli.deliver", "Add hosts to a delivered cluster (same image, same SSH settings)."),
     "delete": ("sealer.cli.deliver", "Remove hosts from a cluster, or the whole cluster (--all)."),
     "infra": ("sealer.cli.infra", "Cloud resources created by cluster builds (`-b cloud`)."),
+    "version": ("sealer.cli.version", "Show sealer's version, the Python running it and the default build "
+                                      "platform."),
 }
 COMMAND_MODULES = list(dict.fromkeys(module for module, _ in COMMANDS.values()))
 
