@@ -61,3 +61,18 @@ def test_speaks_tls(registry: Registry, tls_registry: Registry) -> None:
     assert speaks_tls(tls_registry.host, 5) is True
     assert speaks_tls(registry.host, 5) is False
     assert speaks_tls(f"127.0.0.1:{free_port()}", 5) is None  # nothing listening: the caller's retries decide
+
+
+def test_image_cache_and_registry_options_import_no_http_stack() -> None:
+    """The image cache and the registry's sink protocols load without httpx/httpcore (a command that finds
+    everything cached never pays for them); the client loads them on first use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, sealer.imagecache.cache, sealer.imagecache.verify, sealer.registry.options;"
+            "print(sorted(m for m in ('httpx', 'httpcore', 'h11', 'certifi') if m in sys.modules));"
+            "from sealer.registry import RegistryClient;"
+            "print('httpx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"
+    assert out[1] == "True"
