@@ -40,6 +40,7 @@ from sealer.registry.blobget import download, open_following
 from sealer.registry.credentials import Credential, get_credential
 from sealer.registry.mirrors import RegistriesConf, Source
 from sealer.registry.options import BlobSink, NoProgress, ProgressLike, RegistryOptions
+from sealer.registry.rawget import RAW_BODY, RawGetPool
 from sealer.registry.responses import (
     DOCKER_HUB_API,
     RETRY_STATUS,
@@ -93,23 +94,37 @@ def select_platform(index: Index, platform: Platform | None) -> Descriptor:
 
 class _SchemeTransport(httpx.BaseTransport):
     """One connection pool per URL scheme, each made on first use: ``https`` with the host's TLS context (made
-    then, so a plain-HTTP registry never loads a trust store), ``http`` with a context that trusts nothing."""
+    then, so a plain-HTTP registry never loads a trust store), ``http`` with a context that trusts nothing; GETs
+    marked :data:`~sealer.registry.rawget.RAW_BODY` (blob downloads) on the lighter ``http.client`` pool."""
 
     def __init__(self, make_tls: Callable[[], ssl.SSLContext], limits: httpx.Limits) -> None:
         self._make_tls = make_tls
         self._limits = limits
         self._pools: dict[str, httpx.HTTPTransport] = {}
+        self._ctx: ssl.SSLContext | None = None
         self._lock = threading.Lock()
+        self._raw = RawGetPool(self._tls)
+
+    def _tls_unlocked(self) -> ssl.SSLContext:
+        if self._ctx is None:
+            self._ctx = self._make_tls()
+        return self._ctx
 
     def _pool(self, scheme: str) -> httpx.HTTPTransport:
         with self._lock:
             pool = self._pools.get(scheme)
             if pool is None:
-                ctx = self._make_tls() if scheme == "https" else no_trust_context()
+                ctx = self._tls_unlocked() if scheme == "https" else no_trust_context()
                 pool = self._pools[scheme] = httpx.HTTPTransport(verify=ctx, limits=self._limits, trust_env=False)
             return pool
 
+    def _tls(self) -> ssl.SSLContext:
+        with self._lock:
+            return self._tls_unlocked()
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.extensions.get(RAW_BODY):
+            return self._raw.handle_request(request)
         return self._pool(request.url.scheme).handle_request(request)
 
     def close(self) -> None:
@@ -117,6 +132,7 @@ class _SchemeTransport(httpx.BaseTransport):
             pools, self._pools = list(self._pools.values()), {}
         for p in pools:
             p.close()
+        self._raw.close()
 
 
 class RegistryClient:
@@ -273,7 +289,7 @@ class RegistryClient:
 
     def request(self, method: str, ref: Reference, path: str, actions: str = "pull", *,
                 what: str, headers: dict[str, str] | None = None, content: bytes | Callable[[], Iterator[bytes]] | None = None,
-                extra_scopes: tuple[str, ...] = (), stream: bool = False) -> httpx.Response:
+                extra_scopes: tuple[str, ...] = (), stream: bool = False, raw_body: bool = False) -> httpx.Response:
         """``METHOD /v2/<name>/<path>`` (``path`` may be an absolute URL on the same host), authenticated."""
         host = api_host(ref.domain)
         base = self.base_url(host)
@@ -285,7 +301,8 @@ class RegistryClient:
 
         def send() -> httpx.Response:
             body = content() if callable(content) else content
-            req = client.build_request(method, url, headers=headers, content=body)
+            req = client.build_request(method, url, headers=headers, content=body,
+                                       extensions={RAW_BODY: True} if raw_body else None)
             return client.send(req, auth=auth, stream=stream)
 
         return self._retrying(send, what)
