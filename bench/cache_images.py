@@ -21,6 +21,9 @@ is printed next to its wall time: on a shared machine it moves much less than wa
 
 The sealer tree is byte-compiled first, as an installed package is (this environment may set
 PYTHONDONTWRITEBYTECODE, which would otherwise compile every module from source in every sealer process).
+
+``BENCH_BASELINE_SRC=/path/to/other/checkout/src``: every sealer measurement is also made with that tree's code
+(same interpreter and packages, ``PYTHONPATH``), interleaved with the others: before/after in one run.
 """
 
 from __future__ import annotations
@@ -86,6 +89,11 @@ def child(host: str, names: list[str], root: str, parallel: int) -> None:
                       "cpu": c1.user + c1.system - c0.user - c0.system}))
 
 
+def _baseline_env() -> dict[str, str] | None:
+    src = os.environ.get("BENCH_BASELINE_SRC")
+    return {**os.environ, "PYTHONPATH": src} if src else None
+
+
 def sha256_mb_s(total: int = 512 << 20, chunk: int = 1 << 20) -> float:
     """Single-thread hashlib.sha256 throughput over 1 MiB buffers, MB/s (best of 3)."""
     import hashlib
@@ -125,11 +133,19 @@ def lite_workload() -> None:
             (ctx / "imageList").write_text("".join(f"{src.ref(x)}\n" for x in names))
             (ctx / "Kubefile").write_text("FROM scratch\nCOPY imageList manifests\n")
             sealer = str(Path(sys.executable).with_name("sealer"))
+            base_env = _baseline_env()
             for r in range(rounds):
                 env = {**os.environ, "SEALER_STATE_DIR": str(work / f"state{r}")}
                 t_build, rss_build, _ = _run([sealer, "--root", str(work / f"root{r}"), "build", "-b", "lite",
                                               "-q", "-t", "bench/lite:v1", str(ctx)], env=env)
                 cpu_build = CPU["sealer"]
+                base: dict[str, float] = {}
+                if base_env is not None:
+                    base["build"], _, _ = _run([sealer, "--root", str(work / f"broot{r}"), "build", "-b", "lite",
+                                                "-q", "-t", "bench/lite:v1", str(ctx)],
+                                               env={**base_env, "SEALER_STATE_DIR": str(work / f"bstate{r}")})
+                    base["cpu_build"] = CPU["sealer"]
+                    shutil.rmtree(work / f"broot{r}", ignore_errors=True)
                 t_copy = cpu_copy = 0.0
                 rss_copy = 0
                 for x in names:
@@ -142,12 +158,20 @@ def lite_workload() -> None:
                 t_cache, rss_cache, out = _run([sys.executable, __file__, "--child", src.host,
                                                 str(work / f"store{r}"), "8", *names])
                 info = json.loads(out.strip().splitlines()[-1])
+                if base_env is not None:
+                    _, _, bout = _run([sys.executable, __file__, "--child", src.host, str(work / f"bstore{r}"), "8",
+                                       *names], env=base_env)
+                    binfo = json.loads(bout.strip().splitlines()[-1])
+                    base["rate"] = binfo["fetched"] / binfo["seconds"] / 1e6
+                    base["cache_cpu"] = binfo["cpu"]
+                    shutil.rmtree(work / f"bstore{r}", ignore_errors=True)
                 sha = sha256_mb_s()
                 rate = info["fetched"] / info["seconds"] / 1e6
                 rows.append({"build": t_build, "copy": t_copy, "ratio": t_build / t_copy, "cpu_build": cpu_build,
                              "cpu_copy": cpu_copy, "rss_build": rss_build, "rss_copy": rss_copy,
                              "cache_s": info["seconds"], "rate": rate, "sha": sha, "rate_ratio": rate / sha,
-                             "cache_cpu": info["cpu"], "rss_cache": rss_cache})
+                             "cache_cpu": info["cpu"], "rss_cache": rss_cache,
+                             **{f"base_{k}": v for k, v in base.items()}})
                 shutil.rmtree(work / f"root{r}", ignore_errors=True)
                 shutil.rmtree(work / f"store{r}", ignore_errors=True)
         finally:
@@ -163,7 +187,15 @@ def lite_workload() -> None:
             print(f"           cache_images in-process {x['cache_s']:.3f}s = {x['rate']:5.0f} MB/s (CPU "
                   f"{x['cache_cpu']:.2f}s, RSS {int(x['rss_cache']) >> 20} MB) | single-thread sha256 "
                   f"{x['sha']:5.0f} MB/s | ratio {x['rate_ratio']:.2f}")
+            if "base_build" in x:
+                print(f"           baseline: build {x['base_build']:5.2f}s (CPU {x['base_cpu_build']:.2f}s) ratio "
+                      f"{x['base_build'] / x['copy']:.2f} | cache_images {x['base_rate']:5.0f} MB/s (CPU "
+                      f"{x['base_cache_cpu']:.2f}s) ratio {x['base_rate'] / x['sha']:.2f}")
         med = statistics.median
+        if "base_build" in rows[0]:
+            print(f"baseline ({os.environ['BENCH_BASELINE_SRC']}) medians: build / copy loop "
+                  f"{med(x['base_build'] / x['copy'] for x in rows):.2f}, rate / sha256 "
+                  f"{med(x['base_rate'] / x['sha'] for x in rows):.2f}")
         print(f"median ratio build / copy loop: {med(x['ratio'] for x in rows):.2f} (target <= 0.35)")
         print(f"median cache_images rate / sha256: {med(x['rate_ratio'] for x in rows):.2f} (target >= 0.60); "
               f"peak RSS {max(max(x['rss_build'], x['rss_cache']) for x in rows) / (1 << 20):.0f} MB")
@@ -180,7 +212,9 @@ def main() -> None:
 
     # byte-compiled first, as an installed package is (the environment may set PYTHONDONTWRITEBYTECODE, which
     # would otherwise compile every module from source in every sealer process)
-    compileall.compile_dir(str(Path(sealer.__file__).parent), quiet=1)
+    for tree in [Path(sealer.__file__).parent, *([Path(b) / "sealer"] if (b := os.environ.get("BENCH_BASELINE_SRC"))
+                                                 else [])]:
+        compileall.compile_dir(str(tree), quiet=1)
     workload = os.environ.get("BENCH_WORKLOAD", "both")
     if workload in ("lite", "both"):
         lite_workload()
@@ -210,6 +244,12 @@ def main() -> None:
                                               str(parallel), *names])
             cpu_sealer = CPU[Path(sys.executable).name]
             info = json.loads(out.strip().splitlines()[-1])
+            base_env = _baseline_env()
+            if base_env is not None:
+                t_base, rss_base, _ = _run([sys.executable, __file__, "--child", src.host, str(work / "bstore"),
+                                            str(parallel), *names], env=base_env)
+                cpu_base = CPU[Path(sys.executable).name]
+                shutil.rmtree(work / "bstore", ignore_errors=True)
             t_copy = cpu_copy = 0.0
             rss_copy = 0
             for n in names:
@@ -236,6 +276,9 @@ def main() -> None:
         print(f"skopeo sync -> dir  : {t_sync:6.2f}s  {mb / t_sync:7.1f} MB/s  peak RSS {rss_sync >> 20} MB")
         print(f"ratio sealer / faster skopeo: {t_sealer / faster:.2f} (target <= 0.3); "
               f"sealer / copy {t_sealer / t_copy:.2f}, sealer / sync {t_sealer / t_sync:.2f}")
+        if base_env is not None:
+            print(f"baseline ({os.environ['BENCH_BASELINE_SRC']}): {t_base:6.2f}s (CPU {cpu_base:.2f}s, peak RSS "
+                  f"{rss_base >> 20} MB); ratio / faster skopeo {t_base / faster:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
