@@ -123,7 +123,6 @@ def lite_workload() -> None:
     rows: list[dict[str, float]] = []
     try:
         src = start_registry(work / "src")
-        dst = start_registry(work / "dst")
         try:
             names = [f"side/op{i}:v1" for i in range(n)]
             for i, name in enumerate(names):
@@ -148,13 +147,18 @@ def lite_workload() -> None:
                     shutil.rmtree(work / f"broot{r}", ignore_errors=True)
                 t_copy = cpu_copy = 0.0
                 rss_copy = 0
-                for x in names:
-                    dt, rss, _ = _run(["skopeo", "copy", "--quiet", "--preserve-digests", "--src-tls-verify=false",
-                                       "--dest-tls-verify=false", f"docker://{src.ref(x)}",
-                                       f"docker://{dst.ref(f'r{r}/{x}')}"])
-                    t_copy += dt
-                    cpu_copy += CPU["skopeo"]
-                    rss_copy = max(rss_copy, rss)
+                dst = start_registry(work / f"dst{r}")  # empty each round: a registry holding the blobs skips them
+                try:
+                    for x in names:
+                        dt, rss, _ = _run(["skopeo", "copy", "--quiet", "--preserve-digests",
+                                           "--src-tls-verify=false", "--dest-tls-verify=false",
+                                           f"docker://{src.ref(x)}", f"docker://{dst.ref(x)}"])
+                        t_copy += dt
+                        cpu_copy += CPU["skopeo"]
+                        rss_copy = max(rss_copy, rss)
+                finally:
+                    dst.stop()
+                    shutil.rmtree(work / f"dst{r}", ignore_errors=True)
                 t_cache, rss_cache, out = _run([sys.executable, __file__, "--child", src.host,
                                                 str(work / f"store{r}"), "8", *names])
                 info = json.loads(out.strip().splitlines()[-1])
@@ -176,7 +180,6 @@ def lite_workload() -> None:
                 shutil.rmtree(work / f"store{r}", ignore_errors=True)
         finally:
             src.stop()
-            dst.stop()
         mb = n * size / 1e6
         print(f"lite workload: {n} images x {size >> 20} MiB ({mb:.0f} MB), {rounds} interleaved round(s), "
               f"load average {os.getloadavg()[0]:.1f}")
