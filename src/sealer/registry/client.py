@@ -5,6 +5,11 @@ Transport policy: HTTPS verified by default (system bundle, ``SSL_CERT_FILE``, `
 use plain HTTP when they do not speak TLS, but a TLS loopback registry is still verified. Every request is
 retried with backoff on connection errors, 5xx and 429 (honouring ``Retry-After``). Blob downloads resume
 with ``Range`` after a reset; redirects are followed by hand and credentials go only to the registry host.
+
+Cost: a host's TLS context (trust store) is made on its first HTTPS request and shared per process
+(:mod:`sealer.registry.tls`); a loopback or insecure host is first probed with a bare TLS handshake, so a
+plain-HTTP one never loads a trust store. Blob bodies are read through :mod:`sealer.registry.rawget`
+(``http.client``, one copy per byte) under the same httpx request, auth and retry logic.
 """
 
 from __future__ import annotations
