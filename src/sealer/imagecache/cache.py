@@ -248,7 +248,10 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
         return i, layer
 
     try:
-        pending = [i for i in range(len(plans)) if i not in ready]
+        # largest layers first (longest-processing-time order): the last layers to finish are small ones, so the
+        # end of the stage does not wait on one big stream running alone
+        pending = sorted((i for i in range(len(plans)) if i not in ready),
+                         key=lambda i: (-sum(e.size for e in plans[i].entries), i))
         with small_pool, ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="layer") as pool:
             try:
                 # the layer threads start first (each claims its own small blobs), then every other small blob
