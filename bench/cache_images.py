@@ -15,7 +15,15 @@ Second workload (issue 17, ``BENCH_WORKLOAD=lite``; default ``both``): 12 images
 whole ``sealer build -b lite`` process (start-up included; a Kubefile whose imageList names the 12 images) is timed
 against ``skopeo copy`` of the same 12 images one by one into a second registry. Also reported: cached bytes/s of
 ``cache_images`` in-process against single-thread ``hashlib.sha256`` throughput measured in the same run (target
->= 60%), and peak RSS. Targets: build <= 0.35 x the copy loop.
+>= 60%), and peak RSS. Targets: build <= 0.35 x the copy loop. ``BENCH_ROUNDS`` (default 3) interleaved rounds of
+build / copy loop / cache_images / sha256; the medians are the figures. CPU time (user + system) of every process
+is printed next to its wall time: on a shared machine it moves much less than wall time.
+
+The sealer tree is byte-compiled first, as an installed package is (this environment may set
+PYTHONDONTWRITEBYTECODE, which would otherwise compile every module from source in every sealer process).
+
+``BENCH_BASELINE_SRC=/path/to/other/checkout/src``: every sealer measurement is also made with that tree's code
+(same interpreter and packages, ``PYTHONPATH``), interleaved with the others: before/after in one run.
 """
 
 from __future__ import annotations
@@ -35,10 +43,14 @@ sys.path.insert(0, str(REPO / "tests"))
 N_IMAGES = 20
 
 
+CPU: dict[str, float] = {}   # CPU seconds (user + system) of the last _run, by the program's name
+
+
 def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
     """Run a process; return (seconds, peak RSS bytes, stdout). Timed from a clean page cache state (sync
     before) until its data is durable (sync after): sealer fsyncs what it stores, a registry and skopeo's
-    dir: destination do not, so "done" means "on disk" for every tool alike."""
+    dir: destination do not, so "done" means "on disk" for every tool alike. The process's CPU time (user +
+    system, which a loaded machine disturbs less than wall time) is left in ``CPU[args[0]]``."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errf:
         os.sync()
         t0 = time.perf_counter()
@@ -47,6 +59,7 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int
         os.sync()
         dt = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
+        CPU[Path(args[0]).name] = usage.ru_utime + usage.ru_stime
         out.seek(0)
         errf.seek(0)
         if p.returncode:
@@ -64,13 +77,21 @@ def child(host: str, names: list[str], root: str, parallel: int) -> None:
     from sealer.store import Store
 
     refs = [(reference.parse(f"{host}/{n}"), ["bench"]) for n in names]
+    c0 = os.times()
     t0 = time.perf_counter()
     with RegistryClient(RegistryOptions(use_mirrors=False, max_parallel=parallel)) as client:
         res = cache_images(refs, store=Store(root), client=client, platforms=[Platform.parse("linux/amd64")],
                            workdir=Path(root), max_parallel=parallel, progress=False)
     dt = time.perf_counter() - t0
+    c1 = os.times()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"seconds": dt, "rss": rss, "layers": len(res.layers), "fetched": res.fetched_bytes}))
+    print(json.dumps({"seconds": dt, "rss": rss, "layers": len(res.layers), "fetched": res.fetched_bytes,
+                      "cpu": c1.user + c1.system - c0.user - c0.system}))
+
+
+def _baseline_env() -> dict[str, str] | None:
+    src = os.environ.get("BENCH_BASELINE_SRC")
+    return {**os.environ, "PYTHONPATH": src} if src else None
 
 
 def sha256_mb_s(total: int = 512 << 20, chunk: int = 1 << 20) -> float:
@@ -89,15 +110,19 @@ def sha256_mb_s(total: int = 512 << 20, chunk: int = 1 << 20) -> float:
 
 
 def lite_workload() -> None:
-    """12 images x 16 MiB: the whole `sealer build -b lite` process vs a `skopeo copy` loop, same run."""
+    """12 images x 16 MiB: the whole `sealer build -b lite` process vs a `skopeo copy` loop, interleaved rounds
+    (BENCH_ROUNDS, default 3) in the same run; the median ratio is the figure."""
+    import statistics
+
     from helpers.registry import push_test_image, start_registry
 
     n = int(os.environ.get("BENCH_LITE_IMAGES", "12"))
     size = int(os.environ.get("BENCH_LITE_MB", "16")) << 20
+    rounds = max(1, int(os.environ.get("BENCH_ROUNDS", "3")))
     work = Path(tempfile.mkdtemp(prefix="sealer-bench-lite-"))
+    rows: list[dict[str, float]] = []
     try:
         src = start_registry(work / "src")
-        dst = start_registry(work / "dst")
         try:
             names = [f"side/op{i}:v1" for i in range(n)]
             for i, name in enumerate(names):
@@ -107,39 +132,92 @@ def lite_workload() -> None:
             (ctx / "imageList").write_text("".join(f"{src.ref(x)}\n" for x in names))
             (ctx / "Kubefile").write_text("FROM scratch\nCOPY imageList manifests\n")
             sealer = str(Path(sys.executable).with_name("sealer"))
-            env = {**os.environ, "SEALER_STATE_DIR": str(work / "state")}
-            t_build, rss_build, _ = _run([sealer, "--root", str(work / "root"), "build", "-b", "lite", "-q",
-                                          "-t", "bench/lite:v1", str(ctx)], env=env)
-            t_copy = 0.0
-            rss_copy = 0
-            for x in names:
-                dt, rss, _ = _run(["skopeo", "copy", "--quiet", "--preserve-digests", "--src-tls-verify=false",
-                                   "--dest-tls-verify=false", f"docker://{src.ref(x)}", f"docker://{dst.ref(x)}"])
-                t_copy += dt
-                rss_copy = max(rss_copy, rss)
-            t_cache, rss_cache, out = _run([sys.executable, __file__, "--child", src.host, str(work / "store2"),
-                                            "8", *names])
-            info = json.loads(out.strip().splitlines()[-1])
-            sha = sha256_mb_s()
+            base_env = _baseline_env()
+            for r in range(rounds):
+                env = {**os.environ, "SEALER_STATE_DIR": str(work / f"state{r}")}
+                t_build, rss_build, _ = _run([sealer, "--root", str(work / f"root{r}"), "build", "-b", "lite",
+                                              "-q", "-t", "bench/lite:v1", str(ctx)], env=env)
+                cpu_build = CPU["sealer"]
+                base: dict[str, float] = {}
+                if base_env is not None:
+                    base["build"], _, _ = _run([sealer, "--root", str(work / f"broot{r}"), "build", "-b", "lite",
+                                                "-q", "-t", "bench/lite:v1", str(ctx)],
+                                               env={**base_env, "SEALER_STATE_DIR": str(work / f"bstate{r}")})
+                    base["cpu_build"] = CPU["sealer"]
+                    shutil.rmtree(work / f"broot{r}", ignore_errors=True)
+                t_copy = cpu_copy = 0.0
+                rss_copy = 0
+                dst = start_registry(work / f"dst{r}")  # empty each round: a registry holding the blobs skips them
+                try:
+                    for x in names:
+                        dt, rss, _ = _run(["skopeo", "copy", "--quiet", "--preserve-digests",
+                                           "--src-tls-verify=false", "--dest-tls-verify=false",
+                                           f"docker://{src.ref(x)}", f"docker://{dst.ref(x)}"])
+                        t_copy += dt
+                        cpu_copy += CPU["skopeo"]
+                        rss_copy = max(rss_copy, rss)
+                finally:
+                    dst.stop()
+                    shutil.rmtree(work / f"dst{r}", ignore_errors=True)
+                t_cache, rss_cache, out = _run([sys.executable, __file__, "--child", src.host,
+                                                str(work / f"store{r}"), "8", *names])
+                info = json.loads(out.strip().splitlines()[-1])
+                if base_env is not None:
+                    _, _, bout = _run([sys.executable, __file__, "--child", src.host, str(work / f"bstore{r}"), "8",
+                                       *names], env=base_env)
+                    binfo = json.loads(bout.strip().splitlines()[-1])
+                    base["rate"] = binfo["fetched"] / binfo["seconds"] / 1e6
+                    base["cache_cpu"] = binfo["cpu"]
+                    shutil.rmtree(work / f"bstore{r}", ignore_errors=True)
+                sha = sha256_mb_s()
+                rate = info["fetched"] / info["seconds"] / 1e6
+                rows.append({"build": t_build, "copy": t_copy, "ratio": t_build / t_copy, "cpu_build": cpu_build,
+                             "cpu_copy": cpu_copy, "rss_build": rss_build, "rss_copy": rss_copy,
+                             "cache_s": info["seconds"], "rate": rate, "sha": sha, "rate_ratio": rate / sha,
+                             "cache_cpu": info["cpu"], "rss_cache": rss_cache,
+                             **{f"base_{k}": v for k, v in base.items()}})
+                shutil.rmtree(work / f"root{r}", ignore_errors=True)
+                shutil.rmtree(work / f"store{r}", ignore_errors=True)
         finally:
             src.stop()
-            dst.stop()
         mb = n * size / 1e6
-        cache_rate = info["fetched"] / info["seconds"] / 1e6
-        print(f"lite workload: {n} images x {size >> 20} MiB ({mb:.0f} MB)")
-        print(f"sealer build -b lite (whole process): {t_build:6.2f}s  peak RSS {rss_build >> 20} MB")
-        print(f"skopeo copy x{n} (one by one)       : {t_copy:6.2f}s  peak RSS {rss_copy >> 20} MB")
-        print(f"ratio build / copy loop: {t_build / t_copy:.2f} (target <= 0.35)")
-        print(f"cache_images in-process: {info['seconds']:.3f}s, {cache_rate:7.0f} MB/s; single-thread sha256 "
-              f"{sha:7.0f} MB/s; ratio {cache_rate / sha:.2f} (target >= 0.60); process {t_cache:.2f}s, "
-              f"peak RSS {rss_cache >> 20} MB")
+        print(f"lite workload: {n} images x {size >> 20} MiB ({mb:.0f} MB), {rounds} interleaved round(s), "
+              f"load average {os.getloadavg()[0]:.1f}")
+        for i, x in enumerate(rows):
+            print(f"  round {i + 1}: sealer build -b lite (whole process) {x['build']:5.2f}s (CPU {x['cpu_build']:.2f}s,"
+                  f" RSS {int(x['rss_build']) >> 20} MB) | skopeo copy x{n} {x['copy']:5.2f}s (CPU {x['cpu_copy']:.2f}s)"
+                  f" | ratio {x['ratio']:.2f}")
+            print(f"           cache_images in-process {x['cache_s']:.3f}s = {x['rate']:5.0f} MB/s (CPU "
+                  f"{x['cache_cpu']:.2f}s, RSS {int(x['rss_cache']) >> 20} MB) | single-thread sha256 "
+                  f"{x['sha']:5.0f} MB/s | ratio {x['rate_ratio']:.2f}")
+            if "base_build" in x:
+                print(f"           baseline: build {x['base_build']:5.2f}s (CPU {x['base_cpu_build']:.2f}s) ratio "
+                      f"{x['base_build'] / x['copy']:.2f} | cache_images {x['base_rate']:5.0f} MB/s (CPU "
+                      f"{x['base_cache_cpu']:.2f}s) ratio {x['base_rate'] / x['sha']:.2f}")
+        med = statistics.median
+        if "base_build" in rows[0]:
+            print(f"baseline ({os.environ['BENCH_BASELINE_SRC']}) medians: build / copy loop "
+                  f"{med(x['base_build'] / x['copy'] for x in rows):.2f}, rate / sha256 "
+                  f"{med(x['base_rate'] / x['sha'] for x in rows):.2f}")
+        print(f"median ratio build / copy loop: {med(x['ratio'] for x in rows):.2f} (target <= 0.35)")
+        print(f"median cache_images rate / sha256: {med(x['rate_ratio'] for x in rows):.2f} (target >= 0.60); "
+              f"peak RSS {max(max(x['rss_build'], x['rss_cache']) for x in rows) / (1 << 20):.0f} MB")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:
+    import compileall
+
     from helpers.registry import skopeo, start_registry
 
+    import sealer
+
+    # byte-compiled first, as an installed package is (the environment may set PYTHONDONTWRITEBYTECODE, which
+    # would otherwise compile every module from source in every sealer process)
+    for tree in [Path(sealer.__file__).parent, *([Path(b) / "sealer"] if (b := os.environ.get("BENCH_BASELINE_SRC"))
+                                                 else [])]:
+        compileall.compile_dir(str(tree), quiet=1)
     workload = os.environ.get("BENCH_WORKLOAD", "both")
     if workload in ("lite", "both"):
         lite_workload()
@@ -167,13 +245,21 @@ def main() -> None:
             root = work / "store"
             t_sealer, rss_sealer, out = _run([sys.executable, __file__, "--child", src.host, str(root),
                                               str(parallel), *names])
+            cpu_sealer = CPU[Path(sys.executable).name]
             info = json.loads(out.strip().splitlines()[-1])
-            t_copy = 0.0
+            base_env = _baseline_env()
+            if base_env is not None:
+                t_base, rss_base, _ = _run([sys.executable, __file__, "--child", src.host, str(work / "bstore"),
+                                            str(parallel), *names], env=base_env)
+                cpu_base = CPU[Path(sys.executable).name]
+                shutil.rmtree(work / "bstore", ignore_errors=True)
+            t_copy = cpu_copy = 0.0
             rss_copy = 0
             for n in names:
                 dt, rss, _ = _run(["skopeo", "copy", "--quiet", "--preserve-digests", "--src-tls-verify=false",
                                    "--dest-tls-verify=false", f"docker://{src.ref(n)}", f"docker://{dst.ref(n)}"])
                 t_copy += dt
+                cpu_copy += CPU["skopeo"]
                 rss_copy = max(rss_copy, rss)
             spec = work / "sync.yml"
             spec.write_text(json.dumps({src.host: {"tls-verify": False, "images": {
@@ -185,13 +271,17 @@ def main() -> None:
             dst.stop()
         mb = total / (1 << 20)
         faster = min(t_copy, t_sync)
-        print(f"images: {N_IMAGES}, {mb:.0f} MB, max-parallel {parallel}")
+        print(f"images: {N_IMAGES}, {mb:.0f} MB, max-parallel {parallel}, load average {os.getloadavg()[0]:.1f}")
         print(f"sealer cache_images : {t_sealer:6.2f}s  {mb / t_sealer:7.1f} MB/s  peak RSS {rss_sealer >> 20} MB "
-              f"({info['layers']} layers, in-process {info['seconds']:.2f}s)")
-        print(f"skopeo copy x{N_IMAGES}    : {t_copy:6.2f}s  {mb / t_copy:7.1f} MB/s  peak RSS {rss_copy >> 20} MB")
+              f"({info['layers']} layers, in-process {info['seconds']:.2f}s; CPU {cpu_sealer:.2f}s)")
+        print(f"skopeo copy x{N_IMAGES}    : {t_copy:6.2f}s  {mb / t_copy:7.1f} MB/s  peak RSS {rss_copy >> 20} MB "
+              f"(CPU {cpu_copy:.2f}s)")
         print(f"skopeo sync -> dir  : {t_sync:6.2f}s  {mb / t_sync:7.1f} MB/s  peak RSS {rss_sync >> 20} MB")
         print(f"ratio sealer / faster skopeo: {t_sealer / faster:.2f} (target <= 0.3); "
               f"sealer / copy {t_sealer / t_copy:.2f}, sealer / sync {t_sealer / t_sync:.2f}")
+        if base_env is not None:
+            print(f"baseline ({os.environ['BENCH_BASELINE_SRC']}): {t_base:6.2f}s (CPU {cpu_base:.2f}s, peak RSS "
+                  f"{rss_base >> 20} MB); ratio / faster skopeo {t_base / faster:.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -206,57 +206,67 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
             if not left:
                 prog.image_done(ref)
 
-    # Each layer's thread first fetches the small blobs it holds (manifests are in already; configs, small
-    # layers), then streams its large ones: no barrier between images, so one image's config GET overlaps
-    # another's layer download. A small blob two layers hold is fetched once (the second waits for it).
+    # Small blobs (configs, small layers) download on their own pool, all requested at once, while each layer's
+    # thread streams its large blobs: the tar writer waits for a small blob only when it reaches that entry.
+    # No barrier between images; a small blob two layers hold is fetched once.
     small = {j.digest: j for j in small_jobs}
     claims: dict[Digest, Future[None]] = {}
     claims_lock = threading.Lock()
+    small_pool = ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="small")
 
-    def fetch_small(digests: Iterable[Digest]) -> None:
-        for d in sorted(set(digests)):
-            with claims_lock:
-                fut = claims.get(d)
-                mine = fut is None
-                if mine:
-                    fut = claims[d] = Future()
-            assert fut is not None
-            if not mine:
-                fut.result()
-                continue
-            try:
-                fetch_one(small[d], sink)
-            except BaseException as e:
-                fut.set_exception(e)
-                raise
-            fut.set_result(None)
-            done(small[d])
+    def fetch_small_one(d: Digest) -> None:
+        fetch_one(small[d], sink)
+        done(small[d])
+
+    def claim(d: Digest) -> Future[None]:
+        with claims_lock:
+            fut = claims.get(d)
+            if fut is None:
+                fut = claims[d] = small_pool.submit(fetch_small_one, d)
+            return fut
 
     def one(i: int) -> tuple[int, CachedLayer]:
         plan = plans[i]
-        fetch_small(e.digest for e in plan.entries if e.digest in small)
+        futs = {e.digest: claim(e.digest) for e in plan.entries if e.digest in small}
         mine = {e.digest: streamable[e.digest] for e in plan.entries if e.digest in streamable}
+
+        def until_cached(d: Digest) -> None:
+            if d in futs:
+                futs[d].result()
         try:
-            layer = stream_layer(store, plan, mine, prog.add_bytes)
+            layer = stream_layer(store, plan, mine, prog.add_bytes, until_cached)
         except CannotStream:
+            for f in futs.values():
+                f.result()
             fetch_all(mine.values(), sink, 1)
             layer = write_layers(store, [plan], parallel=1)[0]
+        for f in futs.values():
+            f.result()
         for job in mine.values():
             done(job)
         memo.put(plan, layer)  # right away, overlapping other layers (a memo is checked against the store on use)
         return i, layer
 
     try:
-        pending = [i for i in range(len(plans)) if i not in ready]
-        in_plans = {e.digest for i in pending for e in plans[i].entries if e.digest in small}
-        rest = [d for d in small if d not in in_plans]
-        with ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="layer") as pool:
-            # blobs no layer to write holds (configs of reused layers, for the platform list) go first
-            rest_futs = [pool.submit(fetch_small, [d]) for d in rest]
-            for i, layer in pool.map(one, pending):
-                results[i] = layer
-            for f in rest_futs:
-                f.result()
+        # largest layers first (longest-processing-time order): the last layers to finish are small ones, so the
+        # end of the stage does not wait on one big stream running alone
+        pending = sorted((i for i in range(len(plans)) if i not in ready),
+                         key=lambda i: (-sum(e.size for e in plans[i].entries), i))
+        with small_pool, ThreadPoolExecutor(max_workers=max(1, max_parallel), thread_name_prefix="layer") as pool:
+            try:
+                # the layer threads start first (each claims its own small blobs), then every other small blob
+                # is requested: those of the queued layers, and those no layer to write holds (configs of
+                # reused layers, for the platform list)
+                written = pool.map(one, pending)
+                rest_futs = [claim(e.digest) for i in pending for e in plans[i].entries if e.digest in small]
+                rest_futs += [claim(d) for d in sorted(small)]
+                for i, layer in written:
+                    results[i] = layer
+                for f in rest_futs:
+                    f.result()
+            except BaseException:
+                small_pool.shutdown(wait=False, cancel_futures=True)  # first failure: fetch nothing more
+                raise
         images = _cached_images(resolved, cache) + from_base
         layers = [results[i] for i in range(len(plans))]
     finally:

@@ -120,13 +120,17 @@ class _LayerSink:
 
 
 def stream_layer(store: Store, plan: LayerPlan, streamed: Mapping[Digest, BlobJob],
-                 on_bytes: Callable[[int], None]) -> CachedLayer:
+                 on_bytes: Callable[[int], None],
+                 until_cached: Callable[[Digest], None] | None = None) -> CachedLayer:
     """Write ``plan`` as a layer; blobs in ``streamed`` come from their source as the tar is written, every
-    other blob from its blob-cache file."""
+    other blob from its blob-cache file. ``until_cached(d)``, when given, is called before such a file is read
+    (it waits for a fetch still running, so small blobs download while the large ones stream)."""
 
     def produce(ent: Entry, out: IO[bytes]) -> bool:
         job = streamed.get(ent.digest) if ent.digest is not None else None
         if job is None:
+            if until_cached is not None and ent.digest is not None:
+                until_cached(ent.digest)
             return False
         try:
             job.source.blob(job.ref, job.desc, _LayerSink(out, on_bytes))

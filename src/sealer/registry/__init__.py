@@ -2,19 +2,49 @@
 Must not import imagecache/, distlayout/, build/ or cli/ (they build on it).
 
     from sealer.registry import RegistryClient, RegistryOptions, pull, push, login, logout
+
+The names below load on first use (PEP 562): importing ``sealer.registry.options`` (the sink protocols the image
+cache and archive readers type against) does not load httpx; the client does, when a command needs it.
 """
 
 from __future__ import annotations
 
-from sealer.registry.client import RegistryClient, RemoteImage, by_digest, select_platform
-from sealer.registry.credentials import Credential, auth_file_path, get_credential
-from sealer.registry.login import login, logout, normalize_host
-from sealer.registry.mirrors import RegistriesConf, Source
-from sealer.registry.options import BlobSink, BlobWriterLike, NoProgress, ProgressLike, RegistryOptions
-from sealer.registry.transfer import pull, push
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sealer.registry.client import RegistryClient, RemoteImage, by_digest, select_platform
+    from sealer.registry.credentials import Credential, auth_file_path, get_credential
+    from sealer.registry.login import login, logout, normalize_host
+    from sealer.registry.mirrors import RegistriesConf, Source
+    from sealer.registry.options import BlobSink, BlobWriterLike, NoProgress, ProgressLike, RegistryOptions
+    from sealer.registry.transfer import pull, push
+
+_WHERE = {
+    "client": ("RegistryClient", "RemoteImage", "by_digest", "select_platform"),
+    "credentials": ("Credential", "auth_file_path", "get_credential"),
+    "login": ("login", "logout", "normalize_host"),
+    "mirrors": ("RegistriesConf", "Source"),
+    "options": ("BlobSink", "BlobWriterLike", "NoProgress", "ProgressLike", "RegistryOptions"),
+    "transfer": ("pull", "push"),
+}
+_MODULE_OF = {name: mod for mod, names in _WHERE.items() for name in names}
 
 __all__ = [
     "BlobSink", "BlobWriterLike", "Credential", "NoProgress", "ProgressLike", "RegistriesConf", "RegistryClient",
     "RegistryOptions", "RemoteImage", "Source", "auth_file_path", "by_digest", "get_credential", "login",
     "logout", "normalize_host", "pull", "push", "select_platform",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    mod = _MODULE_OF.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -16,6 +16,7 @@ from sealer.netguard import ProgressGuard
 from sealer.oci.model import Descriptor
 from sealer.reference import Reference
 from sealer.registry.options import BlobSink, BlobWriterLike, ProgressLike, RegistryOptions
+from sealer.registry.rawget import RAW_BODY
 from sealer.registry.responses import api_host, raise_for_status
 
 READ_CHUNK = 1 << 20
@@ -29,7 +30,7 @@ class RegistryClient(Protocol):
     progress: ProgressLike
 
     def request(self, method: str, ref: Reference, path: str, actions: str = "pull", *, what: str,
-                headers: dict[str, str] | None = None, stream: bool = False) -> httpx.Response: ...
+                headers: dict[str, str] | None = None, stream: bool = False, raw_body: bool = False) -> httpx.Response: ...
 
     def _may_use_http(self, host: str) -> bool: ...
 
@@ -68,10 +69,11 @@ def download(client: RegistryClient, ref: Reference, desc: Descriptor, sink: Blo
 
 
 def open_following(client: RegistryClient, ref: Reference, path: str, what: str,
-                   headers: dict[str, str]) -> httpx.Response:
+                   headers: dict[str, str], raw_body: bool = False) -> httpx.Response:
     """GET ``path`` of ``ref``'s repository (streamed), following redirects by hand: the registry host keeps
-    its credentials, any other host gets none (no Authorization, no cookies)."""
-    resp = client.request("GET", ref, path, what=what, headers=headers, stream=True)
+    its credentials, any other host gets none (no Authorization, no cookies). ``raw_body``: a blob, read through
+    :mod:`sealer.registry.rawget`."""
+    resp = client.request("GET", ref, path, what=what, headers=headers, stream=True, raw_body=raw_body)
     origin = urlsplit(str(resp.request.url))
     for _ in range(MAX_REDIRECTS):
         if resp.status_code not in (301, 302, 303, 307, 308):
@@ -83,14 +85,14 @@ def open_following(client: RegistryClient, ref: Reference, path: str, what: str,
         url = urljoin(str(resp.request.url), loc)
         target = urlsplit(url)
         if target.netloc == api_host(ref.domain) and target.scheme == origin.scheme:
-            resp = client.request("GET", ref, url, what=what, headers=headers, stream=True)
+            resp = client.request("GET", ref, url, what=what, headers=headers, stream=True, raw_body=raw_body)
             continue
         if target.scheme == "http" and not client._may_use_http(target.netloc):
             raise RegistryError(f"{what}: refusing redirect to plain HTTP {target.netloc}")
         if target.scheme not in ("http", "https"):
             raise RegistryError(f"{what}: refusing redirect to {target.scheme}: URL")
         # a different host: no Authorization, no cookies, only the Range we need
-        resp = client._retrying(_plain_get(client._http(target.netloc), url, headers), what)
+        resp = client._retrying(_plain_get(client._http(target.netloc), url, headers, raw_body), what)
     else:
         raise RegistryError(f"{what}: too many redirects")
     raise_for_status(resp, what)
@@ -103,15 +105,17 @@ def _netloc(resp: httpx.Response, ref: Reference) -> str:
     return f"{host}:{resp.url.port}" if resp.url.port else host
 
 
-def _plain_get(http: httpx.Client, url: str, headers: dict[str, str]) -> Callable[[], httpx.Response]:
-    return lambda: http.send(http.build_request("GET", url, headers=headers), stream=True)
+def _plain_get(http: httpx.Client, url: str, headers: dict[str, str],
+               raw_body: bool = False) -> Callable[[], httpx.Response]:
+    ext = {RAW_BODY: True} if raw_body else None
+    return lambda: http.send(http.build_request("GET", url, headers=headers, extensions=ext), stream=True)
 
 
 def _one_pass(client: RegistryClient, ref: Reference, desc: Descriptor, sink: BlobSink,
               box: list[BlobWriterLike], what: str) -> None:
     writer = box[0]
     headers = {"Range": f"bytes={writer.size}-"} if writer.size else {}
-    resp = open_following(client, ref, f"blobs/{desc.digest}", what, headers)
+    resp = open_following(client, ref, f"blobs/{desc.digest}", what, headers, raw_body=True)
     try:
         if writer.size and resp.status_code == 200:  # range ignored: start over
             writer.abort()

@@ -5,11 +5,17 @@ Transport policy: HTTPS verified by default (system bundle, ``SSL_CERT_FILE``, `
 use plain HTTP when they do not speak TLS, but a TLS loopback registry is still verified. Every request is
 retried with backoff on connection errors, 5xx and 429 (honouring ``Retry-After``). Blob downloads resume
 with ``Range`` after a reset; redirects are followed by hand and credentials go only to the registry host.
+
+Cost: a host's TLS context (trust store) is made on its first HTTPS request and shared per process
+(:mod:`sealer.registry.tls`); a loopback or insecure host is first probed with a bare TLS handshake, so a
+plain-HTTP one never loads a trust store. Blob bodies are read through :mod:`sealer.registry.rawget`
+(``http.client``, one copy per byte) under the same httpx request, auth and retry logic.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +45,7 @@ from sealer.registry.blobget import download, open_following
 from sealer.registry.credentials import Credential, get_credential
 from sealer.registry.mirrors import RegistriesConf, Source
 from sealer.registry.options import BlobSink, NoProgress, ProgressLike, RegistryOptions
+from sealer.registry.rawget import RAW_BODY, RawGetPool
 from sealer.registry.responses import (
     DOCKER_HUB_API,
     RETRY_STATUS,
@@ -48,7 +55,7 @@ from sealer.registry.responses import (
     raise_for_status,
     retry_after,
 )
-from sealer.registry.tls import ssl_context
+from sealer.registry.tls import no_trust_context, speaks_tls, ssl_context
 from sealer.registry.tuning import use_large_http11_reads
 
 MAX_MANIFEST = 16 << 20
@@ -88,6 +95,49 @@ def select_platform(index: Index, platform: Platform | None) -> Descriptor:
             return index.manifests[0]
         raise RegistryError(f"select platform {want}: not in the image (it has "
                             f"{', '.join(str(d.platform) for d in index.manifests if d.platform) or 'none'})") from None
+
+
+class _SchemeTransport(httpx.BaseTransport):
+    """One connection pool per URL scheme, each made on first use: ``https`` with the host's TLS context (made
+    then, so a plain-HTTP registry never loads a trust store), ``http`` with a context that trusts nothing; GETs
+    marked :data:`~sealer.registry.rawget.RAW_BODY` (blob downloads) on the lighter ``http.client`` pool."""
+
+    def __init__(self, make_tls: Callable[[], ssl.SSLContext], limits: httpx.Limits) -> None:
+        self._make_tls = make_tls
+        self._limits = limits
+        self._pools: dict[str, httpx.HTTPTransport] = {}
+        self._ctx: ssl.SSLContext | None = None
+        self._lock = threading.Lock()
+        self._raw = RawGetPool(self._tls)
+
+    def _tls_unlocked(self) -> ssl.SSLContext:
+        if self._ctx is None:
+            self._ctx = self._make_tls()
+        return self._ctx
+
+    def _pool(self, scheme: str) -> httpx.HTTPTransport:
+        with self._lock:
+            pool = self._pools.get(scheme)
+            if pool is None:
+                ctx = self._tls_unlocked() if scheme == "https" else no_trust_context()
+                pool = self._pools[scheme] = httpx.HTTPTransport(verify=ctx, limits=self._limits, trust_env=False)
+            return pool
+
+    def _tls(self) -> ssl.SSLContext:
+        with self._lock:
+            return self._tls_unlocked()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.extensions.get(RAW_BODY):
+            return self._raw.handle_request(request)
+        return self._pool(request.url.scheme).handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for p in pools:
+            p.close()
+        self._raw.close()
 
 
 class RegistryClient:
@@ -140,12 +190,12 @@ class RegistryClient:
             c = self._clients.get(key)
             if c is None:
                 n = max(4, self.options.max_parallel * 2)
+                limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
                 c = httpx.Client(
-                    verify=ssl_context(host, self.options, verify=verify),
                     timeout=httpx.Timeout(self.options.timeout, connect=min(15.0, self.options.timeout)),
-                    limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-                    follow_redirects=False, trust_env=False,
-                    headers={"User-Agent": "sealer-py"}, transport=self._transport,
+                    limits=limits, follow_redirects=False, trust_env=False, headers={"User-Agent": "sealer-py"},
+                    transport=self._transport or _SchemeTransport(
+                        lambda: ssl_context(host, self.options, verify=verify), limits),
                 )
                 self._clients[key] = c
             return c
@@ -169,6 +219,29 @@ class RegistryClient:
     def _ping(self, host: str) -> str:
         http = self._http(host)
         what = f"connect to {host}"
+        resp: httpx.Response | None = None
+        if self._transport is None and self._may_use_http(host) and \
+                speaks_tls(host, min(15.0, self.options.timeout)) is False:
+            # a plain-HTTP loopback/insecure registry: no TLS attempt, so no trust store is ever loaded
+            resp = self._retrying(lambda: http.get(f"http://{host}/v2/"), what)
+            base = f"http://{host}"
+            if resp.status_code == 400:  # a TLS server after all (it refused plain HTTP): go on as below
+                resp.close()
+                resp = None
+        if resp is None:
+            resp, base = self._ping_tls_first(host, http, what)
+        if resp.status_code in RETRY_STATUS:
+            resp = self._retrying(lambda: http.get(f"{base}/v2/"), what)
+        if resp.status_code == 401:
+            for ch in parse_www_authenticate(resp.headers.get("WWW-Authenticate", "")):
+                if ch.scheme in ("bearer", "basic"):
+                    self.auth.set_challenge(host, ch)
+                    break
+        elif resp.status_code >= 400 and resp.status_code != 404:
+            raise_for_status(resp, f"connect to {host}")
+        return base
+
+    def _ping_tls_first(self, host: str, http: httpx.Client, what: str) -> tuple[httpx.Response, str]:
         try:  # one quick TLS attempt first: a plain-HTTP server answers it with a protocol error at once
             resp = http.get(f"https://{host}/v2/")
             base = f"https://{host}"
@@ -187,16 +260,7 @@ class RegistryClient:
         except httpx.TransportError:
             resp = self._retrying(lambda: http.get(f"https://{host}/v2/"), what)
             base = f"https://{host}"
-        if resp.status_code in RETRY_STATUS:
-            resp = self._retrying(lambda: http.get(f"{base}/v2/"), what)
-        if resp.status_code == 401:
-            for ch in parse_www_authenticate(resp.headers.get("WWW-Authenticate", "")):
-                if ch.scheme in ("bearer", "basic"):
-                    self.auth.set_challenge(host, ch)
-                    break
-        elif resp.status_code >= 400 and resp.status_code != 404:
-            raise_for_status(resp, f"connect to {host}")
-        return base
+        return resp, base
 
     def _retrying(self, fn: Callable[[], httpx.Response], what: str) -> httpx.Response:
         """Call ``fn`` with retries on connection errors, 5xx and 429; return the last response."""
@@ -230,7 +294,7 @@ class RegistryClient:
 
     def request(self, method: str, ref: Reference, path: str, actions: str = "pull", *,
                 what: str, headers: dict[str, str] | None = None, content: bytes | Callable[[], Iterator[bytes]] | None = None,
-                extra_scopes: tuple[str, ...] = (), stream: bool = False) -> httpx.Response:
+                extra_scopes: tuple[str, ...] = (), stream: bool = False, raw_body: bool = False) -> httpx.Response:
         """``METHOD /v2/<name>/<path>`` (``path`` may be an absolute URL on the same host), authenticated."""
         host = api_host(ref.domain)
         base = self.base_url(host)
@@ -242,7 +306,8 @@ class RegistryClient:
 
         def send() -> httpx.Response:
             body = content() if callable(content) else content
-            req = client.build_request(method, url, headers=headers, content=body)
+            req = client.build_request(method, url, headers=headers, content=body,
+                                       extensions={RAW_BODY: True} if raw_body else None)
             return client.send(req, auth=auth, stream=stream)
 
         return self._retrying(send, what)
