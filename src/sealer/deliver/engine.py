@@ -18,9 +18,11 @@ each phase's marker right after the phase's work and goes on only after the clie
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
 import json
+import posixpath
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +78,13 @@ class Step:
     files: list[tuple[str, bytes, int]] = field(default_factory=list)
     mark: bool = True
     t0: float | None = None
+    # awaited with the previous step's output before this step starts (the session waits on the host); the
+    # bytes it returns reach the step's script base64-encoded in $SEALER_ACK
+    gate: Callable[[str], Awaitable[bytes]] | None = None
+
+
+class _Stopped(Exception):
+    """A host's work stopped because another host failed (that host's error is the one reported)."""
 
 
 @dataclass
@@ -141,6 +150,9 @@ class Delivery:
         self._local: dict[tuple[str, str], tuple[bool, Any]] = {}
         self._engine: GoTemplateEngine | None = None
         self._join: dict[str, str] | None = None
+        self._has_kubeadm = self._init_here = self._joins_failed = False
+        self._join_ready = asyncio.Event()  # master0's join data is known (or master0 stopped)
+        self._joins_done = asyncio.Event()  # every other host joined or stopped
 
     # ---- plumbing ------------------------------------------------------------------------------------
     async def _connect(self, hosts: Sequence[str]) -> None:
@@ -178,6 +190,7 @@ class Delivery:
         for e in errors:
             if not isinstance(e, Exception):
                 raise e  # cancellation / KeyboardInterrupt
+        errors = [e for e in errors if not isinstance(e, _Stopped)] or errors
         if errors:
             first = errors[0]
             if len(errors) > 1 and isinstance(first, DeliveryError):
@@ -235,6 +248,9 @@ class Delivery:
         if not run:
             return ""
         parts = []
+        if run[0].gate is not None:  # no `go` before the first step: its input goes into the script
+            first_input = await run[0].gate("")
+            parts.append(f"SEALER_ACK={quote(base64.b64encode(first_input).decode())}\n")
         for i, st in enumerate(run):
             marker = None
             if st.mark:
@@ -243,23 +259,50 @@ class Delivery:
             parts.append(steps.session_step(i, st.files, st.script, marker, last=i == len(run) - 1))
         acks: asyncio.Queue[bytes | None] = asyncio.Queue()
         state = {"next": 0, "t": time.monotonic()}
+        output: dict[str, list[list[str]]] = {"stdout": [[]], "stderr": [[]]}  # per stream, per started step
+        gates: list[asyncio.Task[None]] = []
+        gate_errors: list[BaseException] = []
+
+        async def release(st: Step, previous: str) -> None:
+            assert st.gate is not None
+            try:
+                data = await st.gate(previous)
+            except BaseException as e:  # noqa: BLE001 - re-raised by the session below
+                gate_errors.append(e)
+                acks.put_nowait(None)  # stdin closes: the session exits at its `read`
+                return
+            state["t"] = time.monotonic()  # the step's time starts when it may start
+            acks.put_nowait(b"go " + base64.b64encode(data) + b"\n")
 
         def on_line(stream: str, line: str) -> None:
-            if stream != "stdout" or not line.startswith(steps.SESSION_TAG):
+            if not line.startswith(steps.SESSION_TAG):
+                output[stream][-1].append(line)
                 return
             kind, _, idx = line[len(steps.SESSION_TAG):].partition(" ")
-            st = run[int(idx)]
             if kind == "start":
-                if st.t0 is None:  # else reported when its work began (before this session)
-                    self.reporter.phase_started(ip, st.phase)
+                output[stream].append([])
+            if stream != "stdout":
+                return
+            i = int(idx)
+            st = run[i]
+            if kind == "start":
+                if st.t0 is None and not (i > 0 and not run[i - 1].mark and run[i - 1].phase == st.phase):
+                    self.reporter.phase_started(ip, st.phase)  # (else reported already)
                 return
             dt = time.monotonic() - (st.t0 if st.t0 is not None else state["t"])
-            state["next"], state["t"] = int(idx) + 1, time.monotonic()
-            if st.mark:
+            state["next"] = i + 1
+            if st.mark:  # a step that does not mark counts into the next one's time (the same phase)
+                state["t"] = time.monotonic()
                 self.markers.setdefault(ip, {})[st.phase] = st.key
                 self.summary.results.append(PhaseResult(ip, st.phase, "done", dt, st.detail))
                 self.reporter.phase_done(ip, st.phase, skipped=False, seconds=dt, detail=st.detail)
-            acks.put_nowait(b"go\n" if state["next"] < len(run) else None)
+            if state["next"] >= len(run):
+                acks.put_nowait(None)
+            elif (nxt := run[i + 1]).gate is not None:
+                previous = "\n".join([*output["stdout"][-1], *output["stderr"][-1]])
+                gates.append(asyncio.create_task(release(nxt, previous)))
+            else:
+                acks.put_nowait(b"go\n")
 
         async def stdin() -> AsyncIterator[bytes]:
             while (ack := await acks.get()) is not None:
@@ -271,6 +314,8 @@ class Delivery:
         try:
             res = await self.conn[ip].run("".join(parts), timeout=timeout, check=False, input=stdin(),
                                           on_line=on_line, secrets=secrets)
+            if gate_errors:
+                raise gate_errors[0]
         except HostCommandError as e:  # timed out
             st = current()
             self._failed(ip, st.phase, st.t0 or state["t"], str(e))
@@ -280,6 +325,10 @@ class Delivery:
             st = current()
             self._failed(ip, st.phase, st.t0 or state["t"], str(e))
             raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase=st.phase) from None
+        finally:
+            for g in gates:
+                g.cancel()
+            await asyncio.gather(*gates, return_exceptions=True)
         if res.exit_code != 0:
             st = current()
             msg = f"command failed with exit code {res.exit_code}"
@@ -377,12 +426,15 @@ class Delivery:
         streams, then one session for the rest (send's manifest, render, hosts, init, registry, mirror)."""
         first = await self.send(ip)
         await self.hashed()
-        todo = [s for s in (first, self.render(ip), self.hosts(ip), self.init(ip),
-                            self.registry() if ip == self.plan.registry_host else None,
-                            self.mirror(ip) if self.plan.cluster.runtime != "docker" else None) if s is not None]
-        await self._session(ip, todo)
+        await self._session(ip, [s for s in (first, *self._light(ip)) if s is not None])
         if self.plan.cluster.runtime == "docker":
             await self.mirror_docker(ip)
+
+    def _light(self, ip: str) -> list[Step | None]:
+        """The phases after send and before kubeadm (call after :meth:`hashed`)."""
+        return [self.render(ip), self.hosts(ip), self.init(ip),
+                self.registry() if ip == self.plan.registry_host else None,
+                self.mirror(ip) if self.plan.cluster.runtime != "docker" else None]
 
     def render(self, ip: str) -> Step:
         with self._context(ip, "render"):
@@ -554,9 +606,9 @@ class Delivery:
             text = text.replace(v, join[k])
         return text, cfg.role
 
-    async def kubeadm_init(self) -> Step | None:
-        """``kubeadm init`` in one session; the join token is parsed here and the step returned (join.json and
-        the marker) runs on master0 while the other hosts join."""
+    def kubeadm_init(self) -> list[Step]:
+        """``kubeadm init`` on master0 as two steps of its session: the command, then (gated on the join
+        command parsed from its output, which releases the joins) join.json and the marker; none when done."""
         ip = self.plan.master0
         paths = self.plan.paths
         with self._context(ip, "kubeadm"):
@@ -564,20 +616,26 @@ class Delivery:
         key = inputs_hash(text)
         if self.markers.get(ip, {}).get("kubeadm") == key:
             self._skipped(ip, "kubeadm")
-            return None
-        t = time.monotonic()
+            return []
         cmd = steps.run_in_rootfs(paths, f"kubeadm init --config {quote(paths.kubeadm_config)} --upload-certs",
                                   self.plan.cluster.host_env(ip), kubeconfig=False)
-        res = await self._session(ip, [Step("kubeadm", key, cmd + "\n", "", mark=False,
-                                            files=[(paths.kubeadm_config, text.encode(), 0o600)])])
-        join = steps.parse_join(res)
-        if join is None:
-            self._failed(ip, "kubeadm", t, "kubeadm init printed no join command")
-            raise DeliveryError("kubeadm init printed no join command (--token and --discovery-token-ca-cert-hash)",
-                                host=ip, phase="kubeadm", tail="\n".join(res.rstrip().splitlines()[-15:]))
-        self._join = join
-        return Step("kubeadm", key, "true\n", "kubeadm init", t0=t,
-                    files=[(paths.join_file, json.dumps(join).encode(), 0o600)])
+
+        async def joined(output: str) -> bytes:
+            join = steps.parse_join(output)
+            if join is None:
+                self._failed(ip, "kubeadm", time.monotonic(), "kubeadm init printed no join command")
+                raise DeliveryError("kubeadm init printed no join command (--token and "
+                                    "--discovery-token-ca-cert-hash)", host=ip, phase="kubeadm",
+                                    tail="\n".join(output.rstrip().splitlines()[-15:]))
+            self._join = join
+            self._join_ready.set()
+            return json.dumps(join).encode()
+
+        record = (f"mkdir -p {quote(posixpath.dirname(paths.join_file))}\n"
+                  f"(umask 077; printf %s \"$SEALER_ACK\" | base64 -d > {quote(paths.join_file)})\n")
+        return [Step("kubeadm", key, cmd + "\n", "", mark=False,
+                     files=[(paths.kubeadm_config, text.encode(), 0o600)]),
+                Step("kubeadm", key, record, "kubeadm init", gate=joined)]
 
     async def join_info(self) -> dict[str, str]:
         if self._join is None:
@@ -609,46 +667,95 @@ class Delivery:
                     f"{len(cmds)} CMDs")
 
     # ---- the whole thing -------------------------------------------------------------------------------
+    async def _wait_join(self) -> dict[str, str]:
+        """master0's join data: from its ``kubeadm init`` in this run, else from its join.json."""
+        if self._init_here:
+            await self._join_ready.wait()
+            if self._join is None:
+                raise _Stopped()
+        return await self.join_info()
+
+    async def _master0(self, others: Sequence[str]) -> None:
+        """master0's phases in one session: the light phases, ``kubeadm init`` (the joins start as soon as its
+        join command is known) and, once every other host joined, the CMDs."""
+        plan = self.plan
+        ip = plan.master0
+        try:
+            first = await self.send(ip)
+            await self.hashed()
+            todo = [s for s in (first, *self._light(ip)) if s is not None]
+            if plan.cluster.runtime == "docker":
+                await self._session(ip, todo)
+                await self.mirror_docker(ip)
+                todo = []
+            if self._has_kubeadm:
+                init = self.kubeadm_init()
+                todo += init
+                if not init and others:  # initialised before: the joins take join.json's data
+                    await self.join_info()
+                    self._join_ready.set()
+            cmds = self.cmds()
+            if cmds is not None:
+                if others and self._has_kubeadm:
+                    cmds.gate = self._joined_all
+                todo.append(cmds)
+            await self._session(ip, todo)
+        finally:
+            self._join_ready.set()  # the joins go on, or stop when no join data came
+
+    async def _joined_all(self, _output: str) -> bytes:
+        await self._joins_done.wait()
+        if self._joins_failed:
+            raise _Stopped()
+        return b""
+
+    async def _other(self, ip: str, remaining: list[str]) -> None:
+        """A host other than master0: its phases before kubeadm in one session, then ``kubeadm join``."""
+        ok = False
+        try:
+            await self.prepare(ip)
+            if self._has_kubeadm:
+                await self.kubeadm_join(ip, await self._wait_join())
+            ok = True
+        finally:
+            self._joins_failed |= not ok
+            remaining.remove(ip)
+            if not remaining:
+                self._joins_done.set()
+
+    # ---- the whole thing -------------------------------------------------------------------------------
     async def run(self, hosts: Sequence[str] | None = None) -> Summary:
-        """Deliver to ``hosts`` (default every host of the cluster); master0 is always connected."""
+        """Deliver to ``hosts`` (default every host of the cluster); master0 is always connected. Each host
+        goes as far as it can: master0 runs ``kubeadm init`` when its own phases are done, the others join
+        when their phases are done and master0 printed the join command, master0 runs the CMDs after every
+        join; a host that failed stops only the hosts that wait for it."""
         t0 = time.monotonic()
         plan = self.plan
         targets = list(hosts) if hosts is not None else plan.all_hosts
+        self._has_kubeadm = (plan.rootfs / "bin" / "kubeadm").exists()
+        self._init_here = self._has_kubeadm and plan.master0 in targets
+        self._join_ready, self._joins_done, self._joins_failed = asyncio.Event(), asyncio.Event(), False
         try:
             # hashing the rootfs overlaps connecting and, on a first delivery, sending
             self._hashing = asyncio.create_task(asyncio.to_thread(manifest.build_manifest, plan.rootfs))
             await self._connect(list(dict.fromkeys([plan.master0, *targets])))
-            ahead = asyncio.create_task(self._ahead(targets))
-            try:
-                await self._gather(targets, self.prepare)
-            finally:
-                if not ahead.done():
-                    ahead.cancel()
-                await asyncio.gather(ahead, return_exceptions=True)
-            await self.hashed()
-            others = [ip for ip in targets if ip != plan.master0]
-            init_done: Step | None = None
-            if not (plan.rootfs / "bin" / "kubeadm").exists():
+            if not self._has_kubeadm:
                 self.reporter.note("the image has no bin/kubeadm: no kubeadm init/join (an image without "
                                    "Kubernetes binaries delivers its rootfs, registry and CMDs only)")
                 for ip in targets:
                     self.summary.results.append(PhaseResult(ip, "kubeadm", "n/a", detail="no bin/kubeadm"))
-            else:
-                if plan.master0 in targets:
-                    init_done = await self.kubeadm_init()
-                if others:
-                    join = await self.join_info()
-
-                    async def one(ip: str) -> None:
-                        if ip == plan.master0:
-                            if init_done is not None:
-                                await self._session(ip, [init_done])
-                        else:
-                            await self.kubeadm_join(ip, join)
-                    await self._gather([plan.master0, *others], one)
-                    init_done = None
-            if plan.master0 in targets:
-                await self._session(plan.master0, [s for s in (init_done, self.cmds()) if s is not None])
+            others = [ip for ip in targets if ip != plan.master0]
+            remaining = list(others)
+            if not remaining:
+                self._joins_done.set()
+            ahead = asyncio.create_task(self._ahead(targets))
+            try:
+                await self._gather(targets, lambda ip: self._master0(others) if ip == plan.master0
+                                   else self._other(ip, remaining))
+            finally:
+                if not ahead.done():
+                    ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
         finally:
             self.summary.seconds = time.monotonic() - t0
             if self._hashing is not None:  # a thread cannot be cancelled: let it end before the loop does
