@@ -18,11 +18,9 @@ each phase's marker right after the phase's work and goes on only after the clie
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import functools
 import json
-import posixpath
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +42,7 @@ from sealer.deliver.plan import Plan
 from sealer.deliver.render import render_all
 from sealer.deliver.reporter import LogReporter, Reporter
 from sealer.errors import SealerError
-from sealer.infra import Host, HostCommandError, HostError, SSHConfig, connect
+from sealer.infra import Host, HostCommandError, HostError, SSHConfig, connect, redact
 from sealer.reference import parse as parse_ref
 
 PHASES = ("send", "render", "hosts", "init", "registry", "mirror", "kubeadm", "cmds")
@@ -78,9 +76,6 @@ class Step:
     files: list[tuple[str, bytes, int]] = field(default_factory=list)
     mark: bool = True
     t0: float | None = None
-    # awaited with the previous step's output before this step starts (the session waits on the host); the
-    # bytes it returns reach the step's script base64-encoded in $SEALER_ACK
-    gate: Callable[[str], Awaitable[bytes]] | None = None
 
 
 class _Stopped(Exception):
@@ -109,16 +104,6 @@ class Summary:
         return out
 
 
-def _phase_tail(text: str, n: int = 15) -> str:
-    """The last lines of ``text`` written by the phase that ran last in a session (after its start line)."""
-    lines = [ln for ln in text.rstrip("\n").splitlines()]
-    starts = [i for i, ln in enumerate(lines) if ln.startswith(steps.SESSION_TAG)]
-    if starts:
-        lines = lines[starts[-1] + 1:]
-    lines = [ln for ln in lines if not ln.startswith(steps.SESSION_TAG)]
-    return "\n".join(lines[-n:])
-
-
 def cached_domains(images: Sequence[str], registry: str) -> list[str]:
     """Every registry domain the cached images come from, plus the image registry itself."""
     domains = [registry]
@@ -132,6 +117,102 @@ def cached_domains(images: Sequence[str], registry: str) -> list[str]:
     return domains
 
 
+class _StepFailed(Exception):
+    def __init__(self, message: str, tail: str = "") -> None:
+        super().__init__(message)
+        self.tail = tail
+
+
+class _HostSession:
+    """One remote shell per host for the whole delivery (each new SSH session costs a shell start-up on the
+    host, ~0.2-0.8 s with a heavy ~/.bashrc): a loop on the host reads length-prefixed scripts from stdin and
+    evaluates them, one step at a time, each sent when it can run (built then: master0's join data goes into
+    the joins' steps). A step ends with a tag on stdout; a failing step exits the shell with its status."""
+
+    LOOP = 'while IFS= read -r _n; do _s=$(head -c "$_n"; echo .); eval "${_s%.}"; done'
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._input: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._index = 0
+        self._done: dict[int, asyncio.Future[None]] = {}
+        self._lines: dict[str, list[tuple[int, str]]] = {"stdout": [], "stderr": []}
+        self._current = {"stdout": -1, "stderr": -1}
+        self._task: asyncio.Task[Any] = asyncio.create_task(
+            host.run(self.LOOP, check=False, input=self._stdin(), on_line=self._on_line))
+
+    async def _stdin(self) -> AsyncIterator[bytes]:
+        while (data := await self._input.get()) is not None:
+            yield data
+
+    def _on_line(self, stream: str, line: str) -> None:
+        if steps.SESSION_TAG in line:  # at the start of a line, or after output that ended without a newline
+            before, _, tag = line.partition(steps.SESSION_TAG)
+            if before:
+                self._lines[stream].append((self._current[stream], before))
+            kind, _, idx = tag.partition(" ")
+            if kind == "start":
+                self._current[stream] = int(idx)
+            elif kind == "done" and stream == "stdout" and (f := self._done.get(int(idx))) and not f.done():
+                f.set_result(None)
+            return
+        self._lines[stream].append((self._current[stream], line))
+
+    def output(self, index: int, stream: str | None = None) -> str:
+        streams = ("stdout", "stderr") if stream is None else (stream,)
+        return "\n".join(ln for s in streams for i, ln in self._lines[s] if i == index)
+
+    async def step(self, files: list[tuple[str, bytes, int]], script: str, marker: tuple[str, bytes] | None,
+                   timeout: float | None) -> tuple[str, str]:
+        """Run one step; its (stdout, stderr). Raises :class:`_StepFailed`."""
+        i = self._index
+        self._index += 1
+        if self._task.done():
+            raise _StepFailed(self._ended(i)[0])
+        body = steps.session_step(i, files, script, marker, last=True).encode()
+        done = self._done[i] = asyncio.get_running_loop().create_future()
+        self._input.put_nowait(b"%d\n" % len(body) + body)
+        try:
+            finished, _ = await asyncio.wait({done, self._task}, timeout=timeout,
+                                             return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            await self.close(kill=True)
+            raise
+        if done in finished:
+            out = self.output(i, "stdout"), self.output(i, "stderr")
+            self._drop(i)
+            return out
+        if not finished:
+            await self.close(kill=True)
+            raise _StepFailed(f"timed out after {timeout:g} s", _tail(self.output(i)))
+        msg, tail = self._ended(i)
+        raise _StepFailed(msg, tail)
+
+    def _drop(self, index: int) -> None:
+        for stream in self._lines:
+            self._lines[stream] = [(i, ln) for i, ln in self._lines[stream] if i > index]
+
+    def _ended(self, index: int) -> tuple[str, str]:
+        """Why the session ended before step ``index`` finished, and that step's output tail."""
+        e = self._task.exception()
+        if e is not None:
+            return str(e).removeprefix(f"{self.host.address}: "), ""
+        res = self._task.result()
+        tail = _tail(self.output(index, "stderr")) or _tail(self.output(index, "stdout"))
+        return f"command failed with exit code {res.exit_code}", tail
+
+    async def close(self, *, kill: bool = False) -> None:
+        """End the shell (stdin closes: the loop ends), or kill it and whatever it runs."""
+        if kill and not self._task.done():
+            self._task.cancel()  # the host's run() stops the remote process group
+        self._input.put_nowait(None)
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _tail(text: str, n: int = 15) -> str:
+    return "\n".join(text.rstrip("\n").splitlines()[-n:])
+
+
 class Delivery:
     """One ``run``/``apply``/``join``: connect, then the stages on ``hosts`` (default: every host)."""
 
@@ -142,6 +223,7 @@ class Delivery:
         self.reporter = reporter or LogReporter()
         self.compress = compress
         self.conn: dict[str, Host] = {}
+        self.sessions: dict[str, _HostSession] = {}
         self.markers: dict[str, dict[str, str]] = {}
         self.remote_manifest: dict[str, manifest.Manifest | None] = {}
         self.summary = Summary(plan.cluster.name, plan.image)
@@ -166,18 +248,21 @@ class Delivery:
                 self.summary.results.append(PhaseResult(ip, "connect", "failed", time.monotonic() - t))
                 raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase="connect") from None
             self.conn[ip] = h
-            try:  # the markers and the manifest the host holds, in the same round trip
-                res = await h.run(steps.read_state_script([self.plan.paths.phases, self.plan.paths.manifest]))
-            except HostError as e:
+            try:  # the host's session starts with reading the markers and the manifest the host holds
+                out, _ = await (await self._open(ip)).step(
+                    [], steps.read_state_script([self.plan.paths.phases, self.plan.paths.manifest]), None, 120)
+            except _StepFailed as e:
                 self._failed(ip, "connect", t, str(e))
-                raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase="connect") from None
-            phases, got = steps.parse_state(res.stdout, 2)
+                raise DeliveryError(str(e), host=ip, phase="connect", tail=e.tail) from None
+            phases, got = steps.parse_state(out + "\n", 2)
             self.markers[ip] = parse_markers(phases.encode())
             self.remote_manifest[ip] = manifest.parse(got.encode())
             self.reporter.phase_done(ip, "connect", skipped=False, seconds=time.monotonic() - t)
         await self._gather([ip for ip in hosts if ip not in self.conn], one)
 
     async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)
+        self.sessions.clear()
         await asyncio.gather(*(h.close() for h in self.conn.values()), return_exceptions=True)
         self.conn.clear()
         if self._engine is not None:
@@ -232,12 +317,18 @@ class Delivery:
         self.reporter.phase_done(ip, phase, skipped=True, seconds=0.0)
         self.summary.results.append(PhaseResult(ip, phase, "skipped"))
 
+    async def _open(self, ip: str) -> _HostSession:
+        sess = self.sessions.get(ip)
+        if sess is None:
+            sess = self.sessions[ip] = _HostSession(self.conn[ip])
+        return sess
+
     async def _session(self, ip: str, todo: Sequence[Step], *, timeout: float = KUBEADM_TIMEOUT,
                        secrets: Sequence[str] = ()) -> str:
-        """Run ``todo`` (phases of one host, in order) in ONE remote session; phases whose marker holds their
-        key are skipped. Each phase is reported, recorded and marked as it finishes; the session goes on to
-        the next only after that (the client's ``go``), so a rerun resumes at the first phase not marked. A
-        failure names the host, the phase and the tail of that phase's stderr. Returns the session's output."""
+        """Run ``todo`` (phases of one host, in order) on the host's session; phases whose marker holds their
+        key are skipped. Each phase writes its marker right after its work, and is reported and recorded as
+        it finishes, before the next one is sent, so a rerun resumes at the first phase not marked. A failure
+        names the host, the phase and the tail of that phase's output. Returns the phases' output."""
         marks = dict(self.markers.get(ip, {}))
         run: list[Step] = []
         for st in todo:
@@ -247,95 +338,33 @@ class Delivery:
             run.append(st)
         if not run:
             return ""
-        parts = []
-        if run[0].gate is not None:  # no `go` before the first step: its input goes into the script
-            first_input = await run[0].gate("")
-            parts.append(f"SEALER_ACK={quote(base64.b64encode(first_input).decode())}\n")
+        sess = await self._open(ip)
+        outputs = []
+        t = time.monotonic()
         for i, st in enumerate(run):
             marker = None
             if st.mark:
                 marks[st.phase] = st.key
                 marker = (self.plan.paths.phases, json.dumps(marks, indent=1, sort_keys=True).encode())
-            parts.append(steps.session_step(i, st.files, st.script, marker, last=i == len(run) - 1))
-        acks: asyncio.Queue[bytes | None] = asyncio.Queue()
-        state = {"next": 0, "t": time.monotonic()}
-        output: dict[str, list[list[str]]] = {"stdout": [[]], "stderr": [[]]}  # per stream, per started step
-        gates: list[asyncio.Task[None]] = []
-        gate_errors: list[BaseException] = []
-
-        async def release(st: Step, previous: str) -> None:
-            assert st.gate is not None
+            continued = i > 0 and not run[i - 1].mark and run[i - 1].phase == st.phase
+            if not continued:
+                t = time.monotonic()
+                if st.t0 is None:  # else reported when its work began (before this step)
+                    self.reporter.phase_started(ip, st.phase)
+            began = st.t0 if st.t0 is not None else t
             try:
-                data = await st.gate(previous)
-            except BaseException as e:  # noqa: BLE001 - re-raised by the session below
-                gate_errors.append(e)
-                acks.put_nowait(None)  # stdin closes: the session exits at its `read`
-                return
-            state["t"] = time.monotonic()  # the step's time starts when it may start
-            acks.put_nowait(b"go " + base64.b64encode(data) + b"\n")
-
-        def on_line(stream: str, line: str) -> None:
-            if not line.startswith(steps.SESSION_TAG):
-                output[stream][-1].append(line)
-                return
-            kind, _, idx = line[len(steps.SESSION_TAG):].partition(" ")
-            if kind == "start":
-                output[stream].append([])
-            if stream != "stdout":
-                return
-            i = int(idx)
-            st = run[i]
-            if kind == "start":
-                if st.t0 is None and not (i > 0 and not run[i - 1].mark and run[i - 1].phase == st.phase):
-                    self.reporter.phase_started(ip, st.phase)  # (else reported already)
-                return
-            dt = time.monotonic() - (st.t0 if st.t0 is not None else state["t"])
-            state["next"] = i + 1
-            if st.mark:  # a step that does not mark counts into the next one's time (the same phase)
-                state["t"] = time.monotonic()
+                out = "\n".join(sess_out for sess_out in await sess.step(st.files, st.script, marker, timeout))
+            except _StepFailed as e:
+                msg, tail = redact(str(e), secrets), redact(e.tail, secrets)
+                self._failed(ip, st.phase, began, msg + (f"\n{tail}" if tail else ""))
+                raise DeliveryError(msg, host=ip, phase=st.phase, tail=tail) from None
+            outputs.append(redact(out, secrets))
+            if st.mark:
+                dt = time.monotonic() - began
                 self.markers.setdefault(ip, {})[st.phase] = st.key
                 self.summary.results.append(PhaseResult(ip, st.phase, "done", dt, st.detail))
                 self.reporter.phase_done(ip, st.phase, skipped=False, seconds=dt, detail=st.detail)
-            if state["next"] >= len(run):
-                acks.put_nowait(None)
-            elif (nxt := run[i + 1]).gate is not None:
-                previous = "\n".join([*output["stdout"][-1], *output["stderr"][-1]])
-                gates.append(asyncio.create_task(release(nxt, previous)))
-            else:
-                acks.put_nowait(b"go\n")
-
-        async def stdin() -> AsyncIterator[bytes]:
-            while (ack := await acks.get()) is not None:
-                yield ack
-
-        def current() -> Step:
-            return run[min(int(state["next"]), len(run) - 1)]
-
-        try:
-            res = await self.conn[ip].run("".join(parts), timeout=timeout, check=False, input=stdin(),
-                                          on_line=on_line, secrets=secrets)
-            if gate_errors:
-                raise gate_errors[0]
-        except HostCommandError as e:  # timed out
-            st = current()
-            self._failed(ip, st.phase, st.t0 or state["t"], str(e))
-            raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase=st.phase,
-                                tail=_phase_tail(e.result.stderr or e.result.stdout)) from None
-        except HostError as e:
-            st = current()
-            self._failed(ip, st.phase, st.t0 or state["t"], str(e))
-            raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase=st.phase) from None
-        finally:
-            for g in gates:
-                g.cancel()
-            await asyncio.gather(*gates, return_exceptions=True)
-        if res.exit_code != 0:
-            st = current()
-            msg = f"command failed with exit code {res.exit_code}"
-            tail = _phase_tail(res.stderr) or _phase_tail(res.stdout)
-            self._failed(ip, st.phase, st.t0 or state["t"], msg + (f"\n{tail}" if tail else ""))
-            raise DeliveryError(msg, host=ip, phase=st.phase, tail=tail)
-        return res.stdout + "\n" + res.stderr
+        return "\n".join(outputs)
 
     def _failed(self, ip: str, phase: str, t: float, msg: str) -> None:
         self.summary.results.append(PhaseResult(ip, phase, "failed", time.monotonic() - t, msg.splitlines()[0]))
@@ -606,9 +635,9 @@ class Delivery:
             text = text.replace(v, join[k])
         return text, cfg.role
 
-    def kubeadm_init(self) -> list[Step]:
-        """``kubeadm init`` on master0 as two steps of its session: the command, then (gated on the join
-        command parsed from its output, which releases the joins) join.json and the marker; none when done."""
+    async def kubeadm_init(self) -> bool:
+        """``kubeadm init`` on master0 (False: done before); the join data parsed from its output releases
+        the joins while master0 records it (join.json) and marks the phase."""
         ip = self.plan.master0
         paths = self.plan.paths
         with self._context(ip, "kubeadm"):
@@ -616,26 +645,22 @@ class Delivery:
         key = inputs_hash(text)
         if self.markers.get(ip, {}).get("kubeadm") == key:
             self._skipped(ip, "kubeadm")
-            return []
+            return False
+        t = time.monotonic()
         cmd = steps.run_in_rootfs(paths, f"kubeadm init --config {quote(paths.kubeadm_config)} --upload-certs",
                                   self.plan.cluster.host_env(ip), kubeconfig=False)
-
-        async def joined(output: str) -> bytes:
-            join = steps.parse_join(output)
-            if join is None:
-                self._failed(ip, "kubeadm", time.monotonic(), "kubeadm init printed no join command")
-                raise DeliveryError("kubeadm init printed no join command (--token and "
-                                    "--discovery-token-ca-cert-hash)", host=ip, phase="kubeadm",
-                                    tail="\n".join(output.rstrip().splitlines()[-15:]))
-            self._join = join
-            self._join_ready.set()
-            return json.dumps(join).encode()
-
-        record = (f"mkdir -p {quote(posixpath.dirname(paths.join_file))}\n"
-                  f"(umask 077; printf %s \"$SEALER_ACK\" | base64 -d > {quote(paths.join_file)})\n")
-        return [Step("kubeadm", key, cmd + "\n", "", mark=False,
-                     files=[(paths.kubeadm_config, text.encode(), 0o600)]),
-                Step("kubeadm", key, record, "kubeadm init", gate=joined)]
+        res = await self._session(ip, [Step("kubeadm", key, cmd + "\n", "", mark=False,
+                                            files=[(paths.kubeadm_config, text.encode(), 0o600)])])
+        join = steps.parse_join(res)
+        if join is None:
+            self._failed(ip, "kubeadm", t, "kubeadm init printed no join command")
+            raise DeliveryError("kubeadm init printed no join command (--token and --discovery-token-ca-cert-hash)",
+                                host=ip, phase="kubeadm", tail="\n".join(res.rstrip().splitlines()[-15:]))
+        self._join = join
+        self._join_ready.set()
+        await self._session(ip, [Step("kubeadm", key, "true\n", "kubeadm init", t0=t,
+                                      files=[(paths.join_file, json.dumps(join).encode(), 0o600)])])
+        return True
 
     async def join_info(self) -> dict[str, str]:
         if self._join is None:
@@ -676,38 +701,23 @@ class Delivery:
         return await self.join_info()
 
     async def _master0(self, others: Sequence[str]) -> None:
-        """master0's phases in one session: the light phases, ``kubeadm init`` (the joins start as soon as its
-        join command is known) and, once every other host joined, the CMDs."""
+        """master0's phases: its light phases, ``kubeadm init`` (the joins start as soon as its join command
+        is known) and, once every other host is done, the CMDs."""
         plan = self.plan
         ip = plan.master0
         try:
-            first = await self.send(ip)
-            await self.hashed()
-            todo = [s for s in (first, *self._light(ip)) if s is not None]
-            if plan.cluster.runtime == "docker":
-                await self._session(ip, todo)
-                await self.mirror_docker(ip)
-                todo = []
-            if self._has_kubeadm:
-                init = self.kubeadm_init()
-                todo += init
-                if not init and others:  # initialised before: the joins take join.json's data
-                    await self.join_info()
-                    self._join_ready.set()
+            await self.prepare(ip)
+            if self._has_kubeadm and not await self.kubeadm_init() and others:
+                await self.join_info()  # initialised before: the joins take join.json's data
+            self._join_ready.set()
             cmds = self.cmds()
             if cmds is not None:
-                if others and self._has_kubeadm:
-                    cmds.gate = self._joined_all
-                todo.append(cmds)
-            await self._session(ip, todo)
+                await self._joins_done.wait()
+                if self._joins_failed:
+                    raise _Stopped()
+                await self._session(ip, [cmds])
         finally:
             self._join_ready.set()  # the joins go on, or stop when no join data came
-
-    async def _joined_all(self, _output: str) -> bytes:
-        await self._joins_done.wait()
-        if self._joins_failed:
-            raise _Stopped()
-        return b""
 
     async def _other(self, ip: str, remaining: list[str]) -> None:
         """A host other than master0: its phases before kubeadm in one session, then ``kubeadm join``."""

@@ -224,9 +224,7 @@ def session_step(index: int, files: list[tuple[str, bytes, int]], script: str, m
     """One phase inside a session: announce it (stdout and stderr), write its files and run its script in a
     subshell (``set -e``, stdin closed), then write the phase markers (atomically, only after the work
     succeeded), announce it done and wait for the client's ``go`` before the next phase: the client records
-    the phase first (and may hold the ``go`` until the next phase can start, with that phase's input as a
-    base64 payload in ``$SEALER_ACK``), and a client that went away (Ctrl-C, lost connection) stops the
-    session there."""
+    the phase first, and a client that went away (Ctrl-C, lost connection) stops the session there."""
     body = "set -e\n" + "".join(write_file_lines(p, d, m) for p, d, m in files) + script
     out = [f"echo '{SESSION_TAG}start {index}'; echo '{SESSION_TAG}start {index}' >&2\n",
            f"( eval {quote(body)} ) < /dev/null\n",
@@ -235,7 +233,5 @@ def session_step(index: int, files: list[tuple[str, bytes, int]], script: str, m
         out.append("( set -e\n" + write_file_lines(marker[0], marker[1], 0o600) + ") || exit 96\n")
     out.append(f"echo '{SESSION_TAG}done {index}'\n")
     if not last:
-        # `go` or `go <base64>`: the payload is the next phase's input (e.g. master0's join data), in $SEALER_ACK
-        out.append('IFS= read -r _ack || exit 98; case "$_ack" in go) SEALER_ACK= ;; "go "*) '
-                   'SEALER_ACK=${_ack#go } ;; *) exit 98 ;; esac\n')
+        out.append('IFS= read -r _ack || exit 98; [ "$_ack" = go ] || exit 98\n')
     return "".join(out)
