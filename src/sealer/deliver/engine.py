@@ -1,6 +1,6 @@
-"""Run the delivery phases across hosts in stages; each phase is idempotent and marked done on its host.
+"""Run the delivery phases on the hosts; each phase is idempotent and marked done on its host.
 
-Stages (sealer v0.8's order per host, docs/delivery.md):
+Phases (sealer v0.8's order per host, docs/delivery.md):
 
 1. every host, back to back: ``send`` (rootfs; ``registry/`` only to the registry host), ``render``
    (``*.tmpl``), ``hosts`` (/etc/hosts: sea.hub, apiserver.cluster.local), ``init`` (the image's
@@ -9,10 +9,13 @@ Stages (sealer v0.8's order per host, docs/delivery.md):
 2. master0: ``kubeadm`` (``init --config --upload-certs``); 3. other hosts: ``kubeadm`` (``join``);
 4. master0: ``cmds`` (the image's CMDs, base image's first).
 
-A stage runs on its hosts in parallel; when a host fails, the others finish the stage (and mark it done)
-and the delivery stops with the failing host, phase and stderr tail. SSH sessions are the cost here, not
-the phases' work: a host's consecutive phases run in one session (:meth:`Delivery._session`), which writes
-each phase's marker right after the phase's work and goes on only after the client recorded it.
+Hosts go in parallel, each as far as its dependencies allow: master0 runs ``kubeadm init`` as soon as its own
+phases are done, another host joins when its phases are done and master0's join command is known, the CMDs
+run when every other host is done. A failing host stops the hosts that wait for it; the others finish what
+they can (and mark it), and the delivery stops with the failing host, phase and stderr tail. SSH sessions are
+the cost here, not the phases' work (each new session starts the login shell on the host): a host has ONE
+remote shell for the whole delivery (:class:`_HostSession`), to which each phase is sent when it can run and
+which writes the phase's marker right after the phase's work. The rootfs goes in OpenSSH streams of its own.
 """
 
 from __future__ import annotations
