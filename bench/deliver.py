@@ -2,8 +2,8 @@
 in one run with the baseline `tar -c ROOTFS | ssh HOST tar -x` of the whole rootfs to each host one after
 another; print both times, the ratio (target <= 0.4) and sealer's per-phase times.
 
-The rootfs is generated (registry/ blobs random like gzip layers, the rest base64 text that compresses like
-binaries do), plus the test base's bin/ (kubeadm/kubelet TEST FIXTURES, not Kubernetes) and scripts/, so
+The rootfs is generated (registry/ blobs random like gzip layers, in the registry's layout
+`blobs/sha256/<hh>/<hex>/data` named by their digest, the rest base64 text that compresses like binaries do), plus the test base's bin/ (kubeadm/kubelet TEST FIXTURES, not Kubernetes) and scripts/, so
 every phase runs: send, render, hosts, init (containerd), registry, mirror, kubeadm, cmds. The hosts are
 tests/helpers/testhosts.py hosts (sshd per host in its own mount namespace); everything is removed at the end.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -49,9 +50,11 @@ def make_rootfs(root: Path, total_mb: int, registry_mb: int) -> int:
     i = 0
     while left > 0:
         n = min(FILE, left)
-        d = blobs / f"{i:02x}"
+        data = os.urandom(n)
+        digest = hashlib.sha256(data).hexdigest()
+        d = blobs / digest[:2] / digest
         d.mkdir(parents=True, exist_ok=True)
-        (d / f"blob{i}").write_bytes(os.urandom(n))
+        (d / "data").write_bytes(data)
         left -= n
         i += 1
     left = (total_mb - registry_mb) * 1024 * 1024

@@ -139,3 +139,67 @@ def test_manifest_without_registry_equals_the_host_view(tmp_path: Path) -> None:
     full = manifest.build_manifest(tmp_path)
     assert manifest.build_manifest(tmp_path, with_registry=False) == manifest.for_host(full, with_registry=False)
     assert "registry/docker/blob" in full
+
+
+def test_manifest_takes_a_registry_blob_digest_from_its_path(tmp_path: Path) -> None:
+    import hashlib
+
+    data = b"layer bytes"
+    hexd = hashlib.sha256(data).hexdigest()
+    blob = tmp_path / "registry/docker/registry/v2/blobs/sha256" / hexd[:2] / hexd / "data"
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(data)
+    bad = "ab" + "0" * 62  # a name that is not its content's hash: the name is trusted, the file not read
+    (blob.parents[2] / "ab" / bad).mkdir(parents=True)
+    (blob.parents[2] / "ab" / bad / "data").write_bytes(data)
+    odd = blob.parents[2] / ("cd" if hexd[:2] != "cd" else "ce") / hexd  # not the blob layout: hashed
+    odd.mkdir(parents=True)
+    (odd / "data").write_bytes(b"other")
+    (tmp_path / "registry/docker/registry/v2/repositories/x").mkdir(parents=True)
+    link = tmp_path / "registry/docker/registry/v2/repositories/x/link"
+    link.write_text("sha256:" + hexd)
+    got = manifest.build_manifest(tmp_path)
+    rel = blob.relative_to(tmp_path).as_posix()
+    assert got[rel] == f"f:{hexd}:{blob.stat().st_mode & 0o777:o}"
+    assert got[f"registry/docker/registry/v2/blobs/sha256/ab/{bad}/data"].startswith(f"f:{bad}:")
+    other = hashlib.sha256(b"other").hexdigest()
+    assert got[(odd / "data").relative_to(tmp_path).as_posix()].startswith(f"f:{other}:")
+    link_hash = hashlib.sha256(link.read_bytes()).hexdigest()
+    assert got["registry/docker/registry/v2/repositories/x/link"].startswith(f"f:{link_hash}:")
+    blob.write_bytes(b"changed in place")  # a blob is immutable by its name: a change of content is not seen
+    assert manifest.build_manifest(tmp_path)[rel] == got[rel]
+
+
+def test_host_session_runs_steps_in_one_shell_until_one_fails(tmp_path: Path) -> None:
+    import asyncio
+
+    import pytest
+
+    from sealer.deliver.engine import _HostSession, _StepFailed
+    from sealer.infra.local import LocalHost
+
+    async def main() -> None:
+        sess = _HostSession(LocalHost("127.0.0.1"))
+        try:
+            out, _ = await sess.step([(str(tmp_path / "f"), b"data", 0o600)], "printf no-newline\n",
+                                     (str(tmp_path / "phases.json"), b"{}"), 60)
+            assert out == "no-newline" and (tmp_path / "f").read_bytes() == b"data"
+            out, _ = await sess.step([], "echo $PPID\n", None, 60)
+            again, _ = await sess.step([], "echo $PPID\n", None, 60)
+            assert out == again  # the same remote shell evaluates every step
+            with pytest.raises(_StepFailed) as info:
+                await sess.step([], "echo why >&2; exit 7\n", (str(tmp_path / "never.json"), b"{}"), 60)
+            assert "exit code 7" in str(info.value) and info.value.tail == "why"
+            assert not (tmp_path / "never.json").exists()
+            with pytest.raises(_StepFailed):  # the shell ended: no further step runs
+                await sess.step([], "touch " + str(tmp_path / "late") + "\n", None, 60)
+            assert not (tmp_path / "late").exists()
+        finally:
+            await sess.close()
+        sess = _HostSession(LocalHost("127.0.0.1"))
+        with pytest.raises(_StepFailed, match="timed out"):  # a step that outlives its time is killed
+            await sess.step([], f"echo $$ > {tmp_path}/pid; exec sleep 30\n", None, 1.0)
+        pid = int((tmp_path / "pid").read_text())
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+    asyncio.run(main())

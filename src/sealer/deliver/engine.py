@@ -1,6 +1,6 @@
-"""Run the delivery phases across hosts in stages; each phase is idempotent and marked done on its host.
+"""Run the delivery phases on the hosts; each phase is idempotent and marked done on its host.
 
-Stages (sealer v0.8's order per host, docs/delivery.md):
+Phases (sealer v0.8's order per host, docs/delivery.md):
 
 1. every host, back to back: ``send`` (rootfs; ``registry/`` only to the registry host), ``render``
    (``*.tmpl``), ``hosts`` (/etc/hosts: sea.hub, apiserver.cluster.local), ``init`` (the image's
@@ -9,10 +9,13 @@ Stages (sealer v0.8's order per host, docs/delivery.md):
 2. master0: ``kubeadm`` (``init --config --upload-certs``); 3. other hosts: ``kubeadm`` (``join``);
 4. master0: ``cmds`` (the image's CMDs, base image's first).
 
-A stage runs on its hosts in parallel; when a host fails, the others finish the stage (and mark it done)
-and the delivery stops with the failing host, phase and stderr tail. SSH sessions are the cost here, not
-the phases' work: a host's consecutive phases run in one session (:meth:`Delivery._session`), which writes
-each phase's marker right after the phase's work and goes on only after the client recorded it.
+Hosts go in parallel, each as far as its dependencies allow: master0 runs ``kubeadm init`` as soon as its own
+phases are done, another host joins when its phases are done and master0's join command is known, the CMDs
+run when every other host is done. A failing host stops the hosts that wait for it; the others finish what
+they can (and mark it), and the delivery stops with the failing host, phase and stderr tail. SSH sessions are
+the cost here, not the phases' work (each new session starts the login shell on the host): a host has ONE
+remote shell for the whole delivery (:class:`_HostSession`), to which each phase is sent when it can run and
+which writes the phase's marker right after the phase's work. The rootfs goes in OpenSSH streams of its own.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from sealer.deliver.plan import Plan
 from sealer.deliver.render import render_all
 from sealer.deliver.reporter import LogReporter, Reporter
 from sealer.errors import SealerError
-from sealer.infra import Host, HostCommandError, HostError, SSHConfig, connect
+from sealer.infra import Host, HostCommandError, HostError, SSHConfig, connect, redact
 from sealer.reference import parse as parse_ref
 
 PHASES = ("send", "render", "hosts", "init", "registry", "mirror", "auth", "kubeadm", "cmds")
@@ -78,6 +81,10 @@ class Step:
     t0: float | None = None
 
 
+class _Stopped(Exception):
+    """A host's work stopped because another host failed (that host's error is the one reported)."""
+
+
 @dataclass
 class Summary:
     cluster: str
@@ -100,16 +107,6 @@ class Summary:
         return out
 
 
-def _phase_tail(text: str, n: int = 15) -> str:
-    """The last lines of ``text`` written by the phase that ran last in a session (after its start line)."""
-    lines = [ln for ln in text.rstrip("\n").splitlines()]
-    starts = [i for i, ln in enumerate(lines) if ln.startswith(steps.SESSION_TAG)]
-    if starts:
-        lines = lines[starts[-1] + 1:]
-    lines = [ln for ln in lines if not ln.startswith(steps.SESSION_TAG)]
-    return "\n".join(lines[-n:])
-
-
 def cached_domains(images: Sequence[str], registry: str) -> list[str]:
     """Every registry domain the cached images come from, plus the image registry itself."""
     domains = [registry]
@@ -123,6 +120,102 @@ def cached_domains(images: Sequence[str], registry: str) -> list[str]:
     return domains
 
 
+class _StepFailed(Exception):
+    def __init__(self, message: str, tail: str = "") -> None:
+        super().__init__(message)
+        self.tail = tail
+
+
+class _HostSession:
+    """One remote shell per host for the whole delivery (each new SSH session costs a shell start-up on the
+    host, ~0.2-0.8 s with a heavy ~/.bashrc): a loop on the host reads length-prefixed scripts from stdin and
+    evaluates them, one step at a time, each sent when it can run (built then: master0's join data goes into
+    the joins' steps). A step ends with a tag on stdout; a failing step exits the shell with its status."""
+
+    LOOP = 'while IFS= read -r _n; do _s=$(head -c "$_n"; echo .); eval "${_s%.}"; done'
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._input: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._index = 0
+        self._done: dict[int, asyncio.Future[None]] = {}
+        self._lines: dict[str, list[tuple[int, str]]] = {"stdout": [], "stderr": []}
+        self._current = {"stdout": -1, "stderr": -1}
+        self._task: asyncio.Task[Any] = asyncio.create_task(
+            host.run(self.LOOP, check=False, input=self._stdin(), on_line=self._on_line))
+
+    async def _stdin(self) -> AsyncIterator[bytes]:
+        while (data := await self._input.get()) is not None:
+            yield data
+
+    def _on_line(self, stream: str, line: str) -> None:
+        if steps.SESSION_TAG in line:  # at the start of a line, or after output that ended without a newline
+            before, _, tag = line.partition(steps.SESSION_TAG)
+            if before:
+                self._lines[stream].append((self._current[stream], before))
+            kind, _, idx = tag.partition(" ")
+            if kind == "start":
+                self._current[stream] = int(idx)
+            elif kind == "done" and stream == "stdout" and (f := self._done.get(int(idx))) and not f.done():
+                f.set_result(None)
+            return
+        self._lines[stream].append((self._current[stream], line))
+
+    def output(self, index: int, stream: str | None = None) -> str:
+        streams = ("stdout", "stderr") if stream is None else (stream,)
+        return "\n".join(ln for s in streams for i, ln in self._lines[s] if i == index)
+
+    async def step(self, files: list[tuple[str, bytes, int]], script: str, marker: tuple[str, bytes] | None,
+                   timeout: float | None) -> tuple[str, str]:
+        """Run one step; its (stdout, stderr). Raises :class:`_StepFailed`."""
+        i = self._index
+        self._index += 1
+        if self._task.done():
+            raise _StepFailed(self._ended(i)[0])
+        body = steps.session_step(i, files, script, marker, last=True).encode()
+        done = self._done[i] = asyncio.get_running_loop().create_future()
+        self._input.put_nowait(b"%d\n" % len(body) + body)
+        try:
+            finished, _ = await asyncio.wait({done, self._task}, timeout=timeout,
+                                             return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            await self.close(kill=True)
+            raise
+        if done in finished:
+            out = self.output(i, "stdout"), self.output(i, "stderr")
+            self._drop(i)
+            return out
+        if not finished:
+            await self.close(kill=True)
+            raise _StepFailed(f"timed out after {timeout:g} s", _tail(self.output(i)))
+        msg, tail = self._ended(i)
+        raise _StepFailed(msg, tail)
+
+    def _drop(self, index: int) -> None:
+        for stream in self._lines:
+            self._lines[stream] = [(i, ln) for i, ln in self._lines[stream] if i > index]
+
+    def _ended(self, index: int) -> tuple[str, str]:
+        """Why the session ended before step ``index`` finished, and that step's output tail."""
+        e = self._task.exception()
+        if e is not None:
+            return str(e).removeprefix(f"{self.host.address}: "), ""
+        res = self._task.result()
+        tail = _tail(self.output(index, "stderr")) or _tail(self.output(index, "stdout"))
+        return f"command failed with exit code {res.exit_code}", tail
+
+    async def close(self, *, kill: bool = False) -> None:
+        """End the shell (stdin closes: the loop ends), or kill it and whatever it runs."""
+        if kill and not self._task.done():
+            self._task.cancel()  # the host's run() stops the remote process group
+        self._input.put_nowait(None)
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _tail(text: str, n: int = 15) -> str:
+    return "\n".join(text.rstrip("\n").splitlines()[-n:])
+
+
 class Delivery:
     """One ``run``/``apply``/``join``: connect, then the stages on ``hosts`` (default: every host)."""
 
@@ -133,6 +226,7 @@ class Delivery:
         self.reporter = reporter or LogReporter()
         self.compress = compress
         self.conn: dict[str, Host] = {}
+        self.sessions: dict[str, _HostSession] = {}
         self.markers: dict[str, dict[str, str]] = {}
         self.remote_manifest: dict[str, manifest.Manifest | None] = {}
         self.summary = Summary(plan.cluster.name, plan.image)
@@ -141,6 +235,9 @@ class Delivery:
         self._local: dict[tuple[str, str], tuple[bool, Any]] = {}
         self._engine: GoTemplateEngine | None = None
         self._join: dict[str, str] | None = None
+        self._has_kubeadm = self._init_here = self._joins_failed = False
+        self._join_ready = asyncio.Event()  # master0's join data is known (or master0 stopped)
+        self._joins_done = asyncio.Event()  # every other host joined or stopped
 
     # ---- plumbing ------------------------------------------------------------------------------------
     async def _connect(self, hosts: Sequence[str]) -> None:
@@ -154,18 +251,21 @@ class Delivery:
                 self.summary.results.append(PhaseResult(ip, "connect", "failed", time.monotonic() - t))
                 raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase="connect") from None
             self.conn[ip] = h
-            try:  # the markers and the manifest the host holds, in the same round trip
-                res = await h.run(steps.read_state_script([self.plan.paths.phases, self.plan.paths.manifest]))
-            except HostError as e:
+            try:  # the host's session starts with reading the markers and the manifest the host holds
+                out, _ = await (await self._open(ip)).step(
+                    [], steps.read_state_script([self.plan.paths.phases, self.plan.paths.manifest]), None, 120)
+            except _StepFailed as e:
                 self._failed(ip, "connect", t, str(e))
-                raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase="connect") from None
-            phases, got = steps.parse_state(res.stdout, 2)
+                raise DeliveryError(str(e), host=ip, phase="connect", tail=e.tail) from None
+            phases, got = steps.parse_state(out + "\n", 2)
             self.markers[ip] = parse_markers(phases.encode())
             self.remote_manifest[ip] = manifest.parse(got.encode())
             self.reporter.phase_done(ip, "connect", skipped=False, seconds=time.monotonic() - t)
         await self._gather([ip for ip in hosts if ip not in self.conn], one)
 
     async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)
+        self.sessions.clear()
         await asyncio.gather(*(h.close() for h in self.conn.values()), return_exceptions=True)
         self.conn.clear()
         if self._engine is not None:
@@ -178,6 +278,7 @@ class Delivery:
         for e in errors:
             if not isinstance(e, Exception):
                 raise e  # cancellation / KeyboardInterrupt
+        errors = [e for e in errors if not isinstance(e, _Stopped)] or errors
         if errors:
             first = errors[0]
             if len(errors) > 1 and isinstance(first, DeliveryError):
@@ -219,12 +320,18 @@ class Delivery:
         self.reporter.phase_done(ip, phase, skipped=True, seconds=0.0)
         self.summary.results.append(PhaseResult(ip, phase, "skipped"))
 
+    async def _open(self, ip: str) -> _HostSession:
+        sess = self.sessions.get(ip)
+        if sess is None:
+            sess = self.sessions[ip] = _HostSession(self.conn[ip])
+        return sess
+
     async def _session(self, ip: str, todo: Sequence[Step], *, timeout: float = KUBEADM_TIMEOUT,
                        secrets: Sequence[str] = ()) -> str:
-        """Run ``todo`` (phases of one host, in order) in ONE remote session; phases whose marker holds their
-        key are skipped. Each phase is reported, recorded and marked as it finishes; the session goes on to
-        the next only after that (the client's ``go``), so a rerun resumes at the first phase not marked. A
-        failure names the host, the phase and the tail of that phase's stderr. Returns the session's output."""
+        """Run ``todo`` (phases of one host, in order) on the host's session; phases whose marker holds their
+        key are skipped. Each phase writes its marker right after its work, and is reported and recorded as
+        it finishes, before the next one is sent, so a rerun resumes at the first phase not marked. A failure
+        names the host, the phase and the tail of that phase's output. Returns the phases' output."""
         marks = dict(self.markers.get(ip, {}))
         run: list[Step] = []
         for st in todo:
@@ -234,59 +341,33 @@ class Delivery:
             run.append(st)
         if not run:
             return ""
-        parts = []
+        sess = await self._open(ip)
+        outputs = []
+        t = time.monotonic()
         for i, st in enumerate(run):
             marker = None
             if st.mark:
                 marks[st.phase] = st.key
                 marker = (self.plan.paths.phases, json.dumps(marks, indent=1, sort_keys=True).encode())
-            parts.append(steps.session_step(i, st.files, st.script, marker, last=i == len(run) - 1))
-        acks: asyncio.Queue[bytes | None] = asyncio.Queue()
-        state = {"next": 0, "t": time.monotonic()}
-
-        def on_line(stream: str, line: str) -> None:
-            if stream != "stdout" or not line.startswith(steps.SESSION_TAG):
-                return
-            kind, _, idx = line[len(steps.SESSION_TAG):].partition(" ")
-            st = run[int(idx)]
-            if kind == "start":
-                if st.t0 is None:  # else reported when its work began (before this session)
+            continued = i > 0 and not run[i - 1].mark and run[i - 1].phase == st.phase
+            if not continued:
+                t = time.monotonic()
+                if st.t0 is None:  # else reported when its work began (before this step)
                     self.reporter.phase_started(ip, st.phase)
-                return
-            dt = time.monotonic() - (st.t0 if st.t0 is not None else state["t"])
-            state["next"], state["t"] = int(idx) + 1, time.monotonic()
+            began = st.t0 if st.t0 is not None else t
+            try:
+                out = "\n".join(sess_out for sess_out in await sess.step(st.files, st.script, marker, timeout))
+            except _StepFailed as e:
+                msg, tail = redact(str(e), secrets), redact(e.tail, secrets)
+                self._failed(ip, st.phase, began, msg + (f"\n{tail}" if tail else ""))
+                raise DeliveryError(msg, host=ip, phase=st.phase, tail=tail) from None
+            outputs.append(redact(out, secrets))
             if st.mark:
+                dt = time.monotonic() - began
                 self.markers.setdefault(ip, {})[st.phase] = st.key
                 self.summary.results.append(PhaseResult(ip, st.phase, "done", dt, st.detail))
                 self.reporter.phase_done(ip, st.phase, skipped=False, seconds=dt, detail=st.detail)
-            acks.put_nowait(b"go\n" if state["next"] < len(run) else None)
-
-        async def stdin() -> AsyncIterator[bytes]:
-            while (ack := await acks.get()) is not None:
-                yield ack
-
-        def current() -> Step:
-            return run[min(int(state["next"]), len(run) - 1)]
-
-        try:
-            res = await self.conn[ip].run("".join(parts), timeout=timeout, check=False, input=stdin(),
-                                          on_line=on_line, secrets=secrets)
-        except HostCommandError as e:  # timed out
-            st = current()
-            self._failed(ip, st.phase, st.t0 or state["t"], str(e))
-            raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase=st.phase,
-                                tail=_phase_tail(e.result.stderr or e.result.stdout)) from None
-        except HostError as e:
-            st = current()
-            self._failed(ip, st.phase, st.t0 or state["t"], str(e))
-            raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase=st.phase) from None
-        if res.exit_code != 0:
-            st = current()
-            msg = f"command failed with exit code {res.exit_code}"
-            tail = _phase_tail(res.stderr) or _phase_tail(res.stdout)
-            self._failed(ip, st.phase, st.t0 or state["t"], msg + (f"\n{tail}" if tail else ""))
-            raise DeliveryError(msg, host=ip, phase=st.phase, tail=tail)
-        return res.stdout + "\n" + res.stderr
+        return "\n".join(outputs)
 
     def _failed(self, ip: str, phase: str, t: float, msg: str) -> None:
         self.summary.results.append(PhaseResult(ip, phase, "failed", time.monotonic() - t, msg.splitlines()[0]))
@@ -374,17 +455,20 @@ class Delivery:
 
     async def prepare(self, ip: str) -> None:
         """Every phase of one host before kubeadm, back to back (hosts do not wait for each other): the tar
-        streams, then one session for the rest (send's manifest, render, hosts, init, registry, mirror)."""
+        streams, then one session for the rest (send's manifest, render, hosts, init, registry, mirror, auth)."""
         first = await self.send(ip)
         await self.hashed()
-        init = self.init(ip)
-        todo = [s for s in (first, self.render(ip), self.hosts(ip), init,
-                            self.registry() if ip == self.plan.registry_host else None,
-                            self.mirror(ip) if self.plan.cluster.runtime != "docker" else None,
-                            self.auth(ip, init.key if init is not None else "")) if s is not None]
-        await self._session(ip, todo, secrets=self.plan.secrets)
+        await self._session(ip, [s for s in (first, *self._light(ip)) if s is not None], secrets=self.plan.secrets)
         if self.plan.cluster.runtime == "docker":
             await self.mirror_docker(ip)
+
+    def _light(self, ip: str) -> list[Step | None]:
+        """The phases after send and before kubeadm (call after :meth:`hashed`)."""
+        init = self.init(ip)
+        return [self.render(ip), self.hosts(ip), init,
+                self.registry() if ip == self.plan.registry_host else None,
+                self.mirror(ip) if self.plan.cluster.runtime != "docker" else None,
+                self.auth(ip, init.key if init is not None else "")]
 
     def render(self, ip: str) -> Step:
         with self._context(ip, "render"):
@@ -592,9 +676,9 @@ class Delivery:
             text = text.replace(v, join[k])
         return text, cfg.role
 
-    async def kubeadm_init(self) -> Step | None:
-        """``kubeadm init`` in one session; the join token is parsed here and the step returned (join.json and
-        the marker) runs on master0 while the other hosts join."""
+    async def kubeadm_init(self) -> bool:
+        """``kubeadm init`` on master0 (False: done before); the join data parsed from its output releases
+        the joins while master0 records it (join.json) and marks the phase."""
         ip = self.plan.master0
         paths = self.plan.paths
         with self._context(ip, "kubeadm"):
@@ -602,7 +686,7 @@ class Delivery:
         key = inputs_hash(text)
         if self.markers.get(ip, {}).get("kubeadm") == key:
             self._skipped(ip, "kubeadm")
-            return None
+            return False
         t = time.monotonic()
         cmd = steps.run_in_rootfs(paths, f"kubeadm init --config {quote(paths.kubeadm_config)} --upload-certs",
                                   self.plan.cluster.host_env(ip), kubeconfig=False)
@@ -614,8 +698,10 @@ class Delivery:
             raise DeliveryError("kubeadm init printed no join command (--token and --discovery-token-ca-cert-hash)",
                                 host=ip, phase="kubeadm", tail="\n".join(res.rstrip().splitlines()[-15:]))
         self._join = join
-        return Step("kubeadm", key, "true\n", "kubeadm init", t0=t,
-                    files=[(paths.join_file, json.dumps(join).encode(), 0o600)])
+        self._join_ready.set()
+        await self._session(ip, [Step("kubeadm", key, "true\n", "kubeadm init", t0=t,
+                                      files=[(paths.join_file, json.dumps(join).encode(), 0o600)])])
+        return True
 
     async def join_info(self) -> dict[str, str]:
         if self._join is None:
@@ -647,46 +733,80 @@ class Delivery:
                     f"{len(cmds)} CMDs")
 
     # ---- the whole thing -------------------------------------------------------------------------------
+    async def _wait_join(self) -> dict[str, str]:
+        """master0's join data: from its ``kubeadm init`` in this run, else from its join.json."""
+        if self._init_here:
+            await self._join_ready.wait()
+            if self._join is None:
+                raise _Stopped()
+        return await self.join_info()
+
+    async def _master0(self, others: Sequence[str]) -> None:
+        """master0's phases: its light phases, ``kubeadm init`` (the joins start as soon as its join command
+        is known) and, once every other host is done, the CMDs."""
+        plan = self.plan
+        ip = plan.master0
+        try:
+            await self.prepare(ip)
+            if self._has_kubeadm and not await self.kubeadm_init() and others:
+                await self.join_info()  # initialised before: the joins take join.json's data
+            self._join_ready.set()
+            cmds = self.cmds()
+            if cmds is not None:
+                await self._joins_done.wait()
+                if self._joins_failed:
+                    raise _Stopped()
+                await self._session(ip, [cmds])
+        finally:
+            self._join_ready.set()  # the joins go on, or stop when no join data came
+
+    async def _other(self, ip: str, remaining: list[str]) -> None:
+        """A host other than master0: its phases before kubeadm in one session, then ``kubeadm join``."""
+        ok = False
+        try:
+            await self.prepare(ip)
+            if self._has_kubeadm:
+                await self.kubeadm_join(ip, await self._wait_join())
+            ok = True
+        finally:
+            self._joins_failed |= not ok
+            remaining.remove(ip)
+            if not remaining:
+                self._joins_done.set()
+
+    # ---- the whole thing -------------------------------------------------------------------------------
     async def run(self, hosts: Sequence[str] | None = None) -> Summary:
-        """Deliver to ``hosts`` (default every host of the cluster); master0 is always connected."""
+        """Deliver to ``hosts`` (default every host of the cluster); master0 is always connected. Each host
+        goes as far as it can: master0 runs ``kubeadm init`` when its own phases are done, the others join
+        when their phases are done and master0 printed the join command, master0 runs the CMDs after every
+        join; a host that failed stops only the hosts that wait for it."""
         t0 = time.monotonic()
         plan = self.plan
         targets = list(hosts) if hosts is not None else plan.all_hosts
+        self._has_kubeadm = (plan.rootfs / "bin" / "kubeadm").exists()
+        self._init_here = self._has_kubeadm and plan.master0 in targets
+        self._join_ready, self._joins_done, self._joins_failed = asyncio.Event(), asyncio.Event(), False
         try:
             # hashing the rootfs overlaps connecting and, on a first delivery, sending
             self._hashing = asyncio.create_task(asyncio.to_thread(manifest.build_manifest, plan.rootfs))
             await self._connect(list(dict.fromkeys([plan.master0, *targets])))
-            ahead = asyncio.create_task(self._ahead(targets))
-            try:
-                await self._gather(targets, self.prepare)
-            finally:
-                if not ahead.done():
-                    ahead.cancel()
-                await asyncio.gather(ahead, return_exceptions=True)
-            await self.hashed()
-            others = [ip for ip in targets if ip != plan.master0]
-            init_done: Step | None = None
-            if not (plan.rootfs / "bin" / "kubeadm").exists():
+            if not self._has_kubeadm:
                 self.reporter.note("the image has no bin/kubeadm: no kubeadm init/join (an image without "
                                    "Kubernetes binaries delivers its rootfs, registry and CMDs only)")
                 for ip in targets:
                     self.summary.results.append(PhaseResult(ip, "kubeadm", "n/a", detail="no bin/kubeadm"))
-            else:
-                if plan.master0 in targets:
-                    init_done = await self.kubeadm_init()
-                if others:
-                    join = await self.join_info()
-
-                    async def one(ip: str) -> None:
-                        if ip == plan.master0:
-                            if init_done is not None:
-                                await self._session(ip, [init_done])
-                        else:
-                            await self.kubeadm_join(ip, join)
-                    await self._gather([plan.master0, *others], one)
-                    init_done = None
-            if plan.master0 in targets:
-                await self._session(plan.master0, [s for s in (init_done, self.cmds()) if s is not None])
+            others = [ip for ip in targets if ip != plan.master0]
+            remaining = list(others)
+            if not remaining:
+                self._joins_done.set()
+            ahead = asyncio.create_task(self._ahead(targets))
+            try:
+                await self._gather(targets, lambda ip: self._master0(others) if ip == plan.master0
+                                   else self._other(ip, remaining))
+            finally:
+                if not ahead.done():
+                    ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
         finally:
             self.summary.seconds = time.monotonic() - t0
             if self._hashing is not None:  # a thread cannot be cancelled: let it end before the loop does

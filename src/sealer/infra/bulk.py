@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import shlex
@@ -24,9 +25,10 @@ from pathlib import Path
 
 from sealer.infra.errors import HostCommandError, HostError
 from sealer.infra.model import ExecResult, SSHConfig
-from sealer.infra.tarstream import _checked, tar_command
+from sealer.infra.tarstream import BLOCKING_FACTOR, _checked, tar_command
 
 log = logging.getLogger(__name__)
+PIPE_BYTES = 1 << 20
 CIPHERS = "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr"
 
 
@@ -56,9 +58,11 @@ async def put_tree_openssh(address: str, ssh: SSHConfig, known_hosts: Path, loca
     Raises :class:`TransportFailed` when ssh could not connect, :class:`HostError` when a tar failed."""
     t = time.monotonic()
     d = shlex.quote(remote_dir)
-    remote = f"mkdir -p -- {d} && exec tar -x -p --no-same-owner -f - -C {d}"
+    remote = f"mkdir -p -- {d} && exec tar -x -p --no-same-owner -b {BLOCKING_FACTOR} -f - -C {d}"
     listing = None if files is None else b"".join(p.encode() + b"\0" for p in _checked(local_dir, files))
     r, w = os.pipe()  # straight from tar to ssh: no byte passes through Python
+    with contextlib.suppress(OSError, AttributeError):  # a pipe of a few records (Linux; 64 KiB otherwise)
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     try:
         tar = await asyncio.create_subprocess_exec(
             *tar_command(local_dir, files), stdin=asyncio.subprocess.PIPE if listing is not None else

@@ -27,7 +27,7 @@ from sealer.infra.execution import (
 )
 from sealer.infra.model import ExecResult
 from sealer.infra.paths import checked_remove_path, split_target
-from sealer.infra.tarstream import tar_chunks
+from sealer.infra.tarstream import BLOCKING_FACTOR, tar_chunks
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ async def put_tree_via(host: Runner, local_dir: Path, remote_dir: str, *, files:
     if not Path(local_dir).is_dir():
         raise HostError(host.address, f"{host.address}: copy {local_dir}: not a directory")
     d = shlex.quote(remote_dir)
-    command = f"mkdir -p -- {d} && tar -x{'z' if compress else ''} -p --no-same-owner -f - -C {d}"
+    command = f"mkdir -p -- {d} && tar -x{'z' if compress else ''} -p --no-same-owner -b {BLOCKING_FACTOR} -f - -C {d}"
     chunks = tar_chunks(Path(local_dir), files, compress=compress, on_bytes=on_bytes)
     try:
         await host._execute(build_script(command, None), command, stdin=chunks)
