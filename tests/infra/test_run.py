@@ -251,3 +251,37 @@ def test_background_process_holding_the_output_does_not_hang_run(test_hosts: Tes
         assert _sleeps(th, 1005)  # the background process was left running on the host
     finally:
         subprocess.run(["pkill", "-f", "sleep 100[5]"], check=False)  # same PID namespace as the hosts
+
+
+def test_binary_stdout_streams_to_a_sink_byte_exact(test_hosts: TestHostFactory, tmp_path: Path) -> None:
+    """``on_stdout`` gets every byte (NULs, invalid UTF-8) as it arrives, over SSH and on this machine alike; a
+    failing command still raises with its stderr."""
+    (th,) = test_hosts(1)
+    data = os.urandom(3 << 20) + b"\0\xff\xfe\n\r"
+    src = tmp_path / "blob"
+    src.write_bytes(data)
+
+    async def go(h: Host) -> tuple[bytes, ExecResult, HostCommandError]:
+        await h.put_file(src, "/tmp/sink-blob")
+        got = bytearray()
+        r = await h.run("cat /tmp/sink-blob", on_stdout=got.extend)
+        with pytest.raises(HostCommandError) as e:
+            await h.run("head -c 100 /tmp/sink-blob; echo broken >&2; exit 4", on_stdout=got.extend)
+        await h.remove("/tmp/sink-blob")
+        return bytes(got), r, e.value
+
+    got, r, err = with_host(th, go)
+    assert hashlib.sha256(got).hexdigest() == hashlib.sha256(data + data[:100]).hexdigest()
+    assert r.stdout == "" and r.exit_code == 0
+    assert err.result.exit_code == 4 and "broken" in err.result.stderr
+
+    async def local() -> bytes:
+        h = await connect("127.0.0.1", th.ssh_config)
+        try:
+            got = bytearray()
+            await h.run(f"cat {src}", on_stdout=got.extend)
+            return bytes(got)
+        finally:
+            await h.close()
+
+    assert asyncio.run(local()) == data

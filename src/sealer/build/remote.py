@@ -16,13 +16,12 @@ back: only the command's own changes are.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import io
 import logging
 import os
 import shlex
 import shutil
+import tempfile
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -130,9 +129,13 @@ class RemoteRootfs:
                 shutil.rmtree(target)
         if changed:
             listing = b"\0".join(p.encode("utf-8", "surrogateescape") for p in changed) + b"\0"
-            r = await self.host.run(f"cd {shlex.quote(self.root)} && tar --no-recursion --null -T - -cf - | base64 -w0",
-                                    input=listing, timeout=3600)
-            extract_layer(io.BytesIO(base64.b64decode(r.stdout)), local_root, whiteouts=False)
+            # the tar streams into an unlinked file beside the working rootfs (never held in memory; gone on
+            # any exit, kill -9 included), then goes through the same safe extractor as every layer
+            with tempfile.TemporaryFile(dir=local_root.parent) as spool:
+                await self.host.run(f"cd {shlex.quote(self.root)} && tar --no-recursion --null -T - -cf -",
+                                    input=listing, timeout=3600, on_stdout=spool.write)
+                spool.seek(0)
+                extract_layer(spool, local_root, whiteouts=False)
         # the local rootfs now matches master0 for these paths: the next push sends none of them back
         if self._synced is not None:
             for rel in deleted:

@@ -34,6 +34,7 @@ EXIT_GRACE = 2.0  # after the command exits, how long its output may stay open (
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 OnLine = Callable[[str, str], None]
+OnStdout = Callable[[bytes], object]
 StdinSource = bytes | AsyncIterator[bytes] | None
 
 
@@ -125,16 +126,17 @@ class Runner:
 
     async def _execute(self, script: str, display: str, *, stdin: StdinSource = None,
                        timeout: float | None = None, check: bool = True, on_line: OnLine | None = None,
-                       secrets: Sequence[str] = ()) -> ExecResult:
+                       secrets: Sequence[str] = (), on_stdout: OnStdout | None = None) -> ExecResult:
         if self._slots is None:
             return await self._execute_now(script, display, stdin=stdin, timeout=timeout, check=check,
-                                           on_line=on_line, secrets=secrets)
+                                           on_line=on_line, secrets=secrets, on_stdout=on_stdout)
         async with self._slots:
             return await self._execute_now(script, display, stdin=stdin, timeout=timeout, check=check,
-                                           on_line=on_line, secrets=secrets)
+                                           on_line=on_line, secrets=secrets, on_stdout=on_stdout)
 
     async def _execute_now(self, script: str, display: str, *, stdin: StdinSource, timeout: float | None,
-                           check: bool, on_line: OnLine | None, secrets: Sequence[str]) -> ExecResult:
+                           check: bool, on_line: OnLine | None, secrets: Sequence[str],
+                           on_stdout: OnStdout | None = None) -> ExecResult:
         shown = redact(display, secrets)
         log.debug("%s: run: %s", self.address, shown)
         start = time.monotonic()
@@ -143,6 +145,7 @@ class Runner:
         pid: asyncio.Future[int | None] = loop.create_future()
         out = _Lines("stdout", on_line, secrets)
         err = _Lines("stderr", on_line, secrets)
+        sink = out.feed if on_stdout is None else on_stdout  # binary output goes to the caller as it arrives
 
         async def pump_stdout() -> None:
             try:
@@ -163,9 +166,9 @@ class Runner:
                     first, rest = header.split(b"\n", 1)
                     pid.set_result(int(first) if first.strip().isdigit() else None)
                     if rest:
-                        out.feed(rest)
+                        sink(rest)
             while chunk := await proc.read_stdout():
-                out.feed(chunk)
+                sink(chunk)
             out.finish()
 
         async def pump_stderr() -> None:

@@ -28,7 +28,8 @@ class Host(Protocol):
     through stdin); a secret that a program needs must still reach that program through ``input``, a file or
     ``env``, not its arguments. ``secrets`` (and the SSH passwords) are replaced by ``***`` in the result,
     in ``on_line`` lines and in errors. ``on_line(stream, line)`` gets each line as it arrives ("stdout" or
-    "stderr"). A non-zero exit raises :class:`HostCommandError` when ``check``; a timeout always does, after
+    "stderr"). ``on_stdout(chunk)`` takes the raw stdout instead (binary data, e.g. a tar stream, as it
+    arrives; the result's ``stdout`` is then empty). A non-zero exit raises :class:`HostCommandError` when ``check``; a timeout always does, after
     killing the command; cancelling the awaiting task (Ctrl-C) kills it too.
     """
 
@@ -38,7 +39,7 @@ class Host(Protocol):
     async def run(self, command: str, *, env: Mapping[str, str] | None = None, timeout: float | None = None,
                   check: bool = True, input: StdinSource = None,
                   on_line: Callable[[str, str], None] | None = None,
-                  secrets: Sequence[str] = ()) -> ExecResult: ...
+                  secrets: Sequence[str] = (), on_stdout: Callable[[bytes], object] | None = None) -> ExecResult: ...
 
     async def put_bytes(self, data: bytes, path: str, *, mode: int = 0o644) -> None:
         """Write ``path`` atomically (temporary file + rename in its directory), creating parents."""

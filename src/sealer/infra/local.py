@@ -19,6 +19,7 @@ from sealer.infra.execution import (
     KILL_GRACE,
     READ_CHUNK,
     OnLine,
+    OnStdout,
     Proc,
     Runner,
     StdinClosed,
@@ -110,9 +111,9 @@ class LocalHost(Runner):
 
     async def run(self, command: str, *, env: Mapping[str, str] | None = None, timeout: float | None = None,
                   check: bool = True, input: StdinSource = None, on_line: OnLine | None = None,
-                  secrets: Sequence[str] = ()) -> ExecResult:
+                  secrets: Sequence[str] = (), on_stdout: OnStdout | None = None) -> ExecResult:
         return await self._execute(build_script(command, env), command, stdin=input, timeout=timeout,
-                                   check=check, on_line=on_line, secrets=secrets)
+                                   check=check, on_line=on_line, secrets=secrets, on_stdout=on_stdout)
 
     async def put_bytes(self, data: bytes, path: str, *, mode: int = 0o644) -> None:
         await asyncio.to_thread(self._put, path, mode, lambda tmp: Path(tmp).write_bytes(data))

@@ -22,6 +22,7 @@ from sealer.infra.execution import (
     REMOTE_COMMAND,
     ConnectionLost,
     OnLine,
+    OnStdout,
     Proc,
     Runner,
     StdinClosed,
@@ -195,9 +196,9 @@ class SSHHost(Runner):
 
     async def run(self, command: str, *, env: Mapping[str, str] | None = None, timeout: float | None = None,
                   check: bool = True, input: StdinSource = None, on_line: OnLine | None = None,
-                  secrets: Sequence[str] = ()) -> ExecResult:
+                  secrets: Sequence[str] = (), on_stdout: OnStdout | None = None) -> ExecResult:
         return await self._execute(build_script(command, env), command, stdin=input, timeout=timeout,
-                                   check=check, on_line=on_line, secrets=(*secrets, *self._secrets))
+                                   check=check, on_line=on_line, secrets=(*secrets, *self._secrets), on_stdout=on_stdout)
 
     # -- files -----------------------------------------------------------------------------------
 
