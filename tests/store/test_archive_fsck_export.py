@@ -1,0 +1,355 @@
+"""save/load (store/archive.py), fsck (store/fsck.py) and export-rootfs (store/export.py), judged by the standard
+tarfile, json and hashlib reads of tests/store/kit.py; a failed load or export must leave nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from sealer.digest import Digest
+from sealer.errors import ArchiveError, DigestError, ImageNotFound, StoreError
+from sealer.oci import mediatypes as mt
+from sealer.store import Store
+from sealer.store.archive import LoadLimits, _file_size, load, save
+from sealer.store.export import export_rootfs_atomic
+from sealer.store.fsck import fsck
+
+from .kit import blob_hexes, image, index_names, reachable
+
+LIB = "docker.io/library/"
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "src")
+    image(s, [{"a": b"A" * 3000}, {"b": b"b"}], name="app:v1", gz=True)
+    image(s, [{"c": b"c"}], name="other:v2")
+    image(s, [{"unsaved": b"u"}], name="unsaved")
+    return s
+
+
+def saved(store: Store, *refs: str) -> bytes:
+    out = io.BytesIO()
+    store_names = save(store, list(refs), out)
+    assert store_names == [store.resolve(r).name for r in refs]
+    return out.getvalue()
+
+
+def members(raw: bytes) -> dict[str, bytes]:
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tf:
+        return {m.name: tf.extractfile(m).read() for m in tf if m.isreg()}  # type: ignore[union-attr]
+
+
+def test_save_writes_an_oci_layout_of_the_chosen_images(src: Store) -> None:
+    raw = saved(src, "app:v1", "other:v2")
+    got = members(raw)
+    assert json.loads(got["oci-layout"]) == {"imageLayoutVersion": "1.0.0"}
+    idx = json.loads(got["index.json"])
+    assert idx["schemaVersion"] == 2 and idx["mediaType"] == mt.OCI_INDEX
+    names = {m["annotations"][mt.ANNOTATION_REF_NAME]: m["digest"] for m in idx["manifests"]}
+    assert names == {k: v for k, v in index_names(src.root).items() if "unsaved" not in k}
+    blobs = {n.removeprefix("blobs/sha256/") for n in got if n.startswith("blobs/")}
+    for h in blobs:
+        assert hashlib.sha256(got[f"blobs/sha256/{h}"]).hexdigest() == h
+    assert blobs == {d.hex for d in src.referenced_blobs([src.resolve(n).descriptor for n in names])}
+    assert len(blobs) == 4 + 3
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tf:
+        assert all(m.mode == 0o644 for m in tf if m.isreg())
+
+
+def test_load_round_trip_into_an_empty_store(src: Store, tmp_path: Path) -> None:
+    raw = saved(src, "app:v1", "other:v2")
+    dst = Store(tmp_path / "dst")
+    assert load(dst, io.BytesIO(raw)) == [LIB + "app:v1", LIB + "other:v2"]
+    assert index_names(dst.root) == {k: v for k, v in index_names(src.root).items() if "unsaved" not in k}
+    assert blob_hexes(dst.root) == reachable(dst.root)
+    assert list((dst.root / "ingest").iterdir()) == []
+    assert load(dst, io.BytesIO(raw)) == [LIB + "app:v1", LIB + "other:v2"]     # again: idempotent
+    f = tmp_path / "a.tar"
+    f.write_bytes(raw)
+    with open(f, "rb") as fp:
+        assert _file_size(fp) == len(raw)
+        assert load(Store(tmp_path / "dst2"), fp) == [LIB + "app:v1", LIB + "other:v2"]
+
+
+def test_file_size_only_for_regular_files(tmp_path: Path) -> None:
+    assert _file_size(io.BytesIO(b"x")) is None
+    r, w = os.pipe()
+    try:
+        with os.fdopen(r, "rb") as fp:
+            assert _file_size(fp) is None
+    finally:
+        os.close(w)
+
+
+def _tar(entries: list[tuple[str, bytes]], extra: list[tarfile.TarInfo] = ()) -> bytes:  # type: ignore[assignment]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in entries:
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+        for ti in extra:
+            tf.addfile(ti)
+    return buf.getvalue()
+
+
+def _layout(src: Store, ref: str = "app:v1") -> list[tuple[str, bytes]]:
+    return list(members(saved(src, ref)).items())
+
+
+def _assert_unchanged(dst: Store) -> None:
+    assert dst.refs() == []
+    assert list((dst.root / "blobs" / "sha256").iterdir()) == []
+    assert list((dst.root / "ingest").iterdir()) == []
+
+
+def _edit_index(entries: list[tuple[str, bytes]], fn: object) -> list[tuple[str, bytes]]:
+    out = []
+    for n, d in entries:
+        if n == "index.json":
+            doc = json.loads(d)
+            fn(doc)  # type: ignore[operator]
+            d = json.dumps(doc).encode()
+        out.append((n, d))
+    return out
+
+
+def _blob_names(entries: list[tuple[str, bytes]]) -> list[str]:
+    return [n for n, _ in entries if n.startswith("blobs/sha256/")]
+
+
+def test_hostile_or_broken_archives_change_nothing(src: Store, tmp_path: Path) -> None:
+    good = _layout(src)
+    blobs = _blob_names(good)
+    ann = mt.ANNOTATION_REF_NAME
+    link = tarfile.TarInfo("blobs/sha256/" + "0" * 64)
+    link.type = tarfile.SYMTYPE
+    link.linkname = "/etc/passwd"
+    cases: list[tuple[bytes, type[Exception], str]] = [
+        (b"", ArchiveError, "not a tar archive"),
+        (_tar([n for n in good if n[0] != "index.json"]), ArchiveError, "has no index.json"),
+        (_tar(good + [("index.json", b"{}")]), ArchiveError, "duplicate index.json"),
+        (_tar(good + [("etc/passwd", b"x")]), ArchiveError, "unexpected entry 'etc/passwd'"),
+        (_tar(good, [link]), ArchiveError, "is not a regular file"),
+        (_tar(good + [(blobs[0], dict(good)[blobs[0]])]), ArchiveError, "duplicate entry"),
+        (_tar([(n, (d[:-1] + b"X") if n == blobs[0] else d) for n, d in good]), DigestError, "the archive is corrupt"),
+        (_tar([n for n in good if n[0] != blobs[0]]), ArchiveError, "is missing from the archive"),
+        (_tar(_edit_index(good, lambda doc: doc["manifests"][0].pop("annotations"))), ArchiveError, f"has no {ann}"),
+        (_tar(_edit_index(good, lambda doc: doc["manifests"][0]["annotations"].update({ann: "Bad Name!"}))),
+         ArchiveError, "image name 'Bad Name!'"),
+        (_tar(_edit_index(good, lambda doc: doc.update(manifests=[]))), ArchiveError, "holds no image"),
+        (_tar(_edit_index(good, lambda doc: doc["manifests"][0].update(size=1))), ArchiveError,
+         "its descriptor says 1"),
+        (_tar(_edit_index(good, lambda doc: doc.update(manifests=7))), ArchiveError, "index.json"),
+        (_tar([("../escape", b"x")] + good), ArchiveError, "'..'"),
+        (_tar(good)[:3000], ArchiveError, "corrupt or truncated|truncated"),
+    ]
+    for i, (raw, exc, why) in enumerate(cases):
+        dst = Store(tmp_path / f"dst{i}")
+        with pytest.raises(exc, match=why):
+            load(dst, io.BytesIO(raw))
+        _assert_unchanged(dst)
+
+
+def test_a_manifest_that_is_not_one_is_refused(src: Store, tmp_path: Path) -> None:
+    good = _layout(src)
+    bogus = b'{"schemaVersion": 2, "mediaType": "' + mt.OCI_MANIFEST.encode() + b'", "config": 5}'
+    h = hashlib.sha256(bogus).hexdigest()
+    entries = [(n, d) for n, d in good if n.startswith("blobs/")] + [("blobs/sha256/" + h, bogus)]
+    entries = _edit_index(entries + [("index.json", dict(good)["index.json"])],
+                          lambda doc: doc["manifests"][0].update(digest="sha256:" + h, size=len(bogus)))
+    dst = Store(tmp_path / "d")
+    with pytest.raises(ArchiveError, match=f"load: sha256:{h}: "):
+        load(dst, io.BytesIO(_tar(entries)))
+    _assert_unchanged(dst)
+
+
+def test_directories_and_oci_layout_entries_are_accepted(src: Store, tmp_path: Path) -> None:
+    good = _layout(src)
+    d1, d2 = tarfile.TarInfo("blobs"), tarfile.TarInfo("blobs/sha256")
+    d1.type = d2.type = tarfile.DIRTYPE
+    dst = Store(tmp_path / "d")
+    assert load(dst, io.BytesIO(_tar(good, [d1, d2]))) == [LIB + "app:v1"]
+
+
+def test_load_limits(src: Store, tmp_path: Path) -> None:
+    good = _layout(src)
+    raw = _tar(good)
+    n = len(good)
+    total = sum(len(d) for _, d in good)
+    assert load(Store(tmp_path / "ok"), io.BytesIO(raw), LoadLimits(max_entries=n, max_bytes=total)) == [LIB + "app:v1"]
+    dst = Store(tmp_path / "n")
+    with pytest.raises(ArchiveError, match=f"more than {n - 1} entries"):
+        load(dst, io.BytesIO(raw), LoadLimits(max_entries=n - 1))
+    _assert_unchanged(dst)
+    dst = Store(tmp_path / "b")
+    with pytest.raises(ArchiveError, match=f"more than {total - 1} bytes"):
+        load(dst, io.BytesIO(raw), LoadLimits(max_bytes=total - 1))
+    _assert_unchanged(dst)
+
+
+def test_huge_index_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sealer.store.archive as archive
+    monkeypatch.setattr(archive, "MAX_DOC", 10)
+    dst = Store(tmp_path / "d")
+    with pytest.raises(ArchiveError, match="index.json too large"):
+        load(dst, io.BytesIO(_tar([("index.json", b'{"manifests": []}')])))
+
+
+# ---- fsck ------------------------------------------------------------------------------------------------------
+
+def _dead_pid() -> str:
+    return subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_fsck_of_a_healthy_store(src: Store) -> None:
+    rep = fsck(src)
+    n = len(list((src.root / "blobs" / "sha256").iterdir()))
+    assert rep.ok and rep.blobs_checked == n and rep.unreferenced_blobs == 0
+    assert rep.bytes_checked == sum(p.stat().st_size for p in (src.root / "blobs" / "sha256").iterdir())
+    assert (rep.corrupt_blobs, rep.broken_refs, rep.stale_ingest, rep.dead_leases, rep.repaired) == ([],) * 5
+    j = rep.to_json()
+    assert j["ok"] is True and j["blobs_checked"] == n
+    assert fsck(src, verify_content=False).bytes_checked == 0
+
+
+def test_fsck_finds_corrupt_and_missing_blobs_and_repair_drops_only_broken_refs(src: Store) -> None:
+    blobs = src.root / "blobs" / "sha256"
+    app = json.loads(src.read_blob(src.resolve("app:v1").descriptor.digest))
+    other = json.loads(src.read_blob(src.resolve("other:v2").descriptor.digest))
+    corrupt = app["layers"][1]["digest"].removeprefix("sha256:")
+    missing = other["config"]["digest"].removeprefix("sha256:")
+    (blobs / corrupt).write_bytes(b"flipped")
+    os.unlink(blobs / missing)
+    (blobs / "foreign").write_text("x")
+    (blobs / ".hidden-temp").write_text("x")
+    dead = _dead_pid()
+    (src.root / "ingest" / f"w-{dead}-x").write_text("x")
+    (src.root / "ingest" / f"load-{dead}-d").mkdir()
+    (src.root / "ingest" / f"w-{os.getpid()}-live").write_text("x")
+    (src.root / "leases" / f"{dead}-a.lease").write_text("")
+    (src.root / "leases" / "odd.lease").write_text("")
+    (src.root / "leases" / f"{os.getpid()}-b.lease").write_text("")
+    rep = fsck(src)
+    assert not rep.ok
+    assert sorted(rep.corrupt_blobs) == sorted(["foreign", f"sha256:{corrupt}"])
+    assert sorted(rep.broken_refs) == sorted([f"{LIB}app:v1: blob sha256:{corrupt} corrupt",
+                                              f"{LIB}other:v2: blob sha256:{missing} missing"])
+    assert sorted(rep.stale_ingest) == sorted([f"w-{dead}-x", f"load-{dead}-d"])
+    assert sorted(rep.dead_leases) == sorted([f"{dead}-a.lease", "odd.lease"])
+    assert rep.repaired == []
+    assert (blobs / corrupt).exists()                                 # a check changes nothing
+    rep = fsck(src, repair=True)
+    assert set(index_names(src.root)) == {LIB + "unsaved:latest"}
+    assert not (blobs / corrupt).exists()
+    assert f"removed corrupt blob {corrupt}" in rep.repaired and "removed corrupt blob foreign" in rep.repaired
+    assert f"dropped ref {LIB}app:v1" in rep.repaired and f"dropped ref {LIB}other:v2" in rep.repaired
+    assert sorted(p.name for p in (src.root / "ingest").iterdir()) == [f"w-{os.getpid()}-live"]
+    assert sorted(p.name for p in (src.root / "leases").iterdir()) == [f"{os.getpid()}-b.lease"]
+    os.unlink(blobs / ".hidden-temp")
+    after = fsck(src)
+    assert after.ok and after.unreferenced_blobs == len(blob_hexes(src.root) - reachable(src.root)) > 0
+
+
+def test_fsck_reports_a_damaged_index_and_repair_restores_it(src: Store) -> None:
+    names = index_names(src.root)
+    (src.root / "index.json").write_text("{torn")
+    rep = fsck(src)
+    assert not rep.ok and rep.index_problem is not None and "index.json" in rep.index_problem
+    assert rep.broken_refs == [] and rep.to_json()["ok"] is False
+    rep = fsck(src, repair=True)
+    assert rep.ok and rep.repaired[0].startswith("restored index.json from index.json.prev")
+    got = index_names(src.root)
+    # index.json.prev predates the last tag: that image comes back from the blobs under a recovered name
+    assert sorted(got.values()) == sorted(names.values())
+    assert {k for k in got if k in names} == {LIB + "app:v1", LIB + "other:v2"}
+
+
+def test_fsck_broken_manifest_json(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    d = s.put_bytes(b"not json")
+    from sealer.oci.model import Descriptor
+    s.set_ref("bad", Descriptor(mt.OCI_MANIFEST, d, 8))
+    rep = fsck(s)
+    assert len(rep.broken_refs) == 1 and rep.broken_refs[0].startswith(f"{LIB}bad:latest: {d}: ")
+
+
+# ---- export-rootfs ---------------------------------------------------------------------------------------------
+
+def _listing(p: Path) -> list[str]:
+    return sorted(str(x.relative_to(p)) for x in p.rglob("*"))
+
+
+def test_export_into_a_new_directory(src: Store, tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    img = export_rootfs_atomic(src, "app:v1", dest)
+    assert img.name == LIB + "app:v1"
+    assert _listing(dest) == ["a", "b"] and (dest / "a").read_bytes() == b"A" * 3000
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o755
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_export_into_an_existing_empty_directory_keeps_its_mode(src: Store, tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dest.mkdir()
+    os.chmod(dest, 0o711)
+    export_rootfs_atomic(src, "other:v2", dest)
+    assert _listing(dest) == ["c"] and stat.S_IMODE(dest.stat().st_mode) == 0o711
+
+
+def test_export_refusals_create_nothing(src: Store, tmp_path: Path) -> None:
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x").write_text("x")
+    with pytest.raises(StoreError, match="directory is not empty"):
+        export_rootfs_atomic(src, "app:v1", full)
+    f = tmp_path / "file"
+    f.write_text("f")
+    with pytest.raises(StoreError, match="exists and is not a directory"):
+        export_rootfs_atomic(src, "app:v1", f)
+    (tmp_path / "emptydir").mkdir()
+    os.symlink(tmp_path / "emptydir", tmp_path / "link")
+    with pytest.raises(StoreError, match="exists and is not a directory"):
+        export_rootfs_atomic(src, "app:v1", tmp_path / "link")
+    with pytest.raises(StoreError, match="does not exist"):
+        export_rootfs_atomic(src, "app:v1", tmp_path / "no" / "dest")
+    with pytest.raises(ImageNotFound):
+        export_rootfs_atomic(src, "missing", tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["full", "file", "emptydir", "link", "src", "home"])
+    assert _listing(full) == ["x"] and list((tmp_path / "emptydir").iterdir()) == []
+
+
+def test_failed_export_leaves_nothing(tmp_path: Path) -> None:
+    s = Store(tmp_path / "s")
+    desc = image(s, [{"ok": b"1", "d/x": b"2"}], name="bad")
+    man = json.loads(s.read_blob(desc.digest))
+    hostile = io.BytesIO()
+    with tarfile.open(fileobj=hostile, mode="w") as tf:
+        ti = tarfile.TarInfo("zz/../../escape")
+        tf.addfile(ti, io.BytesIO(b""))
+    raw = hostile.getvalue()
+    man["layers"].append({"mediaType": mt.OCI_LAYER, "digest": str(s.put_bytes(raw)), "size": len(raw)})
+    mraw = json.dumps(man).encode()
+    from sealer.oci.model import Descriptor
+    s.set_ref("bad", Descriptor(mt.OCI_MANIFEST, s.put_bytes(mraw), len(mraw)))
+    with pytest.raises(ArchiveError):
+        export_rootfs_atomic(s, "bad", tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ArchiveError):
+        export_rootfs_atomic(s, "bad", empty)
+    assert list(empty.iterdir()) == []
+    assert Digest.of_bytes(mraw).hex in blob_hexes(s.root)
