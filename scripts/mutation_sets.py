@@ -38,7 +38,7 @@ SETS: dict[str, tuple[list[str], list[str]]] = {
     "tario": (["src/sealer/tario/extract.py", "src/sealer/tario/write.py", "src/sealer/build/rootfs.py"],
               ["tests/tario"]),
     "context": (["src/sealer/build/context.py", "src/sealer/build/ignore.py", "src/sealer/build/statcache.py"],
-                ["tests/buildctx", "tests/build/test_statcache.py", "tests/hostile/test_sealerignore.py"]),
+                ["tests/build/test_context_plan.py", "tests/build/test_statcache_units.py"]),
 }
 
 

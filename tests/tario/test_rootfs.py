@@ -121,7 +121,7 @@ def _layer(store: Store, files: dict[str, bytes]) -> Descriptor:
 
 def test_working_rootfs_extracts_lazily_in_order(tmp_path: Path) -> None:
     store = Store(tmp_path / "store")
-    w = WorkingRootfs(store, tmp_path / "work")
+    w = WorkingRootfs(store, tmp_path / "builds" / "b1" / "work")   # parents created on demand
     w.add_layer(_layer(store, {"a": b"1", "b": b"b"}))
     w.add_layer(_layer(store, {"a": b"2", ".wh.b": b""}))
     assert not w.path.exists() and not w.materialized
@@ -137,7 +137,7 @@ def test_working_rootfs_extracts_lazily_in_order(tmp_path: Path) -> None:
 
 def test_discovery_extracts_only_what_the_lite_stage_reads(tmp_path: Path) -> None:
     store = Store(tmp_path / "store")
-    w = WorkingRootfs(store, tmp_path / "work")
+    w = WorkingRootfs(store, tmp_path / "builds" / "b1" / "work")   # parents created on demand
     big = b"B" * (SPARSE_OVER + 1)
     w.add_layer(_layer(store, {"manifests/m.yaml": b"m", "bin/big": big, "rootfs/x": b"x", "Metadata": b"{}"}))
     assert w.ensure_for_discovery() == w.path
