@@ -402,3 +402,27 @@ def test_later_symlink_over_a_directory_is_not_chmodded_through(tmp_path: Path) 
 def test_directory_removed_later_in_the_layer_is_skipped_when_fixing_modes(r: Path) -> None:
     extract_layer(tar(d("a", mode=0o700), f("a/x"), wh(".wh.a"), f("z")), r)
     assert tree(r) == {"z": "x"}
+
+
+@pytest.mark.parametrize(("link_dir", "link", "escapes"), [
+    ("", "a\x00b", True), ("", "", True),
+    ("d", "/..", True), ("d/e", "/../x", True), ("d", "/x/../y", True), ("d", "/x/./y", False),
+    ("d/e", "..//..", False), ("d", "./..", False), ("", "./..", True), ("d", ".//./../x", False),
+    ("d/e", "../../..", True), ("d", "../..", True), ("d/e", "../..", False), ("d/e/f", "../../../x", False),
+    ("d", "x/..", True), ("/d/", "..", False), ("d//e", "../../x", False),
+])
+def test_link_target_escape_rule(link_dir: str, link: str, escapes: bool) -> None:
+    """The rule of _link_target_escapes' docstring: '..' only as a leading run, and never above the root;
+    absolute targets count from the root."""
+    from sealer.tario.extract import _link_target_escapes
+    assert _link_target_escapes(link_dir, link) is escapes
+
+
+def test_implicit_parents_are_0755_whatever_the_umask(r: Path) -> None:
+    old = os.umask(0)
+    try:
+        extract_layer(tar(f("a/b/c", b"c"), wh("w/x/.wh.y")), r)
+    finally:
+        os.umask(old)
+    for p in ("a", "a/b", "w", "w/x"):
+        assert stat.S_IMODE(os.lstat(r / p).st_mode) == 0o755, p
