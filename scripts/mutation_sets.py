@@ -9,7 +9,8 @@ selection, plus symlinks to ``src/`` and ``tests/``. Each set keeps its own ``mu
 as before.
 
 Usage: ``python scripts/mutation_sets.py SET [MUTANT_GLOB ...]`` (globs such as ``'sealer.store.fsck*'`` restrict
-the run to some functions; the score then covers only those), ``--list`` names the sets. ``MUTATION_JOBS``
+the run to some functions, keeping the set's earlier results for the others: after adding tests, re-run the
+survivors only), ``--list`` names the sets. ``MUTATION_JOBS``
 (default 1) is ``--max-children``; mutmut runs under ``nice -n 15``. ``MUTATION_TESTS="a.py b/"`` replaces the
 set's test selection (e.g. to measure a "before" score; run in ``.mutation/<name>-custom/``).
 """
@@ -74,7 +75,8 @@ def main(argv: list[str]) -> int:
         print(f"unknown mutation set {name!r}; sets: {', '.join(SETS)}", file=sys.stderr)
         return 2
     work = prepare(name, os.environ.get("MUTATION_TESTS", "").split())
-    shutil.rmtree(work / "mutants", ignore_errors=True)
+    if not globs:       # a full run starts afresh; with globs, only those mutants are run again (tests refreshed)
+        shutil.rmtree(work / "mutants", ignore_errors=True)
     mutmut = str(Path(sys.executable).parent / "mutmut")
     jobs = os.environ.get("MUTATION_JOBS", "1")
     subprocess.run(["nice", "-n", "15", mutmut, "run", "--max-children", jobs, *globs], cwd=work,

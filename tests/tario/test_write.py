@@ -65,7 +65,7 @@ def test_whole_tree_sorted_fixed_mtime_modes_links(src: Path) -> None:
         ("b/link", "l", 0o777, 0, "../a.txt", b""),
     ]
     assert len(raw) % tarfile.BLOCKSIZE == 0
-    assert raw.endswith(b"\0" * 1024)
+    assert raw.endswith(b"\0" * 1024) and raw[-1536:-1024] != b"\0" * 512   # two zero blocks end it, no more
     again = io.BytesIO()
     write_tree(again, str(src), paths=list(reversed(list(walk_relative(str(src))))))
     assert again.getvalue() == raw                       # same members, any order: same bytes
@@ -120,11 +120,12 @@ def test_content_members(tmp_path: Path) -> None:
     out = io.BytesIO()
     write_tar(out, {"x/data": Content(size=3, data=b"abc"), "x/file": Content(size=1500, source=f),
                     "x/made": Content(size=1500, source=f, produce=produce),
-                    "x/fallback": Content(size=1500, source=f, produce=lambda _o: False)}, mtime=None)
+                    "x/fallback": Content(size=1500, source=f, produce=lambda _o: False),
+                    "x/zz": Content(size=1, data=b"z")}, mtime=None)
     got = [(m[0], m[1], m[2], m[3], m[5]) for m in members(out.getvalue())]
     assert got == [("x", "d", 0o755, 0, b""), ("x/data", "f", 0o644, 0, b"abc"),
                    ("x/fallback", "f", 0o644, 0, b"S" * 1500), ("x/file", "f", 0o644, 0, b"S" * 1500),
-                   ("x/made", "f", 0o644, 0, b"P" * 1500)]
+                   ("x/made", "f", 0o644, 0, b"P" * 1500), ("x/zz", "f", 0o644, 0, b"z")]
     assert produced == [out]
 
 
@@ -186,8 +187,14 @@ def test_copy_exact_refuses_a_file_that_changed_size(data: bytes, n: int, monkey
 def test_file_that_grew_after_its_header_is_refused(tmp_path: Path) -> None:
     f = tmp_path / "f"
     f.write_bytes(b"12345")
-    with pytest.raises(ArchiveError, match="changed while it was read"):
+    with pytest.raises(ArchiveError, match=f"^write layer: '{f}' changed while it was read"):
         write_tar(io.BytesIO(), {"f": Content(size=3, source=f)})
+
+
+def test_file_whose_size_lies_is_refused() -> None:
+    """/proc files stat as 0 bytes and read as more: refused, never a torn entry."""
+    with pytest.raises(ArchiveError, match=r"^write layer: 'status' changed while it was read \(0 bytes, header"):
+        write_entries(io.BytesIO(), {"status": f"/proc/{os.getpid()}/status"})
 
 
 def test_sockets_are_refused(tmp_path: Path) -> None:
@@ -212,7 +219,8 @@ def test_source_under_a_symlinked_parent_is_refused(tmp_path: Path) -> None:
 
 
 def test_source_missing_or_parent_missing(tmp_path: Path) -> None:
-    with pytest.raises(ArchiveError, match="No such file"):
+    with pytest.raises(ArchiveError, match=f"^write layer: {tmp_path}/gone: No such file or directory \\(was it "
+                                           "changed while the layer was written\\?\\)$"):
         write_entries(io.BytesIO(), {"f": str(tmp_path / "gone")})
     with pytest.raises(ArchiveError, match="open .*nodir"):
         write_entries(io.BytesIO(), {"f": str(tmp_path / "nodir" / "f")})
@@ -226,12 +234,21 @@ def test_source_replaced_between_stat_and_read_is_refused(tmp_path: Path) -> Non
         os.rename(f, tmp_path / "old")
         (tmp_path / "g").write_text("two")
         os.rename(tmp_path / "g", f)
-        with pytest.raises(ArchiveError, match="was replaced while the layer was written"):
+        with pytest.raises(ArchiveError, match=f"^write layer: {f} was replaced while the layer was written$"):
             entry.open()
         os.unlink(f)
         os.symlink("old", f)
-        with pytest.raises(ArchiveError, match=r"open .*/f: .* \(was it replaced while the layer was written\?\)$"):
+        with pytest.raises(ArchiveError, match=rf"^write layer: open {f}: .* \(was it replaced while the layer was "
+                                               r"written\?\)$"):
             entry.open()
+
+
+def test_relative_source_in_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "rel").write_text("r")
+    monkeypatch.chdir(tmp_path)
+    out = io.BytesIO()
+    write_entries(out, {"rel": "rel"})
+    assert [(m[0], m[5]) for m in members(out.getvalue())] == [("rel", b"r")]
 
 
 def test_source_entry_reads_a_symlink_without_following(tmp_path: Path) -> None:
