@@ -423,15 +423,22 @@ def test_later_symlink_over_a_directory_is_not_chmodded_through(tmp_path: Path) 
     extract_layer(tar(d("a", mode=0o700), sym("a", str(outside))), root)
     assert os.readlink(root / "a") == str(outside)
     assert stat.S_IMODE(os.lstat(outside).st_mode) == 0o755
-    extract_layer(tar(d("a", mode=0o700), wh(".wh.a"), sym("a", "b"), d("b", mode=0o711)), root)
-    assert os.path.islink(root / "a")
-    assert stat.S_IMODE(os.lstat(root / "b").st_mode) == 0o711
-    assert stat.S_IMODE(os.lstat(outside).st_mode) == 0o755
+    extract_layer(tar(d("b", mode=0o711), d("c", mode=0o700), wh(".wh.c"), sym("c", "b")), root)
+    assert os.path.islink(root / "c")
+    assert stat.S_IMODE(os.lstat(root / "b").st_mode) == 0o711     # earlier directories still get their modes
 
 
 def test_directory_removed_later_in_the_layer_is_skipped_when_fixing_modes(r: Path) -> None:
-    extract_layer(tar(d("a", mode=0o700), f("a/x"), wh(".wh.a"), f("z")), r)
-    assert tree(r) == {"z": "x"}
+    extract_layer(tar(d("keep", mode=0o711), d("a", mode=0o700), f("a/x"), wh(".wh.a"), f("z")), r)
+    assert tree(r) == {"keep": "dir", "z": "x"}
+    assert stat.S_IMODE(os.lstat(r / "keep").st_mode) == 0o711
+
+
+def test_truncated_compressed_stream(r: Path) -> None:
+    import gzip
+    gz = gzip.compress(tar(f("a", os.urandom(20000)), f("b", b"b")).getvalue())
+    with pytest.raises(ArchiveError, match="^extract layer: (truncated|corrupt or truncated) archive: "):
+        extract_layer(gzip.GzipFile(fileobj=io.BytesIO(gz[: len(gz) // 2])), r)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("link_dir", "link", "escapes"), [

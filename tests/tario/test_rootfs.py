@@ -142,6 +142,7 @@ def test_discovery_extracts_only_what_the_lite_stage_reads(tmp_path: Path) -> No
     w.add_layer(_layer(store, {"manifests/m.yaml": b"m", "bin/big": big, "rootfs/x": b"x", "Metadata": b"{}"}))
     assert w.ensure_for_discovery() == w.path
     assert not w.materialized and w.pending == []
+    assert w.ensure_for_discovery() == w.path          # again, nothing pending: the directory exists already
     assert _files(w.path) == {"manifests", "manifests/m.yaml", "bin", "bin/big", "Metadata"}
     assert (w.path / "bin" / "big").stat().st_size == len(big)
     assert (w.path / "bin" / "big").read_bytes() == b"\0" * len(big)
