@@ -179,7 +179,7 @@ def test_resolve_by_name_digest_and_id_prefix(tmp_path: Path) -> None:
     assert s.resolve(f"app:v2@{b.digest}").name == LIB + "app:v2"
     with pytest.raises(StoreError, match=f"app:v1 is {a.digest}, not {b.digest}"):
         s.resolve(f"app:v1@{b.digest}")
-    with pytest.raises(ImageNotFound):
+    with pytest.raises(ImageNotFound, match=f"^resolve other@{a.digest}: no such image in {tmp_path} "):
         s.resolve(f"other@{a.digest}")
     with pytest.raises(ImageNotFound):
         s.resolve(f"app:v9@{a.digest}")
@@ -248,6 +248,21 @@ def test_export_rootfs_applies_layers_in_order(tmp_path: Path) -> None:
     assert len(img.manifest.layers) == 2
 
 
+def test_export_rootfs_of_a_chosen_platform(tmp_path: Path) -> None:
+    s = Store(tmp_path / "s")
+    amd = image(s, [{"arch": b"amd64"}], arch="amd64")
+    arm = image(s, [{"arch": b"arm64"}], arch="arm64")
+    index_of(s, [(amd, "amd64"), (arm, "arm64")], name="multi")
+    img = s.export_rootfs("multi", tmp_path / "arm", Platform("linux", "arm64"))
+    assert img.descriptor.digest == arm.digest and (tmp_path / "arm" / "arch").read_bytes() == b"arm64"
+    from sealer.store.export import export_rootfs_atomic
+    for dest in (tmp_path / "new", tmp_path / "empty"):
+        if dest.name == "empty":
+            dest.mkdir()
+        img = export_rootfs_atomic(s, "multi", dest, Platform("linux", "arm64"))
+        assert img.descriptor.digest == arm.digest and (dest / "arch").read_bytes() == b"arm64"
+
+
 def test_referenced_blobs_walks_indexes_manifests_configs_and_layers(tmp_path: Path) -> None:
     s = Store(tmp_path)
     amd = image(s, [{"a": b"amd"}, {"b": b"b"}])
@@ -296,9 +311,15 @@ def test_gc_keeps_leased_blobs_of_live_processes(tmp_path: Path) -> None:
                           check=True)
     (tmp_path / "leases" / f"{dead.stdout.strip()}-x.lease").write_text(str(d) + "\n")
     (tmp_path / "leases" / "junk.lease").write_text(str(d) + "\n")
+    (tmp_path / "leases" / "0-group.lease").write_text(str(d) + "\n")      # pid 0 is no process
     (tmp_path / "leases" / f"{os.getpid()}-live.lease").write_text("garbage line\n")
     assert s.gc() == (1, len(b"in flight"))
     assert sorted(p.name for p in (tmp_path / "leases").iterdir()) == [f"{os.getpid()}-live.lease"]
+    kept = s.put_bytes(b"kept by a live lease with dashes in its name")
+    kept1 = s.put_bytes(b"kept by pid 1")
+    (tmp_path / "leases" / f"{os.getpid()}-a-b.lease").write_text(str(kept) + "\n")
+    (tmp_path / "leases" / "1-init.lease").write_text(str(kept1) + "\n")   # pid 1 is alive
+    assert s.gc() == (0, 0) and s.has_blob(kept) and s.has_blob(kept1)
 
 
 def test_install_verified(tmp_path: Path) -> None:
@@ -343,3 +364,4 @@ def test_pid_and_owner_liveness() -> None:
     assert not _pid_alive(int(dead))
     assert _owner_alive(f"w-{os.getpid()}-x") and not _owner_alive(f"w-{dead}-x")
     assert not _owner_alive("nodash") and not _owner_alive("w-notapid")
+    assert _owner_alive(f"w-{os.getpid()}") and not _owner_alive(f"w-{dead}")
