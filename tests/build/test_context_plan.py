@@ -155,6 +155,9 @@ def test_destination_leaving_the_rootfs_is_refused() -> None:
     with pytest.raises(BuildError) as e:
         normalize_dest("a/../../x", "no-line")
     assert (e.value.file, e.value.line) == ("no-line", None)
+    with pytest.raises(BuildError) as e:
+        normalize_dest("..", "ctx:v2/Kubefile:3")              # a ':' in the file name
+    assert (e.value.file, e.value.line) == ("ctx:v2/Kubefile", 3)
 
 
 def test_content_hash_covers_names_modes_links_and_bytes_not_mtimes(ctx: Path) -> None:
@@ -272,3 +275,10 @@ def test_glob_context_depth_and_nesting(ctx: Path) -> None:
     assert glob_context("c*/**/*.yaml", str(ctx), none) == (["charts/apollo/Chart.yaml",
                                                              "charts/apollo/values.yaml"], 0)
     assert glob_context("sub*", str(ctx), IgnoreRules(["sub"])) == ([], 1)
+
+
+def test_glob_prunes_only_the_ignored_directory_not_namesakes(ctx: Path) -> None:
+    (ctx / "charts" / "sub").mkdir()
+    (ctx / "charts" / "sub" / "f.yaml").write_text("f")
+    got, dropped = glob_context("**/*.yaml", str(ctx), IgnoreRules(["sub"]))
+    assert "charts/sub/f.yaml" in got and not any(g.startswith("sub/") for g in got) and dropped == 0

@@ -186,6 +186,8 @@ def test_context_files_are_bounded_least_recent_removed(tmp_path: Path, later: N
     left = sorted(x.name for x in d.iterdir() if not x.name.endswith(".lock"))
     assert left == sorted(["old2.json", "old3.json", c.path.name, "other.txt"])
     assert c.path.name == hashlib.sha256(os.path.realpath(tmp_path).encode()).hexdigest()[:32] + ".json"
+    assert StatCache.for_context(d, str(tmp_path)).entries            # trusted by default
+    assert StatCache.for_context(d, str(tmp_path), trust=False).entries == {}   # --no-cache
 
 
 @pytest.mark.parametrize("damage", [
