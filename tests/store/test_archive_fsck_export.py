@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -174,6 +175,36 @@ def test_a_manifest_that_is_not_one_is_refused(src: Store, tmp_path: Path) -> No
     _assert_unchanged(dst)
 
 
+def test_missing_blob_named_with_its_type(src: Store, tmp_path: Path) -> None:
+    good = _layout(src)
+    layer = json.loads(src.read_blob(src.resolve("app:v1").descriptor.digest))["layers"][0]["digest"]
+    entries = [(n, d) for n, d in good if n != "blobs/sha256/" + layer.removeprefix("sha256:")]
+    with pytest.raises(ArchiveError, match=f"^load: blob {layer} \\({re.escape(mt.OCI_LAYER_GZIP)}\\) is missing"):
+        load(Store(tmp_path / "d"), io.BytesIO(_tar(entries)))
+
+
+def test_load_checks_every_image_past_blobs_shared_between_them(tmp_path: Path) -> None:
+    s = Store(tmp_path / "s")
+    from .kit import index_of
+    both = image(s, [{"m": b"only here"}, {"s": b"shared"}], arch="amd64")
+    shared = image(s, [{"s": b"shared"}], arch="arm64")
+    index_of(s, [(both, "amd64"), (shared, "arm64")], name="multi")
+    gone = json.loads(s.read_blob(both.digest))["layers"][0]["digest"].removeprefix("sha256:")
+    entries = [(n, d) for n, d in members(saved(s, "multi")).items() if n != "blobs/sha256/" + gone]
+    dst = Store(tmp_path / "d")
+    with pytest.raises(ArchiveError, match=f"blob sha256:{gone} .* is missing"):
+        load(dst, io.BytesIO(_tar(entries)))
+    _assert_unchanged(dst)
+
+
+def test_load_of_blobs_larger_than_a_read_chunk(tmp_path: Path) -> None:
+    s = Store(tmp_path / "s")
+    image(s, [{"big": os.urandom(3 << 20)}], name="big")
+    dst = Store(tmp_path / "d")
+    assert load(dst, io.BytesIO(saved(s, "big"))) == [LIB + "big:latest"]
+    assert blob_hexes(dst.root) == reachable(dst.root) == blob_hexes(s.root)
+
+
 def test_directories_and_oci_layout_entries_are_accepted(src: Store, tmp_path: Path) -> None:
     good = _layout(src)
     d1, d2 = tarfile.TarInfo("blobs"), tarfile.TarInfo("blobs/sha256")
@@ -241,6 +272,7 @@ def test_fsck_finds_corrupt_and_missing_blobs_and_repair_drops_only_broken_refs(
     (src.root / "leases" / f"{dead}-a.lease").write_text("")
     (src.root / "leases" / "odd.lease").write_text("")
     (src.root / "leases" / f"{os.getpid()}-b.lease").write_text("")
+    (src.root / "leases" / f"{os.getpid()}-c-d.lease").write_text("")
     rep = fsck(src)
     assert not rep.ok
     assert sorted(rep.corrupt_blobs) == sorted(["foreign", f"sha256:{corrupt}"])
@@ -249,6 +281,10 @@ def test_fsck_finds_corrupt_and_missing_blobs_and_repair_drops_only_broken_refs(
     assert sorted(rep.stale_ingest) == sorted([f"w-{dead}-x", f"load-{dead}-d"])
     assert sorted(rep.dead_leases) == sorted([f"{dead}-a.lease", "odd.lease"])
     assert rep.repaired == []
+    unsaved = json.loads(src.read_blob(src.resolve("unsaved").descriptor.digest))
+    good = {src.resolve("unsaved").descriptor.digest.hex, unsaved["config"]["digest"][7:],
+            *(x["digest"][7:] for x in unsaved["layers"])}
+    assert rep.unreferenced_blobs == len({p.name for p in blobs.iterdir()} - good)   # broken images' blobs too
     assert (blobs / corrupt).exists()                                 # a check changes nothing
     rep = fsck(src, repair=True)
     assert set(index_names(src.root)) == {LIB + "unsaved:latest"}
@@ -256,7 +292,11 @@ def test_fsck_finds_corrupt_and_missing_blobs_and_repair_drops_only_broken_refs(
     assert f"removed corrupt blob {corrupt}" in rep.repaired and "removed corrupt blob foreign" in rep.repaired
     assert f"dropped ref {LIB}app:v1" in rep.repaired and f"dropped ref {LIB}other:v2" in rep.repaired
     assert sorted(p.name for p in (src.root / "ingest").iterdir()) == [f"w-{os.getpid()}-live"]
-    assert sorted(p.name for p in (src.root / "leases").iterdir()) == [f"{os.getpid()}-b.lease"]
+    assert sorted(p.name for p in (src.root / "leases").iterdir()) == [f"{os.getpid()}-b.lease",
+                                                                       f"{os.getpid()}-c-d.lease"]
+    assert f"removed ingest/w-{dead}-x" in rep.repaired and f"removed ingest/load-{dead}-d" in rep.repaired
+    doc = json.loads((src.root / "index.json").read_text())
+    assert doc["schemaVersion"] == 2 and doc["mediaType"] == mt.OCI_INDEX
     os.unlink(blobs / ".hidden-temp")
     after = fsck(src)
     assert after.ok and after.unreferenced_blobs == len(blob_hexes(src.root) - reachable(src.root)) > 0
@@ -303,8 +343,25 @@ def test_fsck_broken_manifest_json(tmp_path: Path) -> None:
     d = s.put_bytes(b"not json")
     from sealer.oci.model import Descriptor
     s.set_ref("bad", Descriptor(mt.OCI_MANIFEST, d, 8))
+    image(s, [{"a": b"a"}], name="good")
     rep = fsck(s)
     assert len(rep.broken_refs) == 1 and rep.broken_refs[0].startswith(f"{LIB}bad:latest: {d}: ")
+    rep = fsck(s, repair=True)
+    assert f"dropped ref {LIB}bad:latest" in rep.repaired and set(index_names(s.root)) == {LIB + "good:latest"}
+
+
+def test_fsck_rebuilds_a_lost_index_with_complete_images_only(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    ok = image(s, [{"a": b"a"}], name="ok")
+    broken = image(s, [{"b": b"b"}], name="broken")
+    layer = json.loads(s.read_blob(broken.digest))["layers"][0]["digest"]
+    os.unlink(s.root / "blobs" / "sha256" / layer.removeprefix("sha256:"))
+    (s.root / "index.json").write_text("{torn")
+    os.unlink(s.root / "index.json.prev")
+    rep = fsck(s, repair=True)
+    assert list(index_names(s.root).values()) == [str(ok.digest)]
+    assert not any(r.startswith("dropped ref") for r in rep.repaired)         # never restored in the first place
+    assert any(str(broken.digest) in r for r in rep.repaired)
 
 
 # ---- export-rootfs ---------------------------------------------------------------------------------------------

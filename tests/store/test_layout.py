@@ -233,6 +233,9 @@ def test_image_id_and_platform_selection(tmp_path: Path, monkeypatch: pytest.Mon
     plain = s.image(s.resolve("multi"), Platform("linux", "amd64"))
     assert str(plain.manifest.layers[0].digest) == json.loads(s.read_blob(amd.digest))["layers"][0]["digest"]
     assert single.digest != empty.digest
+    assert s.image("multi", Platform("linux", "amd64")).index_descriptor is not None
+    lone = image(s, [{"lone": b"1"}], name="lone")
+    assert s.image("lone").index_descriptor is None and s.image("lone").descriptor.digest == lone.digest
     unnamed_many = index_of(s, [(amd, None), (arm, None)])
     with pytest.raises(StoreError, match=f"{unnamed_many.digest}: no linux/s390x image; it has none"):
         s.image_at(unnamed_many, platform=Platform("linux", "s390x"))
@@ -307,6 +310,8 @@ def test_gc_keeps_leased_blobs_of_live_processes(tmp_path: Path) -> None:
         assert lines == [str(d), str(e)]                 # each digest once
         assert s.gc() == (0, 0) and s.has_blob(d)
     assert not lease.path.exists()
+    with s.lease() as gone:
+        os.unlink(gone.path)                            # someone cleaned leases/ meanwhile: release still works
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
                           check=True)
     (tmp_path / "leases" / f"{dead.stdout.strip()}-x.lease").write_text(str(d) + "\n")
