@@ -26,6 +26,14 @@ def plan(ctx: Path, *sources: str, dest: str = ".") -> CopyPlan:
     return plan_copy(copy(*sources, dest=dest), str(ctx), StatCache())
 
 
+def refused(ctx: Path, *sources: str, why: str, dest: str = ".") -> BuildError:
+    """plan() fails with a BuildError pointing at the COPY's own line (Kubefile:7)."""
+    with pytest.raises(BuildError, match=why) as e:
+        plan(ctx, *sources, dest=dest)
+    assert (e.value.file, e.value.line) == ("Kubefile", 7), e.value
+    return e.value
+
+
 def names(p: CopyPlan, ctx: Path) -> dict[str, str | None]:
     return {arc: (os.path.relpath(src, ctx) if src is not None else None) for arc, src in p.entries.items()}
 
@@ -75,13 +83,10 @@ def test_sealerignore_applies_to_directories_globs_and_names(ctx: Path) -> None:
                      "sub", "sub/deep", "sub/deep/c.yaml", "sub/e.yaml", ".hidden.yaml"}
     assert set(plan(ctx, "charts", dest="x").entries) == {"x/charts", "x/charts/apollo",
                                                           "x/charts/apollo/Chart.yaml"}
-    with pytest.raises(BuildError, match=r"Kubefile:7: COPY source 'logs' is excluded by \.sealerignore"):
-        plan(ctx, "logs")
-    with pytest.raises(BuildError, match=r"'\*\*/\*\.tmp' matches no file in the build context \(2 match\(es\) "
-                                         r"excluded by \.sealerignore\)"):
-        plan(ctx, "**/*.tmp")
-    with pytest.raises(BuildError, match=r"'nothing\*' matches no file in the build context$"):
-        plan(ctx, "nothing*")
+    refused(ctx, "logs", why=r"Kubefile:7: COPY source 'logs' is excluded by \.sealerignore")
+    refused(ctx, "**/*.tmp", why=r"'\*\*/\*\.tmp' matches no file in the build context \(2 match\(es\) "
+                                r"excluded by \.sealerignore\)")
+    refused(ctx, "nothing*", why=r"'nothing\*' matches no file in the build context$")
 
 
 def test_sealerignore_exception_brings_a_file_back_from_an_ignored_directory(ctx: Path) -> None:
@@ -108,9 +113,29 @@ def test_ignored_directory_is_pruned_without_exceptions(ctx: Path) -> None:
     ("a.yaml/..", "leaves the build context"),
 ])
 def test_refused_sources(ctx: Path, src: str, why: str) -> None:
-    with pytest.raises(BuildError, match=why) as e:
-        plan(ctx, src)
-    assert (e.value.file, e.value.line) == ("Kubefile", 7)
+    refused(ctx, src, why=why)
+
+
+def test_backslash_dotdot_is_refused(ctx: Path) -> None:
+    refused(ctx, "sub\\..\\..\\x", why="leaves the build context")
+
+
+def test_destination_leaving_the_rootfs_points_at_the_copy(ctx: Path) -> None:
+    refused(ctx, "a.yaml", dest="../x", why=r"destination '\.\./x' leaves the rootfs")
+
+
+def test_a_link_to_the_context_itself_copies_its_contents(ctx: Path) -> None:
+    os.symlink(".", ctx / "here")
+    got = set(plan(ctx, "logs", dest="x").entries)
+    assert set(plan(ctx, "here/logs", dest="x").entries) == got == {"x/logs", "x/logs/1.log"}
+    whole = plan(ctx, "here", dest="x").entries
+    assert "x/a.yaml" in whole and "x/here/a.yaml" not in whole      # the context's contents, not a 'here' dir
+
+
+def test_the_given_stat_cache_is_used(ctx: Path) -> None:
+    stats = StatCache()
+    plan_copy(copy("a.yaml", "b.txt"), str(ctx), stats)
+    assert stats.reads + stats.hits == 2
 
 
 def test_symlink_to_a_file_inside_is_copied(ctx: Path) -> None:
@@ -121,15 +146,12 @@ def test_symlink_to_a_file_inside_is_copied(ctx: Path) -> None:
 def test_symlinks_leading_out_are_refused(ctx: Path, tmp_path: Path) -> None:
     (tmp_path / "secret").write_text("s")
     os.symlink(tmp_path / "secret", ctx / "abs")
-    with pytest.raises(BuildError, match="resolves to .*secret, outside the build context"):
-        plan(ctx, "abs")
+    refused(ctx, "abs", why="resolves to .*secret, outside the build context")
     os.symlink("../../secret", ctx / "sub" / "rel")
-    with pytest.raises(BuildError, match=r"COPY 'sub/rel' is a symlink to '../../secret', outside"):
-        plan(ctx, "sub")
+    refused(ctx, "sub", why=r"COPY 'sub/rel' is a symlink to '../../secret', outside")
     os.unlink(ctx / "sub" / "rel")
     os.symlink("/ctx/a.yaml", ctx / "sub" / "absin")
-    with pytest.raises(BuildError, match="is a symlink to '/ctx/a.yaml', outside"):
-        plan(ctx, "sub")
+    refused(ctx, "sub", why="is a symlink to '/ctx/a.yaml', outside")
     os.unlink(ctx / "sub" / "absin")
     os.symlink("../a.yaml", ctx / "sub" / "ok")
     assert names(plan(ctx, "sub"), ctx)["sub/ok"] == "sub/ok"
@@ -137,11 +159,9 @@ def test_symlinks_leading_out_are_refused(ctx: Path, tmp_path: Path) -> None:
 
 def test_fifos_are_refused(ctx: Path) -> None:
     os.mkfifo(ctx / "f")
-    with pytest.raises(BuildError, match=r"COPY 'f': devices, sockets and fifos cannot be copied"):
-        plan(ctx, "f")
+    refused(ctx, "f", why=r"COPY 'f': devices, sockets and fifos cannot be copied")
     os.rename(ctx / "f", ctx / "sub" / "f")
-    with pytest.raises(BuildError, match=r"COPY 'sub/f': devices, sockets and fifos"):
-        plan(ctx, "sub")
+    refused(ctx, "sub", why=r"COPY 'sub/f': devices, sockets and fifos")
 
 
 def test_destination_leaving_the_rootfs_is_refused() -> None:
@@ -223,6 +243,11 @@ def test_default_stat_cache_is_shared_in_process(ctx: Path) -> None:
     ("[abc]", "b", True), ("[!abc]", "b", False), ("[!abc]", "d", True), ("[a-c]x", "cx", True),
     ("[", "[", True), ("a[", "a[", True), ("\\*", "*", True), ("\\*", "a", False), ("a\\", "a\\", False),
     ("[\\]]", "]", False), ("x", "x\ny", False),
+    ("a**", "abc/d", True), ("a**/b", "ax/y/b", True), ("x/**", "x/", True),
+    ("**", "a\nb", True), ("a/**/b", "a/x\ny/b", True), ("a*b", "a\nb", True),
+    ("[ab][cd]", "bd", True), ("[ab]x[cd]", "axd", True), ("[ab]]", "a]", True), ("[!!a]", "b", True),
+    ("[!!a]", "!", False), ("[a\\]", "\\", True), ("\\[x]", "[x]", True), ("a\\?b", "a?b", True),
+    ("a\\?b", "axb", False), ("?*?", "ab", True), ("x*y*z", "xaaybbz", True),
 ])
 def test_compile_pattern(pattern: str, path: str, hit: bool) -> None:
     assert bool(compile_pattern(pattern).match(path)) is hit
@@ -234,6 +259,7 @@ def test_ignore_rules_parsing() -> None:
     assert rules.has_exceptions and bool(rules)
     assert rules.ignored("a.log") and not rules.ignored("keep.log") and rules.ignored("x/y")
     assert not rules.ignored("") and not rules.ignored(".")
+    assert not IgnoreRules(["*"]).ignored("") and not IgnoreRules(["*"]).ignored("./")
     assert not rules.prune("x")                         # an exception could bring a child back
     empty = IgnoreRules(["# only a comment"])
     assert not empty and not empty.has_exceptions and not empty.ignored("anything") and not empty.prune("a")
@@ -251,16 +277,17 @@ def test_ignore_parents_and_last_match() -> None:
 
 
 def test_load_reads_the_named_file(tmp_path: Path) -> None:
-    (tmp_path / ".sealerignore").write_bytes(b"a\r\n\xff\nb\n")
+    (tmp_path / ".sealerignore").write_bytes(b"a\r\n\xff\nb\ncaf\xc3\xa9*\n")
     rules = load(str(tmp_path), ".sealerignore")
     assert rules.ignored("a") and rules.ignored("b") and not rules.ignored("c")
+    assert rules.ignored("caf\u00e9.txt") and not rules.ignored("cafe.txt")     # the file is UTF-8
     assert not load(str(tmp_path), ".other")
     (tmp_path / ".dir").mkdir()
     assert not load(str(tmp_path), ".dir")
 
 
 @pytest.mark.parametrize(("pattern", "magic"), [("a*", True), ("a?", True), ("[a]", True), ("a.b", False),
-                                                ("a/b", False)])
+                                                ("a/b", False), ("X.yaml", False), ("]", False)])
 def test_has_magic(pattern: str, magic: bool) -> None:
     assert has_magic(pattern) is magic
 

@@ -103,7 +103,7 @@ def test_save_and_load_round_trip_with_checksum(tmp_path: Path, later: None) -> 
         p = tmp_path / n
         p.write_text(n * 3)
         files.append(p)
-    path = tmp_path / "cache" / "ctx.json"
+    path = tmp_path / "cache" / "context-stat" / "ctx.json"      # parents are created
     c = StatCache(path)
     for p in files:
         c.digest(str(p), os.lstat(p))
@@ -160,12 +160,13 @@ def test_entries_are_bounded_oldest_dropped(tmp_path: Path, later: None, monkeyp
     monkeypatch.setattr(statcache, "MAX_ENTRIES", 2)
     path = tmp_path / "c.json"
     c = StatCache(path)
-    for n in "abc":
+    for n in "cba":                                        # read in this order: a is the newest reading
         p = tmp_path / n
         p.write_text(n)
         c.digest(str(p), os.lstat(p))
+        time.sleep(0.002)
     c.save()
-    assert set(StatCache(path).entries) == {str(tmp_path / "b"), str(tmp_path / "c")}
+    assert set(StatCache(path).entries) == {str(tmp_path / "b"), str(tmp_path / "a")}
 
 
 def test_context_files_are_bounded_least_recent_removed(tmp_path: Path, later: None,
