@@ -84,13 +84,15 @@ def test_file_changed_since_its_lstat_is_not_recorded(tmp_path: Path, later: Non
 
 
 def test_not_a_regular_file_any_more_is_an_os_error(tmp_path: Path) -> None:
+    import errno
     p = tmp_path / "f"
     p.write_text("x")
     st = os.lstat(p)
     os.unlink(p)
     os.mkfifo(p)
-    with pytest.raises(OSError, match="no longer a regular file"):
+    with pytest.raises(OSError, match="no longer a regular file") as e:
         StatCache().digest(str(p), st)
+    assert (e.value.errno, e.value.strerror, e.value.filename) == (errno.EINVAL, "no longer a regular file", str(p))
     os.unlink(p)
     os.symlink("/etc/hostname", p)
     with pytest.raises(OSError):
@@ -102,6 +104,7 @@ def test_save_and_load_round_trip_with_checksum(tmp_path: Path, later: None) -> 
     for n in "abc":
         p = tmp_path / n
         p.write_text(n * 3)
+        os.utime(p, ns=(0 if n == "a" else 10**18, 0 if n == "a" else 10**18))   # mtime 0 and mtime != ctime
         files.append(p)
     path = tmp_path / "cache" / "context-stat" / "ctx.json"      # parents are created
     c = StatCache(path)
@@ -176,7 +179,7 @@ def test_context_files_are_bounded_least_recent_removed(tmp_path: Path, later: N
     d.mkdir()
     for i in range(4):
         (d / f"old{i}.json").write_text("{}")
-        os.utime(d / f"old{i}.json", ns=(i * RACY_NS, i * RACY_NS))
+        os.utime(d / f"old{i}.json", ns=((9 - i) * RACY_NS, (9 - i) * RACY_NS))   # old3 is the least recent
     (d / "other.txt").write_text("not a cache file")
     p = tmp_path / "f"
     p.write_text("f")
@@ -185,10 +188,26 @@ def test_context_files_are_bounded_least_recent_removed(tmp_path: Path, later: N
     c.save()
     assert c.path is not None
     left = sorted(x.name for x in d.iterdir() if not x.name.endswith(".lock"))
-    assert left == sorted(["old2.json", "old3.json", c.path.name, "other.txt"])
+    assert left == sorted(["old0.json", "old1.json", c.path.name, "other.txt"])
     assert c.path.name == hashlib.sha256(os.path.realpath(tmp_path).encode()).hexdigest()[:32] + ".json"
     assert StatCache.for_context(d, str(tmp_path)).entries            # trusted by default
     assert StatCache.for_context(d, str(tmp_path), trust=False).entries == {}   # --no-cache
+
+
+def test_at_the_bound_the_least_recent_context_file_goes(tmp_path: Path, later: None,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(statcache, "MAX_CONTEXTS", 3)
+    d = tmp_path / "cache"
+    d.mkdir()
+    for i in range(3):
+        (d / f"old{i}.json").write_text("{}")
+        os.utime(d / f"old{i}.json", ns=((i + 1) * RACY_NS, (i + 1) * RACY_NS))
+    p = tmp_path / "f"
+    p.write_text("f")
+    c = StatCache(d / "mine.json")
+    c.digest(str(p), os.lstat(p))
+    c.save()
+    assert sorted(x.name for x in d.glob("*.json")) == ["mine.json", "old1.json", "old2.json"]
 
 
 @pytest.mark.parametrize("damage", [
