@@ -139,7 +139,7 @@ def test_hostile_or_broken_archives_change_nothing(src: Store, tmp_path: Path) -
     cases: list[tuple[bytes, type[Exception], str]] = [
         (b"", ArchiveError, "not a tar archive"),
         (_tar([n for n in good if n[0] != "index.json"]), ArchiveError, "has no index.json"),
-        (_tar(good + [("index.json", b"{}")]), ArchiveError, "duplicate index.json"),
+        (_tar(good + [("index.json", b"{}")]), ArchiveError, "^load: duplicate index.json in the archive$"),
         (_tar(good + [("etc/passwd", b"x")]), ArchiveError, "unexpected entry 'etc/passwd'"),
         (_tar(good, [link]), ArchiveError, "is not a regular file"),
         (_tar(good + [(blobs[0], dict(good)[blobs[0]])]), ArchiveError, "duplicate entry"),
@@ -148,7 +148,8 @@ def test_hostile_or_broken_archives_change_nothing(src: Store, tmp_path: Path) -
         (_tar(_edit_index(good, lambda doc: doc["manifests"][0].pop("annotations"))), ArchiveError, f"has no {ann}"),
         (_tar(_edit_index(good, lambda doc: doc["manifests"][0]["annotations"].update({ann: "Bad Name!"}))),
          ArchiveError, "image name 'Bad Name!'"),
-        (_tar(_edit_index(good, lambda doc: doc.update(manifests=[]))), ArchiveError, "holds no image"),
+        (_tar(_edit_index(good, lambda doc: doc.update(manifests=[]))), ArchiveError,
+         "^load: the archive holds no image$"),
         (_tar(_edit_index(good, lambda doc: doc["manifests"][0].update(size=1))), ArchiveError,
          "its descriptor says 1"),
         (_tar(_edit_index(good, lambda doc: doc.update(manifests=7))), ArchiveError, "index.json"),
@@ -207,10 +208,45 @@ def test_load_of_blobs_larger_than_a_read_chunk(tmp_path: Path) -> None:
 
 def test_directories_and_oci_layout_entries_are_accepted(src: Store, tmp_path: Path) -> None:
     good = _layout(src)
-    d1, d2 = tarfile.TarInfo("blobs"), tarfile.TarInfo("blobs/sha256")
-    d1.type = d2.type = tarfile.DIRTYPE
+    dirs = [tarfile.TarInfo(n) for n in ("./", "blobs", "blobs/sha256", "extra")]
+    for d in dirs:
+        d.type = tarfile.DIRTYPE
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for d in dirs:                                   # directories first, as `tar -C layout .` writes them
+            tf.addfile(d)
+        for name, data in good:
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
     dst = Store(tmp_path / "d")
-    assert load(dst, io.BytesIO(_tar(good, [d1, d2]))) == [LIB + "app:v1"]
+    assert load(dst, io.BytesIO(buf.getvalue())) == [LIB + "app:v1"]
+
+
+def test_a_load_in_progress_is_named_for_its_process(src: Store, tmp_path: Path) -> None:
+    """The temp directory of a running load sits in ingest/ under this process's pid, so gc and fsck keep it."""
+    from sealer.store.layout import _owner_alive
+    dst = Store(tmp_path / "d")
+    seen: list[list[str]] = []
+
+    class Watching(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            seen.append(os.listdir(dst.root / "ingest"))
+            return super().read(n)
+
+    load(dst, Watching(saved(src, "app:v1")))
+    names = {n for listing in seen for n in listing}
+    assert names and all(n.startswith(f"load-{os.getpid()}-") and _owner_alive(n) for n in names)
+    assert os.listdir(dst.root / "ingest") == []
+
+
+def test_save_keeps_the_images_annotations(tmp_path: Path) -> None:
+    s = Store(tmp_path / "s")
+    a = image(s, [{"a": b"a"}])
+    from sealer.oci.model import Descriptor
+    s.set_ref("annotated", Descriptor(a.media_type, a.digest, a.size, {"org.example/k": "v"}))
+    idx = json.loads(members(saved(s, "annotated"))["index.json"])
+    assert idx["manifests"][0]["annotations"] == {"org.example/k": "v", mt.ANNOTATION_REF_NAME: LIB + "annotated:latest"}
 
 
 def test_load_limits(src: Store, tmp_path: Path) -> None:
@@ -231,10 +267,14 @@ def test_load_limits(src: Store, tmp_path: Path) -> None:
 
 def test_huge_index_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sealer.store.archive as archive
-    monkeypatch.setattr(archive, "MAX_DOC", 10)
+    index = b'{"manifests": []}'
+    monkeypatch.setattr(archive, "MAX_DOC", len(index) - 1)
     dst = Store(tmp_path / "d")
-    with pytest.raises(ArchiveError, match="index.json too large"):
-        load(dst, io.BytesIO(_tar([("index.json", b'{"manifests": []}')])))
+    with pytest.raises(ArchiveError, match="^load: index.json too large$"):
+        load(dst, io.BytesIO(_tar([("index.json", index)])))
+    monkeypatch.setattr(archive, "MAX_DOC", len(index))         # exactly the limit: read (and found empty)
+    with pytest.raises(ArchiveError, match="^load: the archive holds no image$"):
+        load(dst, io.BytesIO(_tar([("index.json", index)])))
 
 
 # ---- fsck ------------------------------------------------------------------------------------------------------
