@@ -248,6 +248,8 @@ def test_default_stat_cache_is_shared_in_process(ctx: Path) -> None:
     ("[ab][cd]", "bd", True), ("[ab]x[cd]", "axd", True), ("[ab]]", "a]", True), ("[!!a]", "b", True),
     ("[!!a]", "!", False), ("[a\\]", "\\", True), ("\\[x]", "[x]", True), ("a\\?b", "a?b", True),
     ("a\\?b", "axb", False), ("?*?", "ab", True), ("x*y*z", "xaaybbz", True),
+    ("**c", "x/d", False), ("x/**/", "x/y", True), ("a/**/b", "a/xb", False), ("[a].[b]", "axb", False),
+    ("[a].[b]", "a.b", True), ("[a\\]", "X", False), ("Xa", "Xa", True),
 ])
 def test_compile_pattern(pattern: str, path: str, hit: bool) -> None:
     assert bool(compile_pattern(pattern).match(path)) is hit
@@ -264,6 +266,7 @@ def test_ignore_rules_parsing() -> None:
     empty = IgnoreRules(["# only a comment"])
     assert not empty and not empty.has_exceptions and not empty.ignored("anything") and not empty.prune("a")
     assert IgnoreRules(["x"]).prune("x") and not IgnoreRules(["x"]).prune("y")
+    assert IgnoreRules(["/XX/Xfile"]).ignored("XX/Xfile") and IgnoreRules(["Xfile"]).ignored("Xfile")
 
 
 def test_ignore_parents_and_last_match() -> None:
