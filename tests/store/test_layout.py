@@ -85,6 +85,52 @@ def test_blobs_are_content_addressed(tmp_path: Path) -> None:
     assert list((tmp_path / "ingest").iterdir()) == []
 
 
+def test_put_blob_verifies_the_expected_digest(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    with pytest.raises(DigestError):
+        s.put_blob([b"xz"], Digest.of_bytes(b"xy"), 2)
+    assert not s.has_blob(Digest.of_bytes(b"xz")) and not s.has_blob(Digest.of_bytes(b"xy"))
+
+
+def test_resumable_writer_and_leased_commits(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    w = s.writer("partial")
+    w.write(b"abc")
+    w.abort(keep=True)
+    assert (tmp_path / "ingest" / "partial").read_bytes() == b"abc"
+    with s.lease() as lease:
+        w2 = s.writer("partial", resume=True)
+        w2.write(b"def")
+        d = w2.commit()
+        assert lease.path.read_text() == f"{d}\n"               # committed blobs are pinned at once
+    assert d == Digest.of_bytes(b"abcdef") and s.read_blob(d) == b"abcdef"
+    w3 = s.writer("fresh")
+    w3.write(b"x")
+    assert w3.commit() == Digest.of_bytes(b"x")
+
+
+def test_store_files_live_in_its_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = Store(tmp_path / "s")
+    image(s, [{"a": b"a"}], name="x")
+    assert (tmp_path / "s" / "index.lock").exists()                 # the lock of index.json changes
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["s", "home"])
+
+
+def test_index_json_alone_marks_a_store(tmp_path: Path) -> None:
+    (tmp_path / "idx").mkdir()
+    (tmp_path / "idx" / "index.json").write_text('{"schemaVersion": 2, "manifests": []}')
+    Store(tmp_path / "idx", create=False)
+    assert (tmp_path / "idx" / "oci-layout").exists() and (tmp_path / "idx" / "blobs" / "sha256").is_dir()
+
+
+def test_temp_files_in_blobs_are_not_blobs(tmp_path: Path) -> None:
+    (tmp_path / "blobs" / "sha256").mkdir(parents=True)
+    (tmp_path / "blobs" / "sha256" / ".partial").write_text("x")
+    Store(tmp_path)
+    assert json.loads((tmp_path / "index.json").read_text())["manifests"] == []
+
+
 def test_missing_large_and_corrupt_blobs(tmp_path: Path) -> None:
     s = Store(tmp_path)
     gone = Digest.of_bytes(b"gone")
@@ -188,6 +234,11 @@ def test_resolve_by_name_digest_and_id_prefix(tmp_path: Path) -> None:
         assert s.resolve(key).descriptor.digest == a.digest, key
     with pytest.raises(ImageNotFound, match=f"resolve {cfg.hex[:3]}: no such image in {tmp_path}"):
         s.resolve(cfg.hex[:3])
+    unique4 = next(h[:4] for h in (cfg.hex, a.digest.hex) if sum(
+        x.startswith(h[:4]) for x in (cfg.hex, a.digest.hex, config_digest(s, b).hex, b.digest.hex)) == 1)
+    assert s.resolve(unique4).descriptor.digest == a.digest          # 4 hex digits are enough
+    with pytest.raises(ImageNotFound):
+        s.resolve("Not A Name!")
     with pytest.raises(ImageNotFound):
         s.resolve("zzzz")
 
@@ -201,6 +252,26 @@ def test_resolve_ambiguous_prefix(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=f"resolve {cfg.hex[:8]}: ambiguous image id prefix"):
         s.resolve(cfg.hex[:8])
     assert s.resolve(one.digest.hex[:12]).descriptor.digest == one.digest
+
+
+def test_resolve_by_id_skips_unreadable_images(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    a = image(s, [{"a": b"a"}], name="good")
+    gone = image(s, [{"g": b"g"}], name="gone")
+    layer = Digest(json.loads(s.read_blob(a.digest))["layers"][0]["digest"])
+    s.set_ref("not-a-manifest", Descriptor(mt.OCI_MANIFEST, layer, s.blob_size(layer)))
+    os.unlink(s.blob_path(gone.digest))
+    assert s.resolve(config_digest(s, a).hex[:10]).descriptor.digest == a.digest
+
+
+def test_referenced_blobs_past_a_blob_shared_by_two_images(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    both = image(s, [{"m": b"only here"}, {"s": b"shared"}], arch="amd64")
+    shared = image(s, [{"s": b"shared"}], arch="arm64")
+    index_of(s, [(both, "amd64"), (shared, "arm64")], name="multi")
+    only = json.loads(s.read_blob(both.digest))["layers"][0]["digest"]
+    assert Digest(only) in s.referenced_blobs()
+    assert {d.hex for d in s.referenced_blobs()} == reachable(tmp_path)
 
 
 def test_resolve_two_names_of_one_image_by_id_is_not_ambiguous(tmp_path: Path) -> None:
