@@ -236,7 +236,15 @@ def test_damaged_files_are_ignored(tmp_path: Path, damage: object, caplog: pytes
         body = json.dumps({"entries": entries}).encode()
         raw = b"sealer-statcache 1 " + hashlib.sha256(body).hexdigest().encode() + b"\n" + body
     path.write_bytes(raw)
-    assert StatCache(path).entries == {}
+    with caplog.at_level("WARNING", logger="sealer.build.statcache"):
+        assert StatCache(path).entries == {}
+    why = {b"": "not a stat cache file", b"garbage": "not a stat cache file", "entries not a dict": "entries",
+           "bad digest": "bad entry for '/x'", "negative size": "bad entry for '/x'"}.get(damage, "")  # type: ignore[call-overload]
+    if isinstance(damage, bytes) and damage.startswith(b"sealer-statcache"):
+        why = "checksum mismatch"
+    msgs = [r.getMessage() for r in caplog.records]
+    assert msgs == [f"ignoring the damaged build stat cache {path} ({why}); the context is read again"] if why else \
+        len(msgs) == 1 and msgs[0].startswith(f"ignoring the damaged build stat cache {path} (bad entry for '/x')")
     body = json.dumps({"entries": {"/x": good}}).encode()
     path.write_bytes(b"sealer-statcache 1 " + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
     assert StatCache(path).entries == {"/x": tuple(good)}
@@ -252,6 +260,17 @@ def test_oversized_file_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert StatCache(path).entries == {"/x": tuple(good)}
     monkeypatch.setattr(statcache, "MAX_FILE_BYTES", len(raw) - 1)
     assert StatCache(path).entries == {}
+
+
+def test_lock_file_sits_beside_the_cache_file(tmp_path: Path, later: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "f"
+    p.write_text("f")
+    c = StatCache(tmp_path / "cache" / "c.json")
+    c.digest(str(p), os.lstat(p))
+    c.save()
+    assert sorted(x.name for x in (tmp_path / "cache").iterdir()) == ["c.json", "c.json.lock"]
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["cache", "f", "home"]
 
 
 def test_save_failure_never_fails_the_build(tmp_path: Path, later: None) -> None:
