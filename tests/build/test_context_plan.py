@@ -267,6 +267,7 @@ def test_ignore_rules_parsing() -> None:
     assert not empty and not empty.has_exceptions and not empty.ignored("anything") and not empty.prune("a")
     assert IgnoreRules(["x"]).prune("x") and not IgnoreRules(["x"]).prune("y")
     assert IgnoreRules(["/XX/Xfile"]).ignored("XX/Xfile") and IgnoreRules(["Xfile"]).ignored("Xfile")
+    assert not IgnoreRules(["Xfile"]).ignored("file") and not IgnoreRules(["file"]).ignored("Xfile")
 
 
 def test_ignore_parents_and_last_match() -> None:
