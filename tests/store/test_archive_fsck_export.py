@@ -138,7 +138,8 @@ def test_hostile_or_broken_archives_change_nothing(src: Store, tmp_path: Path) -
     link.linkname = "/etc/passwd"
     cases: list[tuple[bytes, type[Exception], str]] = [
         (b"", ArchiveError, "not a tar archive"),
-        (_tar([n for n in good if n[0] != "index.json"]), ArchiveError, "has no index.json"),
+        (_tar([n for n in good if n[0] != "index.json"]), ArchiveError,
+         r"^load: the archive has no index.json \(is it an OCI layout saved by `sealer save`\?\)$"),
         (_tar(good + [("index.json", b"{}")]), ArchiveError, "^load: duplicate index.json in the archive$"),
         (_tar(good + [("etc/passwd", b"x")]), ArchiveError, "unexpected entry 'etc/passwd'"),
         (_tar(good, [link]), ArchiveError, "is not a regular file"),
@@ -221,6 +222,55 @@ def test_directories_and_oci_layout_entries_are_accepted(src: Store, tmp_path: P
             tf.addfile(ti, io.BytesIO(data))
     dst = Store(tmp_path / "d")
     assert load(dst, io.BytesIO(buf.getvalue())) == [LIB + "app:v1"]
+
+
+def test_truncated_compressed_archive(src: Store, tmp_path: Path) -> None:
+    import gzip
+    gz = gzip.compress(saved(src, "app:v1"))
+    dst = Store(tmp_path / "d")
+    with pytest.raises(ArchiveError, match="^load: corrupt or truncated archive: "):
+        load(dst, io.BytesIO(gz[: len(gz) - 200]))
+    _assert_unchanged(dst)
+
+
+def test_missing_blob_of_unknown_type(src: Store, tmp_path: Path) -> None:
+    good = _layout(src)
+    man = json.loads(dict(good)["index.json"])["manifests"][0]["digest"].removeprefix("sha256:")
+    entries = _edit_index([(n, d) for n, d in good if n != "blobs/sha256/" + man],
+                          lambda doc: doc["manifests"][0].pop("mediaType"))
+    with pytest.raises(ArchiveError, match=rf"^load: blob sha256:{man} \(unknown type\) is missing from the archive$"):
+        load(Store(tmp_path / "d"), io.BytesIO(_tar(entries)))
+
+
+def test_our_disk_refusing_writes_is_a_store_error(src: Store, tmp_path: Path) -> None:
+    """A write refused by our own disk (here EPERM: the load directory made immutable mid-load) is reported as
+    the store's problem, naming the file, not as a corrupt archive."""
+    dst = Store(tmp_path / "d")
+    locked: list[Path] = []
+
+    class Locking(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            if not locked:
+                for p in (dst.root / "ingest").iterdir():
+                    if subprocess.run(["chattr", "+i", str(p)], capture_output=True).returncode != 0:
+                        if os.environ.get("CI"):
+                            pytest.fail("chattr +i is not supported on this filesystem")
+                        pytest.skip("chattr +i is not supported on this filesystem")
+                    locked.append(p)
+            return super().read(n)
+
+    try:
+        with pytest.raises(StoreError) as e:
+            load(dst, Locking(saved(src, "app:v1")))
+    finally:
+        for p in locked:
+            subprocess.run(["chattr", "-i", str(p)], check=True)
+    assert len(locked) == 1
+    assert re.match(rf"^load: write {re.escape(str(locked[0]))}/[0-9a-f]{{64}}: ", str(e.value)), str(e.value)
+    assert not isinstance(e.value, ArchiveError)
+    assert dst.refs() == [] and list((dst.root / "blobs" / "sha256").iterdir()) == []
+    import shutil
+    shutil.rmtree(locked[0])      # it could not be removed while immutable; gc would take it once we exit
 
 
 def test_a_load_in_progress_is_named_for_its_process(src: Store, tmp_path: Path) -> None:
