@@ -233,6 +233,22 @@ def test_truncated_compressed_archive(src: Store, tmp_path: Path) -> None:
     _assert_unchanged(dst)
 
 
+@pytest.mark.parametrize("exc", [OSError(5, "Input/output error"), EOFError("stream ended")])
+def test_a_failing_source_is_an_archive_error(src: Store, tmp_path: Path, exc: Exception) -> None:
+    raw = saved(src, "app:v1")
+
+    class Failing(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            if self.tell() >= 2048:
+                raise exc
+            return super().read(512)                       # a slow source: 512 bytes at a time
+
+    dst = Store(tmp_path / "d")
+    with pytest.raises(ArchiveError, match=f"^load: corrupt or truncated archive: .*{exc.args[-1]}"):
+        load(dst, Failing(raw))
+    _assert_unchanged(dst)
+
+
 def test_missing_blob_of_unknown_type(src: Store, tmp_path: Path) -> None:
     good = _layout(src)
     man = json.loads(dict(good)["index.json"])["manifests"][0]["digest"].removeprefix("sha256:")
@@ -354,6 +370,7 @@ def test_fsck_finds_corrupt_and_missing_blobs_and_repair_drops_only_broken_refs(
     (blobs / corrupt).write_bytes(b"flipped")
     os.unlink(blobs / missing)
     (blobs / "foreign").write_text("x")
+    (blobs / "0-foreign").write_text("x")          # sorts before every digest: the check goes on past it
     (blobs / ".hidden-temp").write_text("x")
     dead = _dead_pid()
     (src.root / "ingest" / f"w-{dead}-x").write_text("x")
@@ -365,7 +382,7 @@ def test_fsck_finds_corrupt_and_missing_blobs_and_repair_drops_only_broken_refs(
     (src.root / "leases" / f"{os.getpid()}-c-d.lease").write_text("")
     rep = fsck(src)
     assert not rep.ok
-    assert sorted(rep.corrupt_blobs) == sorted(["foreign", f"sha256:{corrupt}"])
+    assert sorted(rep.corrupt_blobs) == sorted(["0-foreign", "foreign", f"sha256:{corrupt}"])
     assert sorted(rep.broken_refs) == sorted([f"{LIB}app:v1: blob sha256:{corrupt} corrupt",
                                               f"{LIB}other:v2: blob sha256:{missing} missing"])
     assert sorted(rep.stale_ingest) == sorted([f"w-{dead}-x", f"load-{dead}-d"])
@@ -380,6 +397,7 @@ def test_fsck_finds_corrupt_and_missing_blobs_and_repair_drops_only_broken_refs(
     assert set(index_names(src.root)) == {LIB + "unsaved:latest"}
     assert not (blobs / corrupt).exists()
     assert f"removed corrupt blob {corrupt}" in rep.repaired and "removed corrupt blob foreign" in rep.repaired
+    assert "removed corrupt blob 0-foreign" in rep.repaired
     assert f"dropped ref {LIB}app:v1" in rep.repaired and f"dropped ref {LIB}other:v2" in rep.repaired
     assert sorted(p.name for p in (src.root / "ingest").iterdir()) == [f"w-{os.getpid()}-live"]
     assert sorted(p.name for p in (src.root / "leases").iterdir()) == [f"{os.getpid()}-b.lease",

@@ -107,6 +107,12 @@ def test_resumable_writer_and_leased_commits(tmp_path: Path) -> None:
     w3 = s.writer("fresh")
     w3.write(b"x")
     assert w3.commit() == Digest.of_bytes(b"x")
+    w4 = s.writer("again")
+    w4.write(b"old")
+    w4.abort(keep=True)
+    w5 = s.writer("again")                                       # not resumed unless asked: starts empty
+    w5.write(b"new")
+    assert w5.commit() == Digest.of_bytes(b"new")
 
 
 def test_store_files_live_in_its_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -354,6 +360,7 @@ def test_referenced_blobs_walks_indexes_manifests_configs_and_layers(tmp_path: P
     layer = Digest(json.loads(s.read_blob(amd.digest))["layers"][0]["digest"])
     not_a_manifest = Descriptor(mt.OCI_MANIFEST, layer, s.blob_size(layer))
     assert s.referenced_blobs([not_a_manifest]) == {layer}   # unparsable: listed itself, nothing below, no error
+    assert config_digest(s, amd) in s.referenced_blobs([amd, not_a_manifest])    # and the walk goes on
 
 
 def test_gc_removes_only_unreachable_blobs(tmp_path: Path) -> None:
