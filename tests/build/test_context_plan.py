@@ -313,3 +313,16 @@ def test_glob_prunes_only_the_ignored_directory_not_namesakes(ctx: Path) -> None
     (ctx / "charts" / "sub" / "f.yaml").write_text("f")
     got, dropped = glob_context("**/*.yaml", str(ctx), IgnoreRules(["sub"]))
     assert "charts/sub/f.yaml" in got and not any(g.startswith("sub/") for g in got) and dropped == 0
+
+
+@pytest.mark.parametrize("bad", ["[]", "[!]", "a/[]b"])
+def test_a_bad_ignore_pattern_names_the_file_and_line(ctx: Path, bad: str) -> None:
+    """docker refuses these (Go's filepath.ErrBadPattern): a build error at .sealerignore:LINE, not a crash."""
+    (ctx / ".sealerignore").write_text(f"# comment\n*.tmp\n{bad}\n")
+    with pytest.raises(BuildError, match=r"syntax error in pattern") as e:
+        plan(ctx, ".")
+    assert (e.value.file, e.value.line) == (str(ctx / ".sealerignore"), 3), e.value
+
+
+def test_a_bad_copy_glob_points_at_the_copy(ctx: Path) -> None:
+    refused(ctx, "src/[]*", why=r"COPY source 'src/\[\]\*': syntax error in pattern")

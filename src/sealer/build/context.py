@@ -19,7 +19,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from sealer.build.ignore import IgnoreRules, glob_context, has_magic
+from sealer.build.ignore import IgnoreRules, PatternError, glob_context, has_magic
 from sealer.build.ignore import load as load_ignore
 from sealer.build.statcache import StatCache
 from sealer.errors import BuildError
@@ -81,7 +81,10 @@ def _plan_copy(instr: Copy, context: str, stats: StatCache) -> CopyPlan:
         if ".." in parts:
             raise BuildError(f"COPY source {src!r} leaves the build context ('..' is not allowed)", file, line)
         if has_magic(src):
-            matches, dropped = glob_context(src, ctx, ignore)
+            try:
+                matches, dropped = glob_context(src, ctx, ignore)
+            except PatternError as e:
+                raise BuildError(f"COPY source {src!r}: {e}", file, line) from None
             if not matches:
                 why = f" ({dropped} match(es) excluded by {IGNORE_FILE})" if dropped else ""
                 raise BuildError(f"COPY source {src!r} matches no file in the build context{why}", file, line)

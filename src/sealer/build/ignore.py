@@ -20,6 +20,8 @@ import posixpath
 import re
 from dataclasses import dataclass
 
+from sealer.errors import BuildError
+
 _SPECIAL = set(".+()|{}$^")
 
 
@@ -29,8 +31,12 @@ def _clean(pattern: str) -> str:
     return "" if p == "." else p
 
 
+class PatternError(ValueError):
+    """A pattern docker would refuse (``[]``, ``[!]``: Go's ``filepath.ErrBadPattern``)."""
+
+
 def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """The regular expression of one pattern (docker's translation)."""
+    """The regular expression of one pattern (docker's translation); :class:`PatternError` for a bad one."""
     out = ["^"]
     i, n = 0, len(pattern)
     while i < n:
@@ -54,6 +60,8 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
                 out.append(re.escape(ch))
             else:
                 body = pattern[i + 1:j]
+                if body in ("", "!", "^"):  # an empty class: Go's filepath.Match says ErrBadPattern
+                    raise PatternError(f"syntax error in pattern {pattern!r} (empty character class)")
                 if body.startswith("!"):
                     body = "^" + body[1:]
                 out.append("[" + body.replace("\\", "\\\\") + "]")
@@ -64,7 +72,10 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
             out.append(ch)
         i += 1
     out.append("$")
-    return re.compile("".join(out), re.DOTALL)
+    try:
+        return re.compile("".join(out), re.DOTALL)
+    except re.error as e:
+        raise PatternError(f"syntax error in pattern {pattern!r} ({e.msg})") from None
 
 
 @dataclass(frozen=True)
@@ -77,9 +88,10 @@ class _Rule:
 class IgnoreRules:
     """The parsed ignore file; :meth:`ignored` answers for a context-relative path."""
 
-    def __init__(self, patterns: list[str]) -> None:
+    def __init__(self, patterns: list[str], source: str | None = None) -> None:
+        """``source``: the ignore file's path, named (with the line) when a pattern is bad."""
         rules = []
-        for raw in patterns:
+        for lineno, raw in enumerate(patterns, start=1):
             text = raw.strip()
             if not text or text.startswith("#"):
                 continue
@@ -87,7 +99,10 @@ class IgnoreRules:
             body = _clean(text[1:].strip() if exclusion else text)
             if not body:
                 continue
-            rules.append(_Rule(text, compile_pattern(body), exclusion))
+            try:
+                rules.append(_Rule(text, compile_pattern(body), exclusion))
+            except PatternError as e:
+                raise BuildError(str(e), source, lineno if source is not None else None) from None
         self.rules = tuple(rules)
         self.has_exceptions = any(r.exclusion for r in self.rules)
 
@@ -120,7 +135,7 @@ def load(context: str, name: str) -> IgnoreRules:
     if not os.path.isfile(path):
         return IgnoreRules([])
     with open(path, encoding="utf-8", errors="replace") as f:
-        return IgnoreRules(f.read().splitlines())
+        return IgnoreRules(f.read().splitlines(), path)
 
 
 def has_magic(pattern: str) -> bool:
