@@ -23,8 +23,9 @@ def _walk(text: str) -> tuple[list[tuple[str, str, bool, int | None]], Budget]:
     root = parse_document(text, "m.yaml")
     assert root is not None
     budget = Budget("m.yaml", 1, 10_000)
-    hits = [(h.raw, h.detail, h.helm_test, h.line) for obj in objects(root, budget) for h in pod_spec_images(obj, budget)]
-    return hits, budget
+    found = [h for obj in objects(root, budget) for h in pod_spec_images(obj, budget)]
+    assert all(h.extended is False for h in found)     # pod spec hits are never "extended" (deep) ones
+    return [(h.raw, h.detail, h.helm_test, h.line) for h in found], budget
 
 
 def test_every_container_list_and_image_volume_in_order_with_names_and_lines() -> None:
@@ -64,13 +65,15 @@ def test_label_without_a_name_uses_generate_name_then_the_kind_alone() -> None:
 
 @pytest.mark.parametrize("hook,is_test", [
     ("test", True), ("test-success", True), ("test-failure", True), ("pre-install, test-success", True),
+    ("pre-install,test", True),
     ("pre-install,post-install", False), ("tests", False), ("", False),
 ])
 def test_helm_test_hooks_mark_the_hits(hook: str, is_test: bool) -> None:
     text = (f"apiVersion: v1\nkind: Pod\nmetadata: {{name: t, annotations: {{helm.sh/hook: '{hook}'}}}}\n"
-            "spec: {containers: [{name: a, image: x:1}]}\n")
+            "spec: {containers: [{name: a, image: x:1}], volumes: [{name: v, image: {reference: r:1}}]}\n")
     hits, _ = _walk(text)
-    assert hits == [("x:1", "Pod/t container a", is_test, 4)]
+    assert hits == [("x:1", "Pod/t container a", is_test, 4), ("r:1", "Pod/t volume v", is_test, 4)]
+    assert all(h[2] is is_test for h in hits)
     assert _found(text)[0][1] == "m.yaml#1 Pod/t container a" + (" (helm test)" if is_test else "")
 
 
@@ -197,8 +200,9 @@ def test_nesting_limit_is_exact() -> None:
     ok = MAX_DEPTH - 3
     hits, _ = _walk(_nested(ok))
     assert [h[0] for h in hits] == ["deep:1"]
-    with pytest.raises(DiscoveryError, match=f"nesting deeper than {MAX_DEPTH}"):
+    with pytest.raises(DiscoveryError, match=f"nesting deeper than {MAX_DEPTH}") as e:
         _walk(_nested(ok + 1))
+    assert e.value.line == 4
 
 
 def _lists(levels: int) -> Node:
@@ -213,5 +217,51 @@ def _lists(levels: int) -> Node:
 def test_list_nesting_counts_towards_the_limit() -> None:
     budget = Budget("m.yaml", 1, 10_000)
     assert [o.label for o in objects(_lists(MAX_DEPTH), budget)] == ["Pod/p"]
-    with pytest.raises(DiscoveryError, match=f"nesting deeper than {MAX_DEPTH}"):
+    with pytest.raises(DiscoveryError, match=f"nesting deeper than {MAX_DEPTH}") as e:
         list(objects(_lists(MAX_DEPTH + 1), Budget("m.yaml", 1, 10_000)))
+    assert e.value.line == 1
+
+
+def test_containers_with_names_only_still_make_a_pod_spec_for_its_volumes() -> None:
+    base = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [%s], volumes: [{name: v, image: {reference: r:1}}]}\n"
+    assert [raw for raw, _, _ in _found(base % "{name: a}")] == ["r:1"]
+    assert [raw for raw, _, _ in _found(base % "{args: [x]}")] == []     # neither a name nor an image
+
+
+def test_list_items_that_are_not_objects_are_skipped_not_the_end() -> None:
+    pod = "{apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: a, image: x:1}]}}"
+    text = (f"apiVersion: v1\nkind: List\nitems:\n- just a string\n- {{apiVersion: v1}}\n- {{kind: Pod}}\n"
+            f"- {{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {{name: c}}}}\n"
+            f"- {pod}\n")
+    assert _found(text) == [("x:1", "m.yaml#1 Pod/p container a", 8)]
+
+
+def test_object_fields_without_metadata() -> None:
+    root = parse_document("apiVersion: v1\nkind: Pod\n", "m.yaml")
+    assert root is not None
+    (obj,) = objects(root, Budget("m.yaml", 1, 10_000))
+    assert (obj.kind, obj.name, obj.helm_test, obj.label) == ("Pod", "", False, "Pod")
+    assert obj.name == "" and obj.helm_test is False
+
+
+def _exhausted_at(text: str, limit: int) -> int | None:
+    """The line a walk with ``limit`` visits stops at (the error names the node where the budget ran out)."""
+    root = parse_document(text, "m.yaml")
+    assert root is not None
+    budget = Budget("m.yaml", 1, 10_000)
+    budget.limit = limit
+    with pytest.raises(DiscoveryError, match="alias expansion exceeds") as e:
+        for obj in objects(root, budget):
+            pod_spec_images(obj, budget)
+    return e.value.line
+
+
+def test_budget_errors_name_the_node_where_the_budget_ran_out() -> None:
+    # the object itself a pod spec: objects 1, its mapping 1 + 4 entries, then each container, then each volume
+    spec = "apiVersion: v1\nkind: X\ncontainers:\n- name: a\n  image: x:1\nvolumes:\n- name: v\n"
+    assert _exhausted_at(spec, 0) == 1          # the object, in objects()
+    assert _exhausted_at(spec, 1) == 1          # its mapping, in the pod spec walk
+    assert _exhausted_at(spec, 6) == 4          # the container
+    assert _exhausted_at(spec, 7) == 7          # the volume
+    # a sequence that is not in a pod spec: objects 1, mapping 1 + 3, then the sequence
+    assert _exhausted_at("apiVersion: v1\nkind: X\nlist:\n- [a]\n", 5) == 4
