@@ -73,9 +73,12 @@ def open_following(client: RegistryClient, ref: Reference, path: str, what: str,
     its credentials, any other host gets none (no Authorization, no cookies)."""
     resp = client.request("GET", ref, path, what=what, headers=headers, stream=True)
     origin = urlsplit(str(resp.request.url))
-    for _ in range(MAX_REDIRECTS):
-        if resp.status_code not in (301, 302, 303, 307, 308):
-            break
+    hops = 0
+    while resp.status_code in (301, 302, 303, 307, 308):
+        if hops == MAX_REDIRECTS:
+            resp.close()
+            raise RegistryError(f"{what}: too many redirects")
+        hops += 1
         loc = resp.headers.get("Location")
         resp.close()
         if not loc:
@@ -91,8 +94,6 @@ def open_following(client: RegistryClient, ref: Reference, path: str, what: str,
             raise RegistryError(f"{what}: refusing redirect to {target.scheme}: URL")
         # a different host: no Authorization, no cookies, only the Range we need
         resp = client._retrying(_plain_get(client._http(target.netloc), url, headers), what)
-    else:
-        raise RegistryError(f"{what}: too many redirects")
     raise_for_status(resp, what)
     return resp
 
