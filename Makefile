@@ -47,12 +47,16 @@ stress: install
 # of pyproject.toml. Prints the score per module; README "Testing" lists the figures and how to run the rest.
 mutation: install
 	$(PY) -m pip install -q -e '.[mutation]'
+ifdef MUTATION_SET
+	$(PY) scripts/mutation_sets.py $(MUTATION_SET)
+else
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children $${MUTATION_JOBS:-2} >/dev/null || true
 	$(VENV)/bin/mutmut results --all true | $(PY) scripts/mutation_score.py
+endif
 
 bench: install
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo .bench mutants
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .demo .bench mutants .mutation
