@@ -300,3 +300,46 @@ def test_known_basic_challenge_without_credentials_sends_nothing() -> None:
     flow = RegistryAuth(st, "h:1", ()).sync_auth_flow(httpx.Request("GET", "http://h:1/v2/"))
     assert "Authorization" not in next(flow).headers
 
+
+
+# ---- fetching a token (RegistryClient._fetch_token, the fetcher the client gives AuthState) ----------------
+def test_token_request_carries_service_scopes_and_credentials(token_registry: Registry, tmp_path: Path) -> None:
+    reg = token_registry
+    assert reg.token_server is not None and reg.password
+    ts = reg.token_server
+    with RegistryClient(RegistryOptions(auth_file=tmp_path / "none.json")) as c:
+        ch = Challenge("bearer", {"realm": ts.realm + "?account=bob", "service": SERVICE})
+        tok, expires = c._fetch_token(ch, ("repository:a:pull", "repository:b:push"), Credential("bob", reg.password))
+        assert tok.count(".") == 2 and expires == ts.expires_in        # a JWT, with the server's lifetime
+        assert ts.requests[-1] == {"user": "bob", "scopes": ["repository:a:pull", "repository:b:push"], "ok": True,
+                                   "service": SERVICE}
+        # no service, no scopes, a credential without a password (an identity token only): anonymous request
+        c._fetch_token(Challenge("bearer", {"realm": ts.realm}), (), Credential("bob", "", identity_token="x"))
+        assert ts.requests[-1] == {"user": None, "scopes": [], "ok": True, "service": None}
+        with pytest.raises(AuthError, match=r"authenticate at 127.0.0.1:\d+: user 'bob' refused \(UNAUTHORIZED: "
+                                            r"bad credentials\)"):
+            c._fetch_token(ch, (), Credential("bob", "wrong"))
+
+
+def test_anonymous_token_refused(tmp_path: Path) -> None:
+    from helpers.registry import start_registry
+
+    with start_registry(tmp_path / "r", token_users={"bob": "pw"}, token_anonymous_pull=False) as reg, \
+            RegistryClient(RegistryOptions(auth_file=tmp_path / "none.json")) as c:
+        assert reg.token_server is not None
+        with pytest.raises(AuthError, match="anonymous access refused"):
+            c._fetch_token(Challenge("bearer", {"realm": reg.token_server.realm}), (), None)
+
+
+@pytest.mark.parametrize("realm,error", [
+    (None, "authenticate: bearer challenge without a realm"),
+    ("", "authenticate: bearer challenge without a realm"),
+    ("ftp://127.0.0.1/token", "authenticate at ftp://127.0.0.1/token: not an http\\(s\\) URL"),
+    ("https:///token", "not an http\\(s\\) URL"),
+    ("http://auth.example/token", "authenticate at http://auth.example/token: refusing to send credentials over "
+                                  "plain HTTP \\(mark auth.example --insecure-registry to allow\\)"),
+])
+def test_bad_realms_refused_before_any_request(realm: str | None, error: str, tmp_path: Path) -> None:
+    params = {} if realm is None else {"realm": realm}
+    with RegistryClient(RegistryOptions(auth_file=tmp_path / "none.json")) as c, pytest.raises(AuthError, match=error):
+        c._fetch_token(Challenge("bearer", params), (), Credential("u", "p"))
