@@ -244,3 +244,19 @@ def test_report_json() -> None:
                    {"reference": "b:1", "digest": None, "platforms": [], "size": 0, "ok": False, "source": ""}]}
     empty = VerifyReport("d", [], [])
     assert (empty.blobs, empty.bytes, empty.record, empty.unrecorded, empty.notes) == (0, 0, "", [], [])
+
+
+def test_recorded_digest_is_compared_by_every_entry_point(tree: Tree) -> None:
+    other = tree.multi.digest
+    want = [f"{tree.host}/{ONE}:v1: tag {ONE}:v1 points at {tree.one.digest}, recorded {other}"]
+    assert verify_registry(tree.root, [tree.served(ONE, tree.one, digest=other)]) == want
+    c = inspect_dir_image(tree.root, f"N-{ONE}", ONE, "v1", Digest(other))
+    assert c.problems == [f"N-{ONE}: tag {ONE}:v1 points at {tree.one.digest}, recorded {other}"]
+
+
+def test_inspect_dir_image_honours_wanted_platforms(tree: Tree) -> None:
+    arm = tree.multi.manifests[1]
+    tree.blob(arm.digest).unlink()
+    assert inspect_dir_image(tree.root, "m", MULTI, "v1", None, want_platforms=["linux/amd64"]).problems == []
+    assert inspect_dir_image(tree.root, "m", MULTI, "v1", None).problems == [
+        f"m: child manifest (linux/arm64/v8) {arm.digest} is missing"]
