@@ -37,6 +37,8 @@ from sealer.registry.credentials import Credential
     ('Basic realm="r",Bearer realm="t"', [("basic", {"realm": "r"}), ("bearer", {"realm": "t"})]),
     ('Negotiate x=1, Basic realm="r"', [("negotiate", {"x": "1"}), ("basic", {"realm": "r"})]),
     ('Bearer realm=""', [("bearer", {"realm": ""})]),
+    ("Basic realm=r, ", [("basic", {"realm": "r"})]),                         # trailing separators
+    ("Basic realm=r ,  ", [("basic", {"realm": "r"})]),
     ("Bearer =x", [("bearer", {})]),
 ])
 def test_parse_www_authenticate(header: str, want: list[tuple[str, dict[str, str]]]) -> None:
