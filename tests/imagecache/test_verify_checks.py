@@ -260,3 +260,64 @@ def test_inspect_dir_image_honours_wanted_platforms(tree: Tree) -> None:
     assert inspect_dir_image(tree.root, "m", MULTI, "v1", None, want_platforms=["linux/amd64"]).problems == []
     assert inspect_dir_image(tree.root, "m", MULTI, "v1", None).problems == [
         f"m: child manifest (linux/arm64/v8) {arm.digest} is missing"]
+
+
+def _put(tree: Tree, repo: str, doc: dict[str, object], tag: str | None = None) -> tuple[str, bytes]:
+    """Write a manifest or index by hand into the tree as the registry lays it out: blob, revision link, tag."""
+    raw = json.dumps(doc).encode()
+    d = "sha256:" + hashlib.sha256(raw).hexdigest()
+    tree.blob(d).parent.mkdir(parents=True, exist_ok=True)
+    tree.blob(d).write_bytes(raw)
+    for rel in [revision_link_path(repo, Digest(d))] + ([tag_current_path(repo, tag)] if tag else []):
+        (tree.root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree.root / rel).write_text(d)
+    return d, raw
+
+
+FOREIGN = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+ABSENT = {"digest": "sha256:" + hashlib.sha256(b"elsewhere").hexdigest(), "size": 9}
+
+
+@pytest.mark.parametrize("extra,checked", [
+    ({"mediaType": FOREIGN, "urls": ["https://example.invalid/l"]}, False),     # foreign, fetched elsewhere
+    ({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "urls": ["https://example.invalid/l"]}, True),
+    ({"mediaType": FOREIGN}, True),                                               # foreign without a URL
+])
+def test_foreign_layers_are_not_looked_for(tree: Tree, extra: dict[str, object], checked: bool) -> None:
+    man = json.loads(tree.one.manifests[0].raw)
+    man["layers"] = [{**ABSENT, **extra}, *man["layers"]]
+    _, raw = _put(tree, ONE, man, "v2")
+    c = check_image(DirView(tree.root), "f", ONE, "v2", None)
+    real = len(raw) + man["config"]["size"] + sum(tree.one.manifests[0].layer_sizes)
+    if checked:
+        assert c.problems == [f"f: layer 0 {ABSENT['digest']} has no _layers link in {ONE}",
+                              f"f: layer 0 {ABSENT['digest']} is missing"] and c.size == real + 9
+    else:
+        assert c.problems == [] and c.size == real
+
+
+def test_index_child_declared_with_a_non_manifest_type(tree: Tree) -> None:
+    amd = tree.multi.manifests[0]
+    child = json.loads(amd.raw)
+    del child["mediaType"]
+    cd, craw = _put(tree, MULTI, child)
+    desc = {"mediaType": "application/x-unknown", "digest": cd, "size": len(craw),
+             "platform": {"os": "linux", "architecture": "amd64"}}
+    top, _ = _put(tree, MULTI, {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                                "manifests": [desc]}, "v3")
+    c = check_image(DirView(tree.root), "x", MULTI, "v3", None)
+    assert c.problems == ["x: child manifest: parse manifest: media type 'application/x-unknown' is not an image "
+                          "manifest"], c.problems
+    # the same child declared as an OCI manifest is fine
+    top2, _ = _put(tree, MULTI, {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                                 "manifests": [{**desc, "mediaType": "application/vnd.oci.image.manifest.v1+json"}]},
+                   "v4")
+    assert check_image(DirView(tree.root), "x", MULTI, "v4", None).problems == []
+    assert top != top2
+
+
+def test_later_children_checked_after_a_skipped_one(tree: Tree) -> None:
+    amd, arm = tree.multi.manifests
+    tree.blob(amd.digest).unlink()
+    c = _check(tree, MULTI, tree.multi, platforms=["linux/arm64"])
+    assert c.problems == [] and c.platforms == ["linux/arm64/v8"]
