@@ -345,3 +345,14 @@ def test_bad_realms_refused_before_any_request(realm: str | None, error: str, tm
     params = {} if realm is None else {"realm": realm}
     with RegistryClient(RegistryOptions(auth_file=tmp_path / "none.json")) as c, pytest.raises(AuthError, match=error):
         c._fetch_token(Challenge("bearer", params), (), Credential("u", "p"))
+
+
+def test_token_cache_without_service_or_realm() -> None:
+    """Challenges without ``service`` (or, with a lenient fetcher, without ``realm``) cache and forget too."""
+    st, calls = _state(300)
+    for ch in (Challenge("bearer", {"realm": "https://t"}), Challenge("bearer", {"service": "s"}), Challenge("bearer")):
+        tok = st.new_token("h", ch, ("x:pull",))
+        assert st.cached_token(ch, ("x:pull",)) == tok
+        st.forget_token(ch, ("x:pull",))
+        assert st.cached_token(ch, ("x:pull",)) is None
+    assert len(calls) == 3
