@@ -321,3 +321,20 @@ def test_later_children_checked_after_a_skipped_one(tree: Tree) -> None:
     tree.blob(amd.digest).unlink()
     c = _check(tree, MULTI, tree.multi, platforms=["linux/arm64"])
     assert c.problems == [] and c.platforms == ["linux/arm64/v8"]
+
+
+def test_index_children_without_platform_or_listed_twice(tree: Tree) -> None:
+    amd, arm = tree.multi.manifests
+    oci = "application/vnd.oci.image.manifest.v1+json"
+    plat = {"os": "linux", "architecture": "amd64"}
+    gone = {"mediaType": oci, "digest": "sha256:" + hashlib.sha256(b"gone").hexdigest(), "size": 4}
+    kids = [{"mediaType": oci, "digest": amd.digest, "size": len(amd.raw), "platform": plat},
+            {"mediaType": oci, "digest": amd.digest, "size": len(amd.raw), "platform": plat},
+            {"mediaType": oci, "digest": arm.digest, "size": len(arm.raw)},
+            gone]
+    _put(tree, MULTI, {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": kids},
+         "v5")
+    c = check_image(DirView(tree.root), "x", MULTI, "v5", None)
+    assert c.platforms == ["linux/amd64"]                      # once, and nothing for the children without one
+    assert c.problems == [f"x: child manifest (no platform) {gone['digest']} has no revision link in {MULTI}",
+                          f"x: child manifest (no platform) {gone['digest']} is missing"]
