@@ -137,3 +137,9 @@ def test_bad_files_name_the_file(tmp_path: Path) -> None:
         RegistriesConf.load(tmp_path)
     with pytest.raises(RegistryError, match=f"read registries file {tmp_path / 'no'}: not found"):
         RegistriesConf.load(tmp_path / "no")
+
+
+def test_locations_keep_their_case_and_lose_trailing_slashes_only() -> None:
+    conf = RegistriesConf.from_dict({"registry": [{"location": "r.exampleX/", "mirror": [{"location": "m.example/x/"}]}]})
+    assert conf.registries[0].location == "r.exampleX" and conf.registries[0].mirrors[0].location == "m.example/x"
+    assert _srcs(conf, "r.exampleX/a:1") == [("m.example/x/a:1", False, True), ("r.exampleX/a:1", False, False)]
