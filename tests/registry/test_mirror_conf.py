@@ -140,6 +140,10 @@ def test_bad_files_name_the_file(tmp_path: Path) -> None:
 
 
 def test_locations_keep_their_case_and_lose_trailing_slashes_only() -> None:
-    conf = RegistriesConf.from_dict({"registry": [{"location": "r.exampleX/", "mirror": [{"location": "m.example/x/"}]}]})
-    assert conf.registries[0].location == "r.exampleX" and conf.registries[0].mirrors[0].location == "m.example/x"
-    assert _srcs(conf, "r.exampleX/a:1") == [("m.example/x/a:1", False, True), ("r.exampleX/a:1", False, False)]
+    conf = RegistriesConf.from_dict({"registry": [
+        {"location": "r.exampleX/", "mirror": [{"location": "m.exampleX/"}]},
+        {"prefix": "p.exampleX/", "location": "o.example"}]})
+    assert [(e.prefix, e.location, [m.location for m in e.mirrors]) for e in conf.registries] == [
+        ("r.exampleX", "r.exampleX", ["m.exampleX"]), ("p.exampleX", "o.example", [])]
+    assert _srcs(conf, "r.exampleX/a:1") == [("m.exampleX/a:1", False, True), ("r.exampleX/a:1", False, False)]
+    assert _srcs(conf, "p.exampleX/a:1") == [("o.example/a:1", False, False)]
