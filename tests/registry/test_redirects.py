@@ -112,3 +112,10 @@ def test_redirect_target_error_is_reported(setup: Setup) -> None:
     setup.px.add(Fault("redirect", location="http://localhost:{port}/_redirected/unknown", times=-1))
     with pytest.raises(NotFoundError, match="not found"):
         setup.fetch()
+
+
+def test_failing_blob_get_names_the_blob(setup: Setup) -> None:
+    setup.px.add(Fault("status", status=500, times=-1))
+    with pytest.raises(RegistryError, match=f"^get blob {setup.layer.digest} from {setup.px.host}/rd/app: HTTP 500"):
+        setup.fetch()
+    assert len(setup.blob_gets()) == 3                      # the configured attempts, no redirect involved
