@@ -39,6 +39,7 @@ from sealer.registry.credentials import Credential
     ('Bearer realm=""', [("bearer", {"realm": ""})]),
     ("Basic realm=r, ", [("basic", {"realm": "r"})]),                         # trailing separators
     ("Basic realm=r ,  ", [("basic", {"realm": "r"})]),
+    ('Basic realm="r", Xtra realm="x"', [("basic", {"realm": "r"}), ("xtra", {"realm": "x"})]),
     ("Bearer =x", [("bearer", {})]),
 ])
 def test_parse_www_authenticate(header: str, want: list[tuple[str, dict[str, str]]]) -> None:
