@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers.faultproxy import Fault, FaultProxy
-from helpers.registry import Registry, push_test_image, write_auth_file
+from helpers.registry import Registry, free_port, push_test_image, write_auth_file
 
 from sealer.digest import Digest
 from sealer.errors import RegistryError
@@ -110,7 +110,7 @@ def test_redirect_target_error_is_reported(setup: Setup) -> None:
     from sealer.errors import NotFoundError
 
     setup.px.add(Fault("redirect", location="http://localhost:{port}/_redirected/unknown", times=-1))
-    with pytest.raises(NotFoundError, match="not found"):
+    with pytest.raises(NotFoundError, match=f"^get blob {setup.layer.digest} from {setup.px.host}/rd/app: not found"):
         setup.fetch()
 
 
@@ -119,3 +119,34 @@ def test_failing_blob_get_names_the_blob(setup: Setup) -> None:
     with pytest.raises(RegistryError, match=f"^get blob {setup.layer.digest} from {setup.px.host}/rd/app: HTTP 500"):
         setup.fetch()
     assert len(setup.blob_gets()) == 3                      # the configured attempts, no redirect involved
+
+
+def test_unreachable_redirect_target_names_the_blob(setup: Setup) -> None:
+    setup.px.add(Fault("redirect", location=f"http://localhost:{free_port()}/blob", times=-1))
+    with pytest.raises(RegistryError, match=f"^get blob {setup.layer.digest} from {setup.px.host}/rd/app: "
+                                            "ConnectError.*after 3 attempts"):
+        setup.fetch()
+
+
+def test_failing_same_host_redirect_names_the_blob(setup: Setup) -> None:
+    setup.px.add(Fault("redirect", location="{path}?again=1", times=1))
+    setup.px.add(Fault("status", status=500, times=-1))
+    with pytest.raises(RegistryError, match=f"^get blob {setup.layer.digest} from {setup.px.host}/rd/app: HTTP 500"):
+        setup.fetch()
+    assert [p for p, _ in setup.blob_gets()][1:] == [f"/v2/rd/app/blobs/{setup.layer.digest}?again=1"] * 3
+
+
+def test_same_host_redirect_keeps_accept_and_range(setup: Setup) -> None:
+    """A manifest redirected on the registry host still asks for the types we accept (the registry answers
+    404 to an OCI manifest request without them), and a resumed blob GET keeps its Range."""
+    setup.px.add(Fault("redirect", path=r"/manifests/", location="{path}?again=1", times=1))
+    raw, _, _ = setup.client.get_manifest(parse(f"{setup.px.host}/rd/app:v1"))
+    assert raw
+    (_, h1), (p2, h2) = [(p, h) for m, p, h in setup.px.requests if "/manifests/" in p]
+    assert p2.endswith("?again=1") and h2.get("Accept") == h1.get("Accept") and "oci" in str(h1.get("Accept"))
+    setup.px.requests.clear()
+    setup.px.add(Fault("reset", after_bytes=100_000, times=1))
+    setup.px.add(Fault("redirect", location="{path}?again=1", times=1))
+    assert setup.fetch() == setup.data
+    assert [(p.endswith("?again=1"), h.get("Range")) for p, h in setup.blob_gets()] == [
+        (False, None), (False, "bytes=100000-"), (True, "bytes=100000-")]
