@@ -147,3 +147,28 @@ def test_locations_keep_their_case_and_lose_trailing_slashes_only() -> None:
         ("r.exampleX", "r.exampleX", ["m.exampleX"]), ("p.exampleX", "o.example", [])]
     assert _srcs(conf, "r.exampleX/a:1") == [("m.exampleX/a:1", False, True), ("r.exampleX/a:1", False, False)]
     assert _srcs(conf, "p.exampleX/a:1") == [("o.example/a:1", False, False)]
+
+
+def test_entries_after_a_non_matching_wildcard_are_still_considered() -> None:
+    conf = RegistriesConf.from_dict({"registry": [{"location": "*.corp.example"},
+                                                  {"location": "quay.io", "mirror": [{"location": "m.example/q"}]}]})
+    assert _srcs(conf, "quay.io/a/b:1") == [("m.example/q/a/b:1", False, True), ("quay.io/a/b:1", False, False)]
+
+
+def test_equal_length_matches_first_listed_wins() -> None:
+    exact = {"location": "a.corp.example", "mirror": [{"location": "exact.example/m"}]}
+    wild = {"location": "*.corp.example", "mirror": [{"location": "wild.example/m"}]}
+    first = RegistriesConf.from_dict({"registry": [exact, wild]})
+    assert _srcs(first, "a.corp.example/x:1")[0][0] == "exact.example/m/x:1"
+    second = RegistriesConf.from_dict({"registry": [wild, exact]})
+    assert _srcs(second, "a.corp.example/x:1")[0][0] == "wild.example/m/x:1"
+
+
+def test_skipped_mirrors_do_not_hide_later_ones() -> None:
+    conf = RegistriesConf.from_dict({"registry": [{"location": "o.example", "mirror": [
+        {"location": "tag.example/m", "pull-from-mirror": "tag-only"},
+        {"location": "dig.example/m", "pull-from-mirror": "digest-only"},
+        {"location": "all.example/m"}]}]})
+    assert [s[0] for s in _srcs(conf, f"o.example/a@{DIGEST}")] == [
+        f"dig.example/m/a@{DIGEST}", f"all.example/m/a@{DIGEST}", f"o.example/a@{DIGEST}"]
+    assert [s[0] for s in _srcs(conf, "o.example/a:1")] == ["tag.example/m/a:1", "all.example/m/a:1", "o.example/a:1"]
