@@ -40,6 +40,18 @@ SETS: dict[str, tuple[list[str], list[str]]] = {
               ["tests/tario"]),
     "context": (["src/sealer/build/context.py", "src/sealer/build/ignore.py", "src/sealer/build/statcache.py"],
                 ["tests/build/test_context_plan.py", "tests/build/test_statcache_units.py"]),
+    "podspec": (["src/sealer/discover/podspec.py"],
+                ["tests/discover/test_manifests.py", "tests/discover/test_podspec.py"]),
+    "verify": (["src/sealer/imagecache/verify.py"],
+               ["tests/imagecache/test_cache_verify.py", "tests/imagecache/test_cache_verify_missing.py",
+                "tests/imagecache/test_verify_checks.py"]),
+    "regauth": (["src/sealer/registry/auth.py"],
+                ["tests/registry/test_units.py", "tests/registry/test_client_mock.py", "tests/registry/test_auth.py",
+                 "tests/registry/test_auth_flow.py"]),
+    "redirects": (["src/sealer/registry/blobget.py", "src/sealer/registry/mirrors.py"],
+                  ["tests/registry/test_units.py", "tests/registry/test_client_mock.py",
+                   "tests/registry/test_mirrors.py", "tests/registry/test_faults.py", "tests/registry/test_redirects.py",
+                   "tests/registry/test_mirror_conf.py"]),
 }
 
 

@@ -5,6 +5,7 @@
     px.add(Fault("status", status=429, retry_after="1", times=2))
     px.add(Fault("corrupt"))                     # flip one byte in the next blob body (same length)
     px.add(Fault("redirect"))                    # 307 to http://localhost:<port>/_redirected/<id>
+    px.add(Fault("redirect", location="{path}?again=1", status=302))   # any Location ("" = none), any 3xx
     ... use px.host as the registry host ...
     px.requests                                  # every request seen: (method, path, headers)
     px.stop()
@@ -44,6 +45,8 @@ class Fault:
     after_bytes: int = 0               # reset: body bytes sent before the connection is reset
     status: int = 500                  # status: the code to answer
     retry_after: str | None = None     # status: Retry-After header value
+    location: str | None = None        # redirect: Location to send instead ({port} and {path} filled in; "" = no
+                                       # Location header), with ``status`` when it is a 3xx (else 307)
     fired: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -139,6 +142,10 @@ class FaultProxy:
         if fault is not None and fault.kind == "status":
             extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             self._send(h, fault.status, extra, b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}')
+            return
+        if fault is not None and fault.kind == "redirect" and fault.location is not None:
+            where = {"Location": fault.location.format(port=self.port, path=path)} if fault.location else {}
+            self._send(h, fault.status if 300 <= fault.status < 400 else 307, where, b"")
             return
         if fault is not None and fault.kind == "redirect":
             rid = uuid.uuid4().hex

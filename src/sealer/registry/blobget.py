@@ -75,9 +75,12 @@ def open_following(client: RegistryClient, ref: Reference, path: str, what: str,
     :mod:`sealer.registry.rawget`."""
     resp = client.request("GET", ref, path, what=what, headers=headers, stream=True, raw_body=raw_body)
     origin = urlsplit(str(resp.request.url))
-    for _ in range(MAX_REDIRECTS):
-        if resp.status_code not in (301, 302, 303, 307, 308):
-            break
+    hops = 0
+    while resp.status_code in (301, 302, 303, 307, 308):
+        if hops == MAX_REDIRECTS:
+            resp.close()
+            raise RegistryError(f"{what}: too many redirects")
+        hops += 1
         loc = resp.headers.get("Location")
         resp.close()
         if not loc:
@@ -93,8 +96,6 @@ def open_following(client: RegistryClient, ref: Reference, path: str, what: str,
             raise RegistryError(f"{what}: refusing redirect to {target.scheme}: URL")
         # a different host: no Authorization, no cookies, only the Range we need
         resp = client._retrying(_plain_get(client._http(target.netloc), url, headers, raw_body), what)
-    else:
-        raise RegistryError(f"{what}: too many redirects")
     raise_for_status(resp, what)
     return resp
 

@@ -138,12 +138,10 @@ class RegistriesConf:
 
 
 def _rewrite(ref: Reference, repository: str) -> Reference:
-    domain, _, path = repository.partition("/")
-    if not path:
+    if "/" not in repository:
         raise RegistryError(f"rewrite {ref} to {repository}: mirror location needs a repository path")
     try:
-        parsed = reference.parse(f"{domain}/{path}:x" if "." in domain or ":" in domain or domain == "localhost"
-                                 else f"{repository}:x")
+        parsed = reference.parse(f"{repository}:x")   # a first component without "." or ":" is a docker.io path
     except Exception as e:  # noqa: BLE001 - reported as a config error
         raise RegistryError(f"rewrite {ref} to {repository}: {e}") from None
     return Reference(parsed.domain, parsed.path, ref.tag, ref.digest)
