@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,10 @@ def test_three_hosts_are_separate_and_stop_cleanly(test_hosts: TestHostFactory) 
         assert lines[-1] == "0"  # the fixture writes nothing into /etc/containerd
     # something started over SSH (re-parented, outlives the session) is stopped with its host
     hosts[1].exec("nohup sleep 4321 >/dev/null 2>&1 &")
+    # the background child may not have exec'd sleep yet when exec returns: poll, generous deadline
+    deadline = time.monotonic() + 20
+    while not any("sleep 4321" in p for p in hosts[1].processes()) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert any("sleep 4321" in p for p in hosts[1].processes())
     pids = [p for h in hosts for p in h.pids()]
     assert len(pids) >= 7  # holders, sshds, the sleep
