@@ -57,3 +57,24 @@ def test_chart_memory_limit_comes_from_the_cli_settings(tmp_path: Path, monkeypa
     monkeypatch.setenv("SEALER_CHART_MEMORY_MB", "200")
     r = find_images(tmp_path / "root", chart_timeout=20)
     assert r.returncode != 0 and "more than the 200 MiB render memory limit" in r.stderr, r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("death", [b"fatal error: runtime: out of memory\n",
+                                   b"runtime/cgo: pthread_create failed: Resource temporarily unavailable\nSIGABRT\n",
+                                   b"runtime: failed to create new OS thread (have 7 already; errno=11)\n"])
+def test_each_way_go_dies_at_the_memory_cap_names_the_limit(death: bytes) -> None:
+    """Under the worker's data cap, Go dies at an allocation or, first, at a new thread's stack: both are the
+    memory limit, and the error says so (not the raw runtime line)."""
+    from sealer.discover.renderpool import _Worker
+
+    w = _Worker()
+    try:
+        w.stderr.write(death + b"goroutine 1 [running]:\n" * 50)
+        w.stderr.flush()
+        assert f"more than the {w.memory_mb} MiB render memory limit" in w._stderr_tail()
+        w.stderr.seek(0)
+        w.stderr.truncate()
+        w.stderr.write(b"panic: something else\n")
+        assert w._stderr_tail() == "panic: something else"
+    finally:
+        w.kill()

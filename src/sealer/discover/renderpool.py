@@ -28,6 +28,10 @@ SPAWN_AFTER = 0.25
 _SRC = str(Path(sealer.__file__).resolve().parent.parent)
 
 
+_OUT_OF_MEMORY = ("out of memory", "cannot allocate memory", "pthread_create failed",
+                  "failed to create new OS thread")
+
+
 class _Worker:
     def __init__(self) -> None:
         self.memory_mb = limits.current().chart_memory_mb
@@ -68,8 +72,9 @@ class _Worker:
         return answer
 
     def _stderr_tail(self) -> str:
-        """Why the worker died, from its stderr: Go prints ``fatal error: runtime: out of memory`` first and a
-        long goroutine dump after it, so the head is searched for that, the tail for anything else."""
+        """Why the worker died, from its stderr: Go prints ``fatal error: runtime: out of memory`` (or, when the
+        cap hits a new thread's stack first, ``pthread_create failed``) and a long goroutine dump after it, so the
+        head is searched for that, the tail for anything else."""
         try:
             self.stderr.seek(0)
             head = self.stderr.read(8192).decode(errors="replace")
@@ -79,7 +84,8 @@ class _Worker:
             text = self.stderr.read().decode(errors="replace").strip()
         except (OSError, ValueError):
             head = text = ""
-        if any(m in head or m in text for m in ("out of memory", "cannot allocate memory")):
+        # under the address-space cap Go may fail first at a thread's stack (pthread_create: EAGAIN)
+        if any(m in head or m in text for m in _OUT_OF_MEMORY):
             return (f"the templates need more than the {self.memory_mb} MiB render memory limit (a template that produces "
                     "gigabytes?); raise SEALER_CHART_MEMORY_MB if the chart is really that large")
         return text.splitlines()[-1] if text else f"exit status {self.proc.poll()}"
