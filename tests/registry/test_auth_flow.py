@@ -173,14 +173,21 @@ def test_refused_bearer_token_is_not_reused(tok: tuple[Registry, FaultProxy], tm
         before = len(reg.token_server.requests)
         resp = c.request("POST", ref, "blobs/uploads/", "pull,push", what="start upload")
         assert resp.status_code == 401
-        assert c.auth.token_fetches == 2
+        first = c.auth.token_fetches
+        k = len(_auth_of(px, "/v2/tok/new/blobs/uploads/"))
         c.request("POST", ref, "blobs/uploads/", "pull,push", what="start upload")
-        assert c.auth.token_fetches == 3
+        total = c.auth.token_fetches
+    # exactly 2 and 3 on a calm machine; a transient failure (a 5xx or a reset under load) retries a leg after a
+    # refused token was dropped, which rightly costs one more token: the counts are lower bounds, the order exact
+    assert first >= 2 and total >= first + 1
     asked = reg.token_server.requests[before:]
-    assert [r["scopes"] for r in asked] == [["repository:tok/new:pull,push"]] * 3
+    assert [r["scopes"] for r in asked] == [["repository:tok/new:pull,push"]] * total
     assert all(r["user"] is None for r in asked)
     posts = _auth_of(px, "/v2/tok/new/blobs/uploads/")
-    assert len(posts) == 4 and posts[1] == posts[2] and len(set(posts)) == 3
+    assert all(p is not None and p.startswith("Bearer ") for p in posts)
+    assert posts[k] == posts[k - 1]          # the next attempt starts from the last token...
+    assert posts[-1] != posts[k]             # ...and asks again once it is refused
+    assert len(set(posts)) == total          # every token fetched was sent, none reused after a fresh one came
 
 
 def test_mount_asks_one_token_for_both_repositories(tok: tuple[Registry, FaultProxy], tmp_path: Path) -> None:
