@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 
 import httpx
@@ -124,13 +124,27 @@ class AuthState:
             self._tokens.pop((ch.realm or "", ch.service or "", scopes), None)
 
 
+def merge_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    """One scope per resource with its actions united and sorted: ``repository:a:push,pull`` and
+    ``repository:a:pull`` give ``repository:a:pull,push``. docker-distribution lists a challenge's actions in
+    no fixed order, so scopes are compared (and tokens cached) in this form only."""
+    actions: dict[str, set[str]] = {}
+    for sc in scopes:
+        resource, sep, acts = sc.rpartition(":")
+        if not sep or not resource:
+            actions.setdefault(sc, set())
+            continue
+        actions.setdefault(resource, set()).update(a for a in acts.split(",") if a)
+    return tuple(sorted(f"{r}:{','.join(sorted(a))}" if a else r for r, a in actions.items()))
+
+
 class RegistryAuth(httpx.Auth):
     """Auth for requests to one registry ``host`` needing ``scopes`` (e.g. ``repository:ns/app:pull``)."""
 
     def __init__(self, state: AuthState, host: str, scopes: tuple[str, ...]) -> None:
         self.state = state
         self.host = host
-        self.scopes = tuple(sorted(set(scopes)))
+        self.scopes = merge_scopes(scopes)
 
     def _apply_known(self, request: httpx.Request) -> Challenge | None:
         ch = self.state.challenge(self.host)
@@ -162,7 +176,7 @@ class RegistryAuth(httpx.Auth):
         ch = next((c for c in challenges if c.scheme == "bearer"), challenges[0])
         self.state.set_challenge(self.host, ch)
         if ch.scheme == "bearer":
-            scopes = tuple(sorted(set(self.scopes) | set(ch.scopes)))
+            scopes = merge_scopes((*self.scopes, *ch.scopes))
             if known is not None and known.scheme == "bearer":
                 self.state.forget_token(known, self.scopes)
             tok = self.state.new_token(self.host, ch, scopes)
