@@ -3,13 +3,12 @@ a plain walk in this file (OCI rules), and the lazy rootfs materialisation."""
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
-import tarfile
 from pathlib import Path
 
 import pytest
+from store.kit import layer_tar
 
 from sealer.build.rootfs import SPARSE_OVER, WorkingRootfs, _discovery_select, diff, snapshot
 from sealer.digest import Digest
@@ -109,13 +108,7 @@ def test_discovery_selection(rel: str, size: int, want: str) -> None:
 
 
 def _layer(store: Store, files: dict[str, bytes]) -> Descriptor:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tf:
-        for name, data in files.items():
-            ti = tarfile.TarInfo(name)
-            ti.size = len(data)
-            tf.addfile(ti, io.BytesIO(data))
-    raw = buf.getvalue()
+    raw = layer_tar(files)
     return Descriptor(mt.OCI_LAYER, store.put_bytes(raw), len(raw))
 
 

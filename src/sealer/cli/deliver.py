@@ -38,6 +38,12 @@ class CliReporter:
             echo_err(text)
 
 
+def _data_root_option(f: F) -> F:
+    return click.option("--data-root", default=None,
+                        help="Data root on hosts (overrides the Clusterfile's spec.dataRoot; default "
+                             "/var/lib/sealer/data).")(f)
+
+
 def _compress_option(f: F) -> F:
     return click.option("--compress/--no-compress", default=False, show_default=True,
                         help="gzip (isal) the rootfs stream except registry/ (whose layers are gzip already); "
@@ -112,7 +118,7 @@ def _guard(fn: Callable[[], Any]) -> Any:
 @click.option("--cluster-name", default="my-cluster", show_default=True, help="Cluster name.")
 @click.option("--runtime", type=click.Choice(["containerd", "docker"]), default="containerd", show_default=True,
               help="Container runtime of the hosts (mirror configuration, CRI socket).")
-@click.option("--data-root", default=None, help="Data root on hosts (overrides the Clusterfile's spec.dataRoot; default /var/lib/sealer/data).")
+@_data_root_option
 @_compress_option
 @_state_option
 @json_option
@@ -148,7 +154,7 @@ def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, use
 @click.command("apply")
 @click.option("-f", "--clusterfile", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
               help="The Clusterfile (spec.image is the image to deliver).")
-@click.option("--data-root", default=None, help="Data root on hosts (overrides the Clusterfile's spec.dataRoot; default /var/lib/sealer/data).")
+@_data_root_option
 @_compress_option
 @_state_option
 @json_option

@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from shlex import quote
+from typing import Any
 
 from sealer.cluster.clusterfile import Cluster
 from sealer.deliver.markers import inputs_hash
@@ -88,6 +89,15 @@ def _covers(cert_pem: str, ca_pem: str, names: tuple[str, ...], ips: tuple[str, 
             and cert.not_valid_after_utc > soon)
 
 
+def _pem(cert: Any, key: Any) -> tuple[str, str]:
+    """A certificate and its private key (unencrypted PKCS#8) as PEM text."""
+    from cryptography.hazmat.primitives import serialization
+
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
+
 def prepare(state_root: Path, cluster: Cluster, master0: str) -> RegistryTLS | None:
     """The CA and server certificate of the cluster's registry (made or reused), or None for plain HTTP."""
     from cryptography import x509
@@ -114,9 +124,7 @@ def prepare(state_root: Path, cluster: Cluster, master0: str) -> RegistryTLS | N
                                                 data_encipherment=False, key_agreement=False,
                                                 encipher_only=False, decipher_only=False), critical=True)
                    .sign(ca_key, hashes.SHA256()))
-        ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM).decode()
-        ca_key_pem = ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()).decode()
+        ca_pem, ca_key_pem = _pem(ca_cert, ca_key)
         _write(d / "ca.key", ca_key_pem, 0o600)
         _write(d / "ca.crt", ca_pem, 0o644)
         (d / "server.crt").unlink(missing_ok=True)
@@ -139,9 +147,7 @@ def prepare(state_root: Path, cluster: Cluster, master0: str) -> RegistryTLS | N
                 .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
                 .sign(ca_key_obj, hashes.SHA256()))
-        cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
+        cert_pem, key_pem = _pem(cert, key)
         _write(d / "server.key", key_pem, 0o600)
         _write(d / "server.crt", cert_pem, 0o644)
         log.info("registry certificate for %s issued (%s)", cluster.name, ", ".join(names + ips))
