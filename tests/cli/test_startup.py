@@ -10,6 +10,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -130,6 +131,30 @@ def test_noop_rebuild_loads_no_network_nor_discovery_code(tmp_path: Path) -> Non
         loaded = _after_main(args, tmp_path)
         assert "sealer.build.executor" in loaded
         assert _under(loaded, NETWORK_AND_DISCOVERY) == [], args
+
+
+def test_quiet_lite_build_of_an_image_list_loads_no_yaml_rich_nor_httpx_cli(registry: Any, tmp_path: Path) -> None:
+    """A quiet lite build whose context has only an imageList pulls (httpx loads) but has no YAML to read, no chart
+    to render and no display to draw: PyYAML, the YAML scanner, the chart machinery, Rich and httpx's own
+    command-line tool (click + Rich + Pygments, which httpx imports whenever they are installed) stay unloaded.
+    The same build with a manifest does load the scanner and PyYAML (so the check has something to find)."""
+    from helpers.registry import push_test_image
+
+    push_test_image(registry, "startup/app:v1", [1000], seed=3)
+    ctx = tmp_path / "ctx"
+    (ctx / "manifests").mkdir(parents=True)
+    (ctx / "manifests" / "imageList").write_text(registry.ref("startup/app:v1") + "\n")
+    (ctx / "Kubefile").write_text("FROM scratch\nCOPY manifests manifests\n")
+    argv = ["build", "-q", "-b", "lite", "--insecure-registry", registry.host, "-t", "list:v1", str(ctx)]
+    loaded = _after_main(argv, tmp_path)
+    assert "httpx" in loaded and "sealer.imagecache.stream" in loaded, "it did pull"
+    assert _under(loaded, ("yaml", "rich", "pygments", "sealer.discover.scanner", "sealer.discover.charts",
+                           "sealer.discover.safeyaml")) == []
+    (ctx / "manifests" / "app.yaml").write_text(
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: a}}\nspec:\n  containers:\n"
+        f"  - {{name: a, image: {registry.ref('startup/app:v1')}}}\n")
+    loaded = _after_main(argv[:-2] + ["with-yaml:v1", str(ctx)], tmp_path)
+    assert "sealer.discover.scanner" in loaded and "yaml" in loaded
 
 
 def test_help_without_click_is_clicks_help() -> None:

@@ -30,10 +30,8 @@ class CacheProgress:
     """Thread-safe counters for images done/total and bytes fetched, rendered to stderr."""
 
     def __init__(self, enabled: bool = True, console: Console | None = None) -> None:
-        from rich.console import Console
-
         self.enabled = enabled
-        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self._console = console  # made on first output: a quiet build never loads Rich
         self._lock = threading.Lock()
         self._rich: Progress | None = None
         self._images: Any = None
@@ -42,6 +40,14 @@ class CacheProgress:
         self.total = 0
         self.fetched = 0
         self._t0 = time.monotonic()
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._console
 
     def start(self, images: int, total_bytes: int) -> None:
         self.total = images

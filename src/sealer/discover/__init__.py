@@ -14,11 +14,15 @@ Modules: ``safeyaml`` (bounded streaming YAML nodes), ``podspec`` (strict pod-sp
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from sealer.discover.find import IGNORE_LIST, IMAGE_LIST, discover
 from sealer.discover.model import DiscoveryErrors, DiscoveryResult, FoundImage, ImageSource
-from sealer.discover.scanner import images_from_yaml_text
 from sealer.discover.settings import SETTINGS_FILE, Settings
 from sealer.errors import DiscoveryError
+
+if TYPE_CHECKING:
+    from sealer.discover.scanner import images_from_yaml_text
 
 __all__ = [
     "IGNORE_LIST",
@@ -33,3 +37,13 @@ __all__ = [
     "discover",
     "images_from_yaml_text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``images_from_yaml_text`` loads the YAML scanner (and PyYAML) on first use (PEP 562): a build whose
+    context has only an imageList never loads them."""
+    if name == "images_from_yaml_text":
+        from sealer.discover.scanner import images_from_yaml_text
+
+        return images_from_yaml_text
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,11 +6,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from sealer.discover.charts import DEFAULT_TIMEOUT, find_charts, render_charts
 from sealer.discover.files import existing_file, manifest_kind, walk
 from sealer.discover.imagelist import IgnoreList, read_list
-from sealer.discover.model import DiscoveryErrors, DiscoveryResult, FoundImage, ImageSource
-from sealer.discover.scanner import scan_file
+from sealer.discover.model import CHART_TIMEOUT, DiscoveryErrors, DiscoveryResult, FoundImage, ImageSource
 from sealer.discover.settings import read_settings
 from sealer.errors import DiscoveryError, ReferenceError_
 from sealer.reference import parse
@@ -64,7 +62,7 @@ class _Collector:
 
 def discover(root: Path, *, deep: bool = False, kube_version: str | None = None, ignore: Iterable[str] = (),
              parallel: int = 4, include_helm_tests: bool = False,
-             chart_timeout: float = DEFAULT_TIMEOUT, strict: bool = False) -> DiscoveryResult:
+             chart_timeout: float = CHART_TIMEOUT, strict: bool = False) -> DiscoveryResult:
     """Find the images of ``root`` (a rootfs or any directory with ``manifests/`` and/or ``charts/``).
 
     Sources: ``manifests/imageList``; every ``*.yaml``/``*.yml`` under ``manifests/`` (pod specs of
@@ -112,7 +110,11 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
         except DiscoveryError as e:
             errors.append(e)
 
+    # the YAML scanner (PyYAML) and the chart machinery load when there is YAML or a chart to read: a context
+    # with only an imageList never loads them
     for rel, real, _what in walk(root, "manifests", col.warn, want=manifest_kind):
+        from sealer.discover.scanner import scan_file
+
         try:
             for hit, number in scan_file(real, rel, deep=deep, warn=col.warn):
                 col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
@@ -122,18 +124,23 @@ def discover(root: Path, *, deep: bool = False, kube_version: str | None = None,
 
     # sealer v0.9 apps (application/apps/NAME/): YAML files as manifests, chart apps rendered
     for rel, real, _what in walk(root, APPS_DIR, col.warn, want=_app_manifest_kind):
+        from sealer.discover.scanner import scan_file
+
         try:
             for hit, number in scan_file(real, rel, deep=deep, warn=col.warn):
                 col.add(hit.raw, ImageSource(rel, hit.line, hit.detail, number), extended=hit.extended,
                         helm_test=False)
         except DiscoveryError as e:
             errors.append(e)
-    charts = find_charts(root, col.warn) + find_charts(root, col.warn, APPS_DIR)
-    hits, chart_errors = render_charts(root, charts, kube_version=kube_version, deep=deep, parallel=parallel,
-                                       timeout=chart_timeout, warn=col.warn, strict=strict)
-    errors.extend(chart_errors)
-    for ch in hits:
-        col.add(ch.raw, ch.source, extended=ch.extended, helm_test=ch.helm_test and not include_helm_tests)
+    if any(os.path.lexists(root / d) for d in ("charts", APPS_DIR)):
+        from sealer.discover.charts import find_charts, render_charts
+
+        charts = find_charts(root, col.warn) + find_charts(root, col.warn, APPS_DIR)
+        hits, chart_errors = render_charts(root, charts, kube_version=kube_version, deep=deep, parallel=parallel,
+                                           timeout=chart_timeout, warn=col.warn, strict=strict)
+        errors.extend(chart_errors)
+        for ch in hits:
+            col.add(ch.raw, ch.source, extended=ch.extended, helm_test=ch.helm_test and not include_helm_tests)
     if len(errors) == 1:
         raise errors[0]
     if errors:

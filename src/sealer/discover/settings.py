@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sealer.discover.files import Warn, existing_file
-from sealer.discover.safeyaml import load_plain
 from sealer.errors import DiscoveryError
 
 SETTINGS_FILE = "manifests/.sealer-discover.yaml"
@@ -37,6 +36,8 @@ def read_settings(root: Path, warn: Warn) -> Settings:
     path = existing_file(root, SETTINGS_FILE, warn)
     if path is None:
         return Settings()
+    from sealer.discover.safeyaml import load_plain  # PyYAML only when there is a settings file
+
     with open(path, "rb") as fh:
         data = load_plain(fh, SETTINGS_FILE)
     if data is None:
