@@ -15,7 +15,10 @@ Second workload (issue 17, ``BENCH_WORKLOAD=lite``; default ``both``): 12 images
 whole ``sealer build -b lite`` process (start-up included; a Kubefile whose imageList names the 12 images) is timed
 against ``skopeo copy`` of the same 12 images one by one into a second registry. Also reported: cached bytes/s of
 ``cache_images`` in-process against single-thread ``hashlib.sha256`` throughput measured in the same run (target
->= 60%), and peak RSS. Targets: build <= 0.35 x the copy loop. ``BENCH_ROUNDS`` (default 3) interleaved rounds of
+>= 60%), and peak RSS. Next to it, the *floor* of the design on this machine: the same blobs fetched by a few lines
+of stdlib code (``--floor``: GET, the two SHA-256 passes every byte needs — the blob's digest and the layer's —,
+one write, fsync) on the same 8 threads, and the CPU the source registry spent serving sealer (it shares the
+cores). Targets: build <= 0.35 x the copy loop. ``BENCH_ROUNDS`` (default 3) interleaved rounds of
 build / copy loop / cache_images / sha256; the medians are the figures. CPU time (user + system) of every process
 is printed next to its wall time: on a shared machine it moves much less than wall time.
 
@@ -89,6 +92,69 @@ def child(host: str, names: list[str], root: str, parallel: int) -> None:
                       "cpu": c1.user + c1.system - c0.user - c0.system}))
 
 
+def floor_child(host: str, names: list[str], out_dir: str, parallel: int) -> None:
+    """The floor of this design on this machine, no sealer code: every blob of ``names`` fetched with stdlib
+    ``http.client`` on ``parallel`` threads, 1 MiB reads, hashed twice (the blob's digest, checked, and a
+    second running hash standing for the layer's), written once, writeback started every 8 MiB and fsynced.
+    What it leaves out (manifests, tar headers, the store's rename and lock, memos) is what sealer adds."""
+    import hashlib
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+
+    h, port = host.split(":")
+    accept = "application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json"
+
+    def get(path: str) -> bytes:
+        c = http.client.HTTPConnection(h, int(port))
+        c.request("GET", path, headers={"Accept": accept})
+        body = c.getresponse().read()
+        c.close()
+        return body
+
+    c0 = os.times()
+    t0 = time.perf_counter()
+    blobs = []
+    for n in names:
+        repo, tag = n.rsplit(":", 1)
+        for layer in json.loads(get(f"/v2/{repo}/manifests/{tag}"))["layers"]:
+            blobs.append((f"/v2/{repo}/blobs/{layer['digest']}", layer["digest"], layer["size"]))
+
+    def one(blob: tuple[str, str, int]) -> int:
+        path, digest, size = blob
+        c = http.client.HTTPConnection(h, int(port))
+        c.request("GET", path)
+        r = c.getresponse()
+        h1, h2 = hashlib.sha256(), hashlib.sha256()
+        fd = os.open(os.path.join(out_dir, digest[7:]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        done = advised = 0
+        while chunk := r.read1(1 << 20):
+            h1.update(chunk)
+            h2.update(chunk)
+            os.write(fd, chunk)
+            done += len(chunk)
+            if done - advised >= 8 << 20:
+                os.posix_fadvise(fd, advised, done - advised, os.POSIX_FADV_DONTNEED)
+                advised = done
+        os.fsync(fd)
+        os.close(fd)
+        c.close()
+        if "sha256:" + h1.hexdigest() != digest or done != size:
+            raise SystemExit(f"floor: {digest} did not verify")
+        return size
+
+    with ThreadPoolExecutor(parallel) as pool:
+        total = sum(pool.map(one, blobs))
+    dt = time.perf_counter() - t0
+    c1 = os.times()
+    print(json.dumps({"seconds": dt, "fetched": total, "cpu": c1.user + c1.system - c0.user - c0.system}))
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _baseline_env() -> dict[str, str] | None:
     src = os.environ.get("BENCH_BASELINE_SRC")
     return {**os.environ, "PYTHONPATH": src} if src else None
@@ -159,9 +225,16 @@ def lite_workload() -> None:
                 finally:
                     dst.stop()
                     shutil.rmtree(work / f"dst{r}", ignore_errors=True)
+                reg0 = _cpu_of(src.proc.pid)
                 t_cache, rss_cache, out = _run([sys.executable, __file__, "--child", src.host,
                                                 str(work / f"store{r}"), "8", *names])
+                reg_cpu = _cpu_of(src.proc.pid) - reg0
                 info = json.loads(out.strip().splitlines()[-1])
+                (work / f"floor{r}").mkdir()
+                _, _, fout = _run([sys.executable, __file__, "--floor", src.host, str(work / f"floor{r}"), "8",
+                                   *names])
+                shutil.rmtree(work / f"floor{r}", ignore_errors=True)
+                finfo = json.loads(fout.strip().splitlines()[-1])
                 if base_env is not None:
                     _, _, bout = _run([sys.executable, __file__, "--child", src.host, str(work / f"bstore{r}"), "8",
                                        *names], env=base_env)
@@ -171,7 +244,9 @@ def lite_workload() -> None:
                     shutil.rmtree(work / f"bstore{r}", ignore_errors=True)
                 sha = sha256_mb_s()
                 rate = info["fetched"] / info["seconds"] / 1e6
-                rows.append({"build": t_build, "copy": t_copy, "ratio": t_build / t_copy, "cpu_build": cpu_build,
+                floor = finfo["fetched"] / finfo["seconds"] / 1e6
+                rows.append({"floor": floor, "floor_cpu": finfo["cpu"], "floor_ratio": floor / sha, "reg_cpu": reg_cpu,
+                             "build": t_build, "copy": t_copy, "ratio": t_build / t_copy, "cpu_build": cpu_build,
                              "cpu_copy": cpu_copy, "rss_build": rss_build, "rss_copy": rss_copy,
                              "cache_s": info["seconds"], "rate": rate, "sha": sha, "rate_ratio": rate / sha,
                              "cache_cpu": info["cpu"], "rss_cache": rss_cache,
@@ -190,6 +265,9 @@ def lite_workload() -> None:
             print(f"           cache_images in-process {x['cache_s']:.3f}s = {x['rate']:5.0f} MB/s (CPU "
                   f"{x['cache_cpu']:.2f}s, RSS {int(x['rss_cache']) >> 20} MB) | single-thread sha256 "
                   f"{x['sha']:5.0f} MB/s | ratio {x['rate_ratio']:.2f}")
+            print(f"           floor (stdlib: GET + 2 x sha256 + write + fsync, 8 threads) {x['floor']:5.0f} MB/s (CPU "
+                  f"{x['floor_cpu']:.2f}s) = {x['floor_ratio']:.2f} of sha256 | sealer / floor "
+                  f"{x['rate'] / x['floor']:.2f} | the source registry's CPU while sealer cached: {x['reg_cpu']:.2f}s")
             if "base_build" in x:
                 print(f"           baseline: build {x['base_build']:5.2f}s (CPU {x['base_cpu_build']:.2f}s) ratio "
                       f"{x['base_build'] / x['copy']:.2f} | cache_images {x['base_rate']:5.0f} MB/s (CPU "
@@ -200,6 +278,8 @@ def lite_workload() -> None:
                   f"{med(x['base_build'] / x['copy'] for x in rows):.2f}, rate / sha256 "
                   f"{med(x['base_rate'] / x['sha'] for x in rows):.2f}")
         print(f"median ratio build / copy loop: {med(x['ratio'] for x in rows):.2f} (target <= 0.35)")
+        print(f"median floor rate / sha256: {med(x['floor_ratio'] for x in rows):.2f}; sealer / floor "
+              f"{med(x['rate'] / x['floor'] for x in rows):.2f}")
         print(f"median cache_images rate / sha256: {med(x['rate_ratio'] for x in rows):.2f} (target >= 0.60); "
               f"peak RSS {max(max(x['rss_build'], x['rss_cache']) for x in rows) / (1 << 20):.0f} MB")
     finally:
@@ -323,5 +403,7 @@ def _write_shared(layout: Path, i: int, per_image: int) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[5:], sys.argv[3], int(sys.argv[4]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--floor":
+        floor_child(sys.argv[2], sys.argv[5:], sys.argv[3], int(sys.argv[4]))
     else:
         main()
