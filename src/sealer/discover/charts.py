@@ -21,14 +21,12 @@ from typing import Any
 
 from sealer.discover.chartnotes import complain, library_message, no_workload_message
 from sealer.discover.files import Warn, chart_kind, existing_file, walk
-from sealer.discover.model import CHART_TIMEOUT, ImageSource
+from sealer.discover.model import ImageSource
 from sealer.discover.renderpool import RenderPool
 from sealer.discover.safeyaml import load_plain
 from sealer.discover.scanner import scan_rendered
 from sealer.errors import DiscoveryError
 from sealer.progress import task
-
-DEFAULT_TIMEOUT = CHART_TIMEOUT
 
 
 @dataclass(frozen=True)

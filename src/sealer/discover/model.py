@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sealer.errors import DiscoveryError
 from sealer.reference import Reference
 
-CHART_TIMEOUT = 120.0  # seconds one chart may take to render (discover.charts.DEFAULT_TIMEOUT)
+CHART_TIMEOUT = 120.0  # seconds one chart may take to render by default
 
 
 @dataclass(frozen=True)
