@@ -71,6 +71,7 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int
 
 
 def child(host: str, names: list[str], root: str, parallel: int) -> None:
+    import logging
     import resource
 
     from sealer import reference
@@ -79,6 +80,19 @@ def child(host: str, names: list[str], root: str, parallel: int) -> None:
     from sealer.registry import RegistryClient, RegistryOptions
     from sealer.store import Store
 
+    class _Count(logging.Handler):
+        """Records the library logs at INFO and above: restarts and fallbacks explain an outlier run."""
+
+        def __init__(self) -> None:
+            super().__init__(logging.INFO)
+            self.seen: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.name.startswith("sealer") and record.levelno >= logging.INFO and "caching" not in record.msg:
+                self.seen.append(record.getMessage()[:200])
+    counter = _Count()
+    logging.getLogger("sealer").addHandler(counter)
+    logging.getLogger("sealer").setLevel(logging.INFO)
     refs = [(reference.parse(f"{host}/{n}"), ["bench"]) for n in names]
     c0 = os.times()
     t0 = time.perf_counter()
@@ -89,7 +103,7 @@ def child(host: str, names: list[str], root: str, parallel: int) -> None:
     c1 = os.times()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"seconds": dt, "rss": rss, "layers": len(res.layers), "fetched": res.fetched_bytes,
-                      "cpu": c1.user + c1.system - c0.user - c0.system}))
+                      "cpu": c1.user + c1.system - c0.user - c0.system, "events": counter.seen}))
 
 
 def floor_child(host: str, names: list[str], out_dir: str, parallel: int) -> None:
@@ -354,6 +368,8 @@ def main() -> None:
         print(f"images: {N_IMAGES}, {mb:.0f} MB, max-parallel {parallel}, load average {os.getloadavg()[0]:.1f}")
         print(f"sealer cache_images : {t_sealer:6.2f}s  {mb / t_sealer:7.1f} MB/s  peak RSS {rss_sealer >> 20} MB "
               f"({info['layers']} layers, in-process {info['seconds']:.2f}s; CPU {cpu_sealer:.2f}s)")
+        for event in info.get("events", []):
+            print(f"  sealer logged: {event}")
         print(f"skopeo copy x{N_IMAGES}    : {t_copy:6.2f}s  {mb / t_copy:7.1f} MB/s  peak RSS {rss_copy >> 20} MB "
               f"(CPU {cpu_copy:.2f}s)")
         print(f"skopeo sync -> dir  : {t_sync:6.2f}s  {mb / t_sync:7.1f} MB/s  peak RSS {rss_sync >> 20} MB")

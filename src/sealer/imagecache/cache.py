@@ -14,6 +14,7 @@ store: a failed run leaves only verified blobs (for resuming) and unreferenced l
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -42,6 +43,7 @@ from sealer.reference import Reference
 from sealer.store import Store
 
 ARCHIVES_DIR = ARCHIVE_DIR
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ARCHIVES_DIR", "CacheError", "CacheResult", "ServedImage", "CachedLayer", "VerifyReport",
@@ -235,7 +237,8 @@ def cache_images(references: Sequence[Any], *, store: Store, client: Any | None,
                 futs[d].result()
         try:
             layer = stream_layer(store, plan, mine, prog.add_bytes, until_cached)
-        except CannotStream:
+        except CannotStream as e:
+            log.info("%s: %s; its blobs go through the blob cache", plan.created_by, e)
             for f in futs.values():
                 f.result()
             fetch_all(mine.values(), sink, 1)

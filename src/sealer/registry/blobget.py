@@ -3,6 +3,7 @@ redirects followed by hand (credentials only to the registry host), committed on
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -19,6 +20,7 @@ from sealer.registry.options import BlobSink, BlobWriterLike, ProgressLike, Regi
 from sealer.registry.rawget import RAW_BODY
 from sealer.registry.responses import api_host, raise_for_status
 
+log = logging.getLogger(__name__)
 READ_CHUNK = 1 << 20
 MAX_REDIRECTS = 5
 
@@ -59,6 +61,7 @@ def download(client: RegistryClient, ref: Reference, desc: Descriptor, sink: Blo
                 failures += 1
                 if failures >= max(1, opts.retries):
                     raise RegistryError(f"{what}: {e} (gave up after {failures} attempts)") from None
+                log.info("%s: %s; resuming (attempt %d)", what, e, failures + 1)
                 time.sleep(min(opts.max_backoff, opts.backoff * (2 ** (failures - 1))))
     except BaseException:
         box[0].abort()
