@@ -18,10 +18,10 @@ from sealer.errors import DigestError
 from sealer.store.fsutil import fsync_dir
 
 # Durable writers ask the kernel to start writing back every WRITEBACK_STEP bytes as soon as they are written
-# (``posix_fadvise(DONTNEED)`` on a dirty range starts its writeback without waiting for it, and drops the pages
-# once clean), so the fsync on commit waits only for the last step instead of for the whole file (measured: the
-# cache stage of 12 parallel 16 MiB layers, 0.39 s with a plain fsync, 0.34 s with early writeback, 0.34 s with
-# no fsync at all).
+# (Linux's ``posix_fadvise(DONTNEED)`` starts the writeback of a range's dirty pages without waiting for it; it
+# drops only pages already clean, and these are not, so the file stays cached), so the fsync on commit waits only
+# for the last step instead of for the whole file (measured, stdlib pipeline of 12 parallel 16 MiB downloads:
+# 0.33 s with a plain fsync at the end, 0.29–0.30 s with early writeback, 0.29–0.31 s with no fsync at all).
 WRITEBACK_STEP = 8 << 20
 
 # publish(digest, install): make the verified blob visible; ``install`` renames (or drops a duplicate).
