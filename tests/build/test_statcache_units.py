@@ -283,3 +283,41 @@ def test_save_failure_never_fails_the_build(tmp_path: Path, later: None) -> None
     c.digest(str(p), os.lstat(p))
     c.save()                                               # logged, not raised
     assert not (blocker / "sub").exists()
+
+
+def test_file_written_while_it_is_read_is_not_recorded(tmp_path: Path, later: None,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that appends while the digest is being read (the stat before the read matched): the digest read
+    is returned for this build but not recorded, so the next build reads the file again and sees the new bytes.
+    The concurrent writer is made deterministic by appending from the first read() of the file."""
+    p = tmp_path / "f"
+    p.write_bytes(b"A" * 3_000_000)
+    st = settle(p)
+    real_fdopen = os.fdopen
+
+    class AppendOnFirstRead:
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+            self.appended = False
+
+        def __enter__(self) -> AppendOnFirstRead:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.inner.close()  # type: ignore[attr-defined]
+
+        def read(self, n: int) -> bytes:
+            data: bytes = self.inner.read(n)  # type: ignore[attr-defined]
+            if not self.appended:
+                self.appended = True
+                with open(p, "ab") as w:
+                    w.write(b"B" * 10)
+            return data
+
+    monkeypatch.setattr(statcache.os, "fdopen", lambda *a, **k: AppendOnFirstRead(real_fdopen(*a, **k)))
+    c = StatCache()
+    c.digest(str(p), st)
+    assert str(p) not in c.entries and str(p) in c.dropped, "changed during the read: not trusted next time"
+    monkeypatch.setattr(statcache.os, "fdopen", real_fdopen)
+    assert c.digest(str(p), os.lstat(p)) == sha(p), "the next reading sees the appended bytes"
+    assert c.reads == 2
