@@ -79,6 +79,11 @@ def test_cmd_args_reach_the_cmd_intact(built: Built, args_image: str, test_hosts
                                      "--cluster-name", "other", *state,
                                      *[a for b in bad for a in ("--cmd-args", b)]])
         assert r.exit_code == 1 and message in r.output, r.output
+    # ${KEY:?msg} with an empty value: the CMD line is refused once the image is read, still before any host
+    r = CliRunner().invoke(cli, ["--root", str(built.root), "run", args_image, "-m", m0.address, "--pk", key,
+                                 "--cluster-name", "other", *state, "--cmds", "echo ${Need:?say Need}",
+                                 "--cmd-args", "Need="])
+    assert r.exit_code == 1 and "Need is empty (say Need)" in r.output, r.output
     assert m0.exec("test -e /var/lib/sealer/data/other", check=False).returncode != 0
     assert not (state_dir / "other").exists()
 
