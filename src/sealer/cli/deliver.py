@@ -50,6 +50,13 @@ def _compress_option(f: F) -> F:
                              "off by default: on a LAN the SSH cipher, not the wire, bounds the speed.")(f)
 
 
+def _cmd_args_option(f: F) -> F:
+    return click.option("--cmd-args", "cmd_args", multiple=True, metavar="KEY=VALUE[,KEY=VALUE]",
+                        help="Values for $KEY / ${KEY} in the CMDs run on master0 (sealer v0.8's --cmd-args; "
+                             "repeatable; a comma separates items, so CSV-quote a value with a comma: "
+                             "'\"msg=a,b\"'). Each value reaches the CMD as one word, never read by a shell.")(f)
+
+
 def _state_root(flag: Path | None) -> Path:
     """--state-dir, else the settings' state dir ($SEALER_STATE_DIR, else ~/.sealer)."""
     return app(click.get_current_context()).settings.state_dir_for(flag)
@@ -115,6 +122,7 @@ def _guard(fn: Callable[[], Any]) -> Any:
               help="Run these instead of the image's own CMDs; the base image's CMDs still run first (repeatable).")
 @click.option("--apps", default=None, metavar="A,B",
               help="Launch these applications of the image (sealer v0.9 APP) instead of its own launch.")
+@_cmd_args_option
 @click.option("--cluster-name", default="my-cluster", show_default=True, help="Cluster name.")
 @click.option("--runtime", type=click.Choice(["containerd", "docker"]), default="containerd", show_default=True,
               help="Container runtime of the hosts (mirror configuration, CRI socket).")
@@ -125,7 +133,7 @@ def _guard(fn: Callable[[], Any]) -> Any:
 @click.pass_context
 def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, user: str, passwd: str | None,
             pk: str | None, pk_passwd: str | None, port: int, env: tuple[str, ...], cmds: tuple[str, ...],
-            apps: str | None, cluster_name: str, runtime: str, data_root: str | None, compress: bool, state_dir: Path | None,
+            apps: str | None, cmd_args: tuple[str, ...], cluster_name: str, runtime: str, data_root: str | None, compress: bool, state_dir: Path | None,
             as_json: bool) -> None:
     """Deliver cluster IMAGE (from the local store) onto hosts over SSH.
 
@@ -137,13 +145,23 @@ def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, use
       sealer run my-cluster:v1 -m 192.168.0.2 -n 192.168.0.3-192.168.0.4 -p secret
       sealer run my-cluster:v1 -m 10.0.0.2 --pk ~/.ssh/id_ed25519 -e PodCIDR=10.244.0.0/16 --json
       sealer run my-apps:v1 -m 10.0.0.2 --pk ~/.ssh/id_ed25519 --apps mysql,redis
+      sealer run my-app:v1 -m 10.0.0.2 --pk ~/.ssh/id_ed25519 --cmd-args Release=prod --cmd-args 'Note=a b; c'
+
+    \b
+    --cmd-args fills $KEY / ${KEY} in the CMDs; with the last example an image
+      CMD helm install $Release chart --set note="${Note}"
+    runs as
+      helm install prod chart --set 'note=a b; c'
+    Each value arrives as one word, never split or run as shell code; the CMD's own quotes and its other
+    $NAMEs are the shell's. A Clusterfile sets them as spec.cmd_args: [Release=prod, "Note=a b; c"].
     """
     from sealer.cluster.clusterfile import SSH
+    from sealer.cluster.cmdargs import parse_flags
     from sealer.deliver import ops
 
     cluster = ops.cluster_from_flags(cluster_name, image, _ips(masters), _ips(nodes),
                                      SSH(user=user, passwd=passwd, pk=pk, pk_passwd=pk_passwd, port=port),
-                                     ops.parse_env(env), runtime)
+                                     ops.parse_env(env), runtime, parse_flags(cmd_args))
     result = _guard(lambda: ops.apply(cluster, image, store_root=app(ctx).root, state_root=_state_root(state_dir),
                                       data_root=data_root, cmds=list(cmds) if cmds else None,
                                       reporter=CliReporter(as_json), compress=compress,
@@ -154,25 +172,34 @@ def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, use
 @click.command("apply")
 @click.option("-f", "--clusterfile", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
               help="The Clusterfile (spec.image is the image to deliver).")
+@_cmd_args_option
 @_data_root_option
 @_compress_option
 @_state_option
 @json_option
 @click.pass_context
-def apply_cmd(ctx: click.Context, clusterfile: Path, data_root: str | None, compress: bool,
-              state_dir: Path | None, as_json: bool) -> None:
+def apply_cmd(ctx: click.Context, clusterfile: Path, cmd_args: tuple[str, ...], data_root: str | None,
+              compress: bool, state_dir: Path | None, as_json: bool) -> None:
     """Make the hosts match a Clusterfile: deliver to new hosts, clean hosts it no longer lists.
 
-    Hosts that already hold every phase are only checked (their phase markers are read).
+    Hosts that already hold every phase are only checked (their phase markers are read). The CMDs run again
+    when what they would run changed (e.g. spec.cmd_args or --cmd-args, which override it key by key).
 
     \b
       sealer apply -f Clusterfile
+      sealer apply -f Clusterfile --cmd-args Release=prod --cmd-args 'Note=a b; c'
     """
+    from dataclasses import replace
+
     from sealer.cluster import load_clusterfile
+    from sealer.cluster.cmdargs import parse_flags
     from sealer.deliver import ops
     from sealer.deliver.errors import DeliveryError
 
+    overrides = parse_flags(cmd_args)
     cluster = load_clusterfile(clusterfile)
+    if overrides:
+        cluster = replace(cluster, cmd_args={**cluster.cmd_args, **overrides})
     if not cluster.image:
         raise DeliveryError(f"{clusterfile}: spec.image is not set")
     image = cluster.image

@@ -14,6 +14,7 @@ spec:
   #   localRegistry: {domain: sea.hub, port: 5000, username: u, password: p, insecure: false,
   #                   cert: {subjectAltName: {dnsNames: [...], ips: [...]}}}
   dataRoot: /var/lib/sealer/data            # where the rootfs goes on hosts
+  cmd_args: [Release=prod, "Msg=a b; c"]    # $Release/${Msg} in the CMDs (sealer's json tag cmd_args)
   hosts:
     - ips: [192.168.0.2, 192.168.0.3]
       roles: [master]
@@ -57,7 +58,7 @@ DEFAULT_REGISTRY_PORT = 5000
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # sealer fields we accept and do not use (infra providers, app selection).
-_IGNORED_SPEC = {"provider", "cmd_args", "cmdArgs", "appNames", "appnames", "cmd"}
+_IGNORED_SPEC = {"provider", "appNames", "appnames", "cmd"}
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class Cluster:
     file: str
     registry_access: RegistryAccess = field(default_factory=RegistryAccess)
     data_root: str | None = None  # spec.dataRoot
+    cmd_args: Mapping[str, str] = field(default_factory=dict)  # spec.cmd_args (sealer.cluster.cmdargs)
 
     @property
     def masters(self) -> list[str]:
@@ -375,6 +377,25 @@ def _parse_registry(doc: Document, value: Any) -> tuple[str, int, RegistryAccess
                                         v09=True)
 
 
+def _parse_cmd_args(doc: Document, value: Any) -> dict[str, str]:
+    from sealer.cluster.cmdargs import item_problem
+
+    out: dict[str, str] = {}
+    for i, item in enumerate(_expect_list(doc, value, "spec.cmd_args")):
+        p = join_path("spec.cmd_args", i)
+        item = _scalar_str(item)
+        if not isinstance(item, str):
+            raise doc.error(p, f"expected KEY=VALUE, got {_typename(item)}")
+        problem = item_problem(item)
+        if problem:
+            raise doc.error(p, problem)
+        key, _, val = item.partition("=")
+        if key in out:
+            raise doc.error(p, f"{key} is given twice")
+        out[key] = val
+    return out
+
+
 def _parse_data_root(doc: Document, value: Any) -> str | None:
     root = _expect_str(doc, value, "spec.dataRoot")
     if root is None:
@@ -410,7 +431,8 @@ def _parse_cluster(doc: Document, kubeadm_docs: tuple[KubeadmDocument, ...]) -> 
     if not _NAME.match(name):
         raise doc.error("metadata.name", f"{name!r} is not a valid name (lowercase letters, digits, '-', '.')")
     spec = _expect_map(doc, data.get("spec"), "spec")
-    _check_keys(doc, spec, "spec", {"image", "env", "hosts", "ssh", "containerRuntime", "registry", "dataRoot"},
+    _check_keys(doc, spec, "spec", {"image", "env", "hosts", "ssh", "containerRuntime", "registry", "dataRoot",
+                                  "cmd_args"},
                 _IGNORED_SPEC)
     image = _expect_str(doc, spec.get("image"), "spec.image")
     if image is not None and not reference.is_valid(image):
@@ -435,6 +457,7 @@ def _parse_cluster(doc: Document, kubeadm_docs: tuple[KubeadmDocument, ...]) -> 
         file=doc.file,
         registry_access=access,
         data_root=data_root,
+        cmd_args=_parse_cmd_args(doc, spec.get("cmd_args")),
     )
 
 

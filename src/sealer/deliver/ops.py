@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sealer.cluster.clusterfile import SSH, Cluster, HostGroup
-from sealer.deliver import registryauth, state, tls
+from sealer.deliver import cmdargs, registryauth, state, tls
 from sealer.deliver.cleanup import clean_hosts
 from sealer.deliver.engine import Delivery, Summary
 from sealer.deliver.errors import DeliveryError
@@ -36,7 +36,8 @@ def parse_env(items: Sequence[str]) -> dict[str, str]:
 
 
 def cluster_from_flags(name: str, image: str, masters: Sequence[str], nodes: Sequence[str], ssh: SSH,
-                       env: Mapping[str, str], runtime: str = "containerd") -> Cluster:
+                       env: Mapping[str, str], runtime: str = "containerd",
+                       cmd_args: Mapping[str, str] | None = None) -> Cluster:
     """The Cluster model ``sealer run`` flags describe (what a Clusterfile would say)."""
     if not masters:
         raise DeliveryError("at least one master is needed (-m/--masters)")
@@ -49,7 +50,7 @@ def cluster_from_flags(name: str, image: str, masters: Sequence[str], nodes: Seq
     assert runtime in ("docker", "containerd")
     return Cluster(name=name, image=image, env=dict(env), hosts=tuple(groups), ssh=ssh,
                    runtime=runtime, registry_domain="sea.hub", registry_port=5000,  # type: ignore[arg-type]
-                   kubeadm_documents=(), file="<flags>")
+                   kubeadm_documents=(), file="<flags>", cmd_args=dict(cmd_args or {}))
 
 
 def ssh_configs(cluster: Cluster, known_hosts: Path | None = None) -> Any:
@@ -154,15 +155,19 @@ def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, d
     now = cluster.masters + cluster.nodes
     removed = [ip for ip in (saved.cluster.masters + saved.cluster.nodes if saved else []) if ip not in now]
     added = [ip for ip in now if ip not in before]
-    if removed:
-        assert saved is not None
-        rep.note(f"removing {', '.join(removed)} from {cluster.name}")
-        _clean(saved.cluster, removed, root, rep, delete_nodes=True)
-        state.save(state_root, _with_hosts(saved.cluster, [m for m in saved.cluster.masters if m not in removed],
-                                           [n for n in saved.cluster.nodes if n not in removed]), image, root)
     with exported(store_root, image) as content:
         check_kube_version(content.labels, content.rootfs, image)
-        plan = Plan(cluster, image, content.rootfs, root, content.cmds_with(cmds, apps), content.cached,
+        launch = content.cmds_with(cmds, apps)
+        run_cmds = cmdargs.render(launch, cluster.cmd_args)   # a bad CMD argument stops here, before any host
+        for name in cmdargs.unused(launch, cluster.cmd_args):
+            rep.note(f"cmd arg {name}: no CMD refers to ${name} or ${{{name}}}")
+        if removed:
+            assert saved is not None
+            rep.note(f"removing {', '.join(removed)} from {cluster.name}")
+            _clean(saved.cluster, removed, root, rep, delete_nodes=True)
+            state.save(state_root, _with_hosts(saved.cluster, [m for m in saved.cluster.masters if m not in removed],
+                                               [n for n in saved.cluster.nodes if n not in removed]), image, root)
+        plan = Plan(cluster, image, content.rootfs, root, run_cmds, content.cached,
                     auth=registryauth.prepare(state_root, cluster),
                     tls=tls.prepare(state_root, cluster, cluster.masters[0]))
         summary = asyncio.run(Delivery(plan, ssh_configs(cluster), rep, compress=compress).run())

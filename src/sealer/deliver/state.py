@@ -53,6 +53,8 @@ def dump_cluster(c: Cluster) -> str:
     spec["registry"] = _registry_doc(c)
     if c.data_root:
         spec["dataRoot"] = c.data_root
+    if c.cmd_args:
+        spec["cmd_args"] = [f"{k}={v}" for k, v in c.cmd_args.items()]
     spec["hosts"] = [group(g) for g in c.hosts if g.ips]
     docs = [{"apiVersion": API_VERSION, "kind": "Cluster", "metadata": {"name": c.name}, "spec": spec}]
     docs += [dict(d.data) for d in c.kubeadm_documents]
