@@ -146,7 +146,11 @@ def test_external_registry(built: Built, test_hosts, state_dir: Path, tmp_path: 
         saved = state.load(state_dir, "ext-test")
         assert saved is not None and saved.cluster.external_registry and saved.cluster.registry == endpoint
 
-        # delete: every file delivery wrote is gone, the hosts are as they were; the registry is untouched
+        # delete: every file delivery wrote is gone, the hosts are as they were; the registry is untouched.
+        # First a scale-down of the node (master0 keeps its configuration), then the whole cluster.
+        outputs.append(sealer(built.root, "delete", "-n", n1.address, "--state-dir", str(state_dir)))
+        assert snapshot(n1) == before[n1.address], sorted(snapshot(n1) ^ before[n1.address])
+        assert json.loads(m0.read("/var/lib/kubelet/config.json"))["auths"] == {endpoint: {"auth": token}}
         outputs.append(sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir)))
         for h in hosts:
             assert h.exec(f"test -e {DATA}", check=False).returncode != 0
