@@ -160,6 +160,34 @@ def test_external_registry(built: Built, test_hosts, state_dir: Path, tmp_path: 
     assert not [o for o in outputs if password in o or token in o]
 
 
+def test_docker_runtime_files(built: Built, test_hosts, state_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``containerRuntime: docker`` (files only: no dockerd runs in the test hosts): daemon.json gets the external
+    registry as an HTTPS mirror (not insecure), docker's and kubelet's config.json the credentials; no certs.d
+    entry for it; ``delete --all`` puts every file back as it was."""
+    (m0,) = test_hosts(1)
+    password = "Dkr-" + secrets.token_hex(10)
+    m0.exec("mkdir -p /etc/docker && echo '{\"log-driver\": \"json-file\"}' > /etc/docker/daemon.json")
+    m0.exec("mkdir -p /root/.docker && echo '{\"auths\": {\"other.example\": {}}}' > /root/.docker/config.json")
+    m0.exec("mkdir -p /etc/containerd/certs.d")  # the test base's init.sh makes it and its clean.sh leaves it
+    before = snapshot(m0)
+    cf = tmp_path / "Clusterfile"
+    cf.write_text(clusterfile_text(external("hub.example.test", 5443, password), m0.address, [],
+                                   str(m0.ssh_config.pkey), built.app).replace("type: containerd", "type: docker"))
+    out = sealer(built.root, "apply", "-f", str(cf), "--state-dir", str(state_dir), "--json")
+    daemon = json.loads(m0.read("/etc/docker/daemon.json"))
+    assert daemon["log-driver"] == "json-file" and daemon["registry-mirrors"] == ["https://hub.example.test:5443"]
+    assert "insecure-registries" not in daemon
+    token = base64.b64encode(f"puller:{password}".encode()).decode()
+    for f in ("/root/.docker/config.json", "/var/lib/kubelet/config.json"):
+        assert json.loads(m0.read(f))["auths"] == {"hub.example.test:5443": {"auth": token}}, f
+        assert m0.exec(f"stat -c %a {f}").stdout.strip() == "600"
+    assert m0.exec("ls /etc/docker/certs.d /etc/containerd/certs.d/hub.example.test:5443",
+                   check=False).returncode != 0
+    out += sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir))
+    assert snapshot(m0) == before, sorted(snapshot(m0) ^ before)
+    assert password not in out and token not in out
+
+
 # ---- the Clusterfile: refused before anything is sent ----------------------------------------------------
 @pytest.mark.parametrize(("registry", "path", "message"), [
     (external("hub.example.com", 443, "pw") + "    localRegistry: {domain: sea.hub}\n",
