@@ -138,6 +138,12 @@ def test_external_registry(built: Built, test_hosts, state_dir: Path, tmp_path: 
             assert r.returncode == 0, f"pull {ref}: {r.stderr or r.stdout}"
         n1.exec(f"ctr -n k8s.io images rm {' '.join(APP_IMAGES)} {endpoint}/kube-apiserver:v1.25.0")
 
+        # locally only the saved Clusterfile (0600, like SSH passwords) holds the password
+        held = sorted(str(p.relative_to(state_dir)) for p in state_dir.rglob("*")
+                      if p.is_file() and (password in p.read_text(errors="replace")
+                                          or token in p.read_text(errors="replace")))
+        assert held == ["ext-test/Clusterfile"]
+
         # a rerun does nothing; the saved Clusterfile keeps externalRegistry
         again = sealer(built.root, *base)
         outputs.append(again)
