@@ -43,7 +43,7 @@ def test_local_registry_fields_and_round_trip() -> None:
     ("  registry: {localRegistry: {password: p}}\n", "", "localRegistry.username: required"),
     ("  registry: {localRegistry: {username: 'a:b', password: p}}\n", "", "must not contain ':'"),
     ("  registry: {domain: x, localRegistry: {}}\n", "", "not both forms"),
-    ("  registry: {externalRegistry: {domain: x}}\n", "", "not supported"),
+    ("  registry: {externalRegistry: {domain: x}, localRegistry: {}}\n", "", "not both"),
     ("  registry: {localRegistry: {insecure: 'no'}}\n", "", "expected true or false"),
     ("  registry: {localRegistry: {cert: {subjectAltName: {ips: [nope]}}}}\n", "", "not an IP address"),
     ("  registry: {localRegistry: {usrname: u}}\n", "", "did you mean username"),

@@ -13,6 +13,8 @@ spec:
   # registry:
   #   localRegistry: {domain: sea.hub, port: 5000, username: u, password: p, insecure: false,
   #                   cert: {subjectAltName: {dnsNames: [...], ips: [...]}}}
+  #   # or an existing registry instead of the image's own (the cached images must be there already):
+  #   externalRegistry: {domain: hub.example.com, port: 443, username: u, password: p}
   dataRoot: /var/lib/sealer/data            # where the rootfs goes on hosts
   cmd_args: [Release=prod, "Msg=a b; c"]    # $Release/${Msg} in the CMDs (sealer's json tag cmd_args)
   hosts:
@@ -131,6 +133,7 @@ class RegistryAccess:
     san_dns: tuple[str, ...] = ()
     san_ips: tuple[str, ...] = ()
     v09: bool = False  # written as localRegistry (kept so a saved Clusterfile reads back the same)
+    external: bool = False  # spec.registry.externalRegistry: no registry of ours, the hosts pull from that one
 
     @property
     def has_credentials(self) -> bool:
@@ -163,7 +166,12 @@ class Cluster:
 
     @property
     def registry(self) -> str:
-        return f"{self.registry_domain}:{self.registry_port}"
+        """``domain:port``, or the domain alone for an external registry without a port (sealer v0.9)."""
+        return f"{self.registry_domain}:{self.registry_port}" if self.registry_port else self.registry_domain
+
+    @property
+    def external_registry(self) -> bool:
+        return self.registry_access.external
 
     def host(self, ip: str) -> HostGroup:
         for h in self.hosts:
@@ -327,13 +335,15 @@ def _parse_bool(doc: Document, value: Any, path: str) -> bool | None:
 
 def _parse_registry(doc: Document, value: Any) -> tuple[str, int, RegistryAccess]:
     """``spec.registry``: our ``{domain, port}`` or sealer v0.9's ``{localRegistry: {domain, port, username,
-    password, ha, insecure, cert: {subjectAltName: {dnsNames, ips}}}}`` (types/api/v2/cluster_types.go);
-    ``externalRegistry`` is refused (sealer: "do not support yet")."""
+    password, ha, insecure, cert: {subjectAltName: {dnsNames, ips}}}}`` or ``{externalRegistry: {domain, port,
+    username, password}}`` (types/api/v2/cluster_types.go); never two of them."""
     reg = _expect_map(doc, value, "spec.registry")
     _check_keys(doc, reg, "spec.registry", {"domain", "port", "localRegistry", "externalRegistry"})
     if reg.get("externalRegistry") is not None:
-        raise doc.error("spec.registry.externalRegistry", "not supported: the image's own registry serves the "
-                        "cluster (spec.registry.localRegistry)")
+        if reg.get("localRegistry") is not None:
+            raise doc.error("spec.registry.externalRegistry", "set either localRegistry (the image's own registry "
+                            "on master0) or externalRegistry (an existing one), not both")
+        return _parse_external_registry(doc, reg)
     local = reg.get("localRegistry")
     if local is None:
         domain = _expect_str(doc, reg.get("domain"), "spec.registry.domain") or DEFAULT_REGISTRY_DOMAIN
@@ -347,13 +357,7 @@ def _parse_registry(doc: Document, value: Any) -> tuple[str, int, RegistryAccess
     _check_keys(doc, m, base, {"domain", "port", "username", "password", "ha", "insecure", "cert"})
     domain = _expect_str(doc, m.get("domain"), f"{base}.domain") or DEFAULT_REGISTRY_DOMAIN
     port = _parse_port(doc, m.get("port", DEFAULT_REGISTRY_PORT), f"{base}.port")
-    user = _expect_str(doc, _scalar_str(m.get("username")), f"{base}.username")
-    password = _expect_str(doc, _scalar_str(m.get("password")), f"{base}.password")
-    if bool(user) != bool(password):
-        missing = "password" if user else "username"
-        raise doc.error(f"{base}.{missing}", "required when the other credential is set (username and password)")
-    if user is not None and ":" in user:
-        raise doc.error(f"{base}.username", "must not contain ':' (htpasswd and Basic auth separate on it)")
+    user, password = _credentials(doc, m, base)
     _parse_bool(doc, m.get("ha"), f"{base}.ha")  # accepted; one registry on master0 (docs/delivery.md)
     insecure = _parse_bool(doc, m.get("insecure"), f"{base}.insecure")
     cert = _expect_map(doc, m.get("cert"), f"{base}.cert")
@@ -394,6 +398,42 @@ def _parse_cmd_args(doc: Document, value: Any) -> dict[str, str]:
             raise doc.error(p, f"{key} is given twice")
         out[key] = val
     return out
+
+
+_DOMAIN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _credentials(doc: Document, m: Mapping[str, Any], base: str) -> tuple[str | None, str | None]:
+    user = _expect_str(doc, _scalar_str(m.get("username")), f"{base}.username")
+    password = _expect_str(doc, _scalar_str(m.get("password")), f"{base}.password")
+    if bool(user) != bool(password):
+        missing = "password" if user else "username"
+        raise doc.error(f"{base}.{missing}", "required when the other credential is set (username and password)")
+    if user is not None and ":" in user:
+        raise doc.error(f"{base}.username", "must not contain ':' (htpasswd and Basic auth separate on it)")
+    return user, password
+
+
+def _parse_external_registry(doc: Document, reg: Mapping[str, Any]) -> tuple[str, int, RegistryAccess]:
+    """sealer v0.9's ``externalRegistry`` (``RegistryConfig``): ``domain`` required (pkg/clusterfile/decoder.go
+    ``checkAndFillCluster``: "external registry domain can not be empty"), ``port`` optional (none: the
+    endpoint is the domain alone), ``username``/``password`` optional."""
+    base = "spec.registry.externalRegistry"
+    for k in ("domain", "port"):
+        if reg.get(k) is not None:
+            raise doc.error(join_path("spec.registry", k), f"set {base}.{k} instead (not both forms)")
+    m = _expect_map(doc, reg.get("externalRegistry"), base)
+    _check_keys(doc, m, base, {"domain", "port", "username", "password"})
+    domain = _expect_str(doc, m.get("domain"), f"{base}.domain")
+    if not domain:
+        raise doc.error(f"{base}.domain", "required: the host name (or IP) of the registry the hosts pull from")
+    if not _DOMAIN.match(domain):
+        hint = f" (the port goes in {base}.port)" if ":" in domain else ""
+        raise doc.error(f"{base}.domain", f"not a host name or IPv4 address: {domain!r}{hint}")
+    port = 0 if m.get("port") is None else _parse_port(doc, m.get("port"), f"{base}.port")
+    user, password = _credentials(doc, m, base)
+    # sealer v0.9 writes no certificate or insecure setting for it: HTTPS, trusted by the hosts already
+    return domain, port, RegistryAccess(user, password, tls=False, v09=True, external=True)
 
 
 def _parse_data_root(doc: Document, value: Any) -> str | None:

@@ -480,9 +480,12 @@ class Delivery:
 
     def _hosts_entries(self) -> list[tuple[str, str]]:
         c = self.plan.cluster
-        entries = [(self.plan.registry_host, c.registry_domain)]
-        if c.registry_domain != "sea.hub":
-            entries.append((self.plan.registry_host, "sea.hub"))
+        entries: list[tuple[str, str]] = []
+        reg_host = self.plan.registry_host
+        if reg_host is not None:  # an external registry's name is the hosts' DNS's business (sealer v0.9)
+            entries.append((reg_host, c.registry_domain))
+            if c.registry_domain != "sea.hub":
+                entries.append((reg_host, "sea.hub"))
         apiserver = c.env.get("ApiServer", "apiserver.cluster.local")
         entries.append((self.plan.master0, apiserver))
         return entries
@@ -505,6 +508,7 @@ class Delivery:
 
     def registry(self) -> Step:
         ip = self.plan.registry_host
+        assert ip is not None  # only called for the image's own registry
         c = self.plan.cluster
         paths = self.plan.paths
         rootfs = self.plan.rootfs
@@ -554,6 +558,8 @@ class Delivery:
     def _mirror_files(self) -> dict[str, str]:
         c = self.plan.cluster
         reg = c.registry
+        if c.external_registry:
+            return self._external_mirror_files()
         mirror = f"{'https' if self.plan.tls is not None else 'http'}://{reg}"
         hosts: dict[str, list[str]] = {d: [mirror] for d in cached_domains(self.plan.cached_images, reg)}
         for d in ("sea.hub:5000",) if c.registry_domain != "sea.hub" else ():
@@ -568,6 +574,20 @@ class Delivery:
         files = {d: steps.hosts_toml(c.name, steps.upstream_server(d, reg), m) for d, m in hosts.items()}
         return tls.hosts_files(files, reg, mirror) if self.plan.tls is not None else files
 
+
+    def _external_mirror_files(self) -> dict[str, str]:
+        """An external registry (sealer v0.9 ``externalRegistry``): every domain of the cached images (and
+        ``sea.hub:5000``, which images built for sealer's own registry name) is mirrored to it over HTTPS, so a
+        host pulls ``docker.io/library/nginx`` by its original name from there. The registry's own
+        ``certs.d/<registry>/`` is left to the host (sealer v0.9 writes nothing for it: the hosts trust its
+        certificate already, or hold their own ``hosts.toml``/``ca.crt`` there)."""
+        c = self.plan.cluster
+        reg = c.registry
+        mirror = f"https://{reg}"
+        domains = [d for d in cached_domains(self.plan.cached_images, reg) if d != reg]
+        if "sea.hub:5000" not in domains and reg != "sea.hub:5000":
+            domains.append("sea.hub:5000")
+        return {d: steps.hosts_toml(c.name, steps.upstream_server(d, reg), [mirror]) for d in domains}
 
     def mirror(self, ip: str) -> Step:
         c = self.plan.cluster
@@ -596,7 +616,8 @@ class Delivery:
         files = self._mirror_files()
         ca = tls.host_files(c, self.plan.tls) if self.plan.tls is not None else []
         key = inputs_hash(files, c.runtime, *[f[1].decode() for f in ca])
-        scheme = "https" if self.plan.tls is not None else "http"
+        secure = self.plan.tls is not None or c.external_registry
+        scheme = "https" if secure else "http"
 
         async def body(host: Host) -> str:
             for path, data, mode in ca:
@@ -604,7 +625,7 @@ class Delivery:
                 await host.put_bytes(data, path, mode=mode)
             cur = await host.read_file(steps.DOCKER_DAEMON)
             text, changed = steps.docker_daemon_merge(cur, f"{scheme}://{c.registry}", c.registry)
-            if self.plan.tls is not None:  # verified against the CA in certs.d: not an insecure registry
+            if secure:  # verified (against the CA in certs.d, or the host's own trust): not insecure
                 text = tls.secure_daemon_json(text, c.registry)
                 changed = text != cur
             if changed:

@@ -151,6 +151,11 @@ def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, d
     if saved is not None and saved.cluster.masters[0] != cluster.masters[0]:
         raise DeliveryError(f"master0 of {cluster.name} is {saved.cluster.masters[0]}; it cannot change "
                             "(delete the cluster first)")
+    if saved is not None and saved.cluster.external_registry != cluster.external_registry:
+        was, now_is = (("an external registry", "the image's own registry") if saved.cluster.external_registry
+                       else ("the image's own registry", "an external registry"))
+        raise DeliveryError(f"{cluster.name} was delivered with {was}; it cannot switch to {now_is} "
+                            "(delete the cluster first)")
     before = set(saved.cluster.masters + saved.cluster.nodes) if saved else set()
     now = cluster.masters + cluster.nodes
     removed = [ip for ip in (saved.cluster.masters + saved.cluster.nodes if saved else []) if ip not in now]
@@ -202,7 +207,8 @@ def _clean(cluster: Cluster, hosts: Sequence[str], data_root: str, rep: Reporter
         asyncio.run(kubectl_delete(cluster.masters[0], [h for h in hosts if h != cluster.masters[0]],
                                    ssh_configs(cluster), paths, rep))
     asyncio.run(clean_hosts(list(hosts), ssh_configs(cluster), paths, cluster.name,
-                            registry_host=cluster.masters[0], domain=cluster.registry_domain,
+                            registry_host="" if cluster.external_registry else cluster.masters[0],
+                            domain=cluster.registry_domain,
                             port=cluster.registry_port, reporter=rep))
 
 

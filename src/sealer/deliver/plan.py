@@ -73,8 +73,9 @@ class Plan:
         return self.cluster.masters[0]
 
     @property
-    def registry_host(self) -> str:
-        return self.master0
+    def registry_host(self) -> str | None:
+        """The host that runs the image's registry (master0); None with an external registry."""
+        return None if self.cluster.external_registry else self.master0
 
     @property
     def all_hosts(self) -> list[str]:

@@ -36,13 +36,14 @@ def template_data(plan: Plan, host: str) -> dict[str, str | list[str]]:
     data.update({
         "HostIP": host,
         "RegistryDomain": c.registry_domain,
-        "RegistryPort": str(c.registry_port),
+        "RegistryPort": str(c.registry_port) if c.registry_port else "",
         "RegistryURL": c.registry,
-        "RegistryIP": plan.registry_host,
         "Masters": ",".join(c.masters),
         "Nodes": ",".join(c.nodes),
         "ClusterName": c.name,
     })
+    if plan.registry_host is not None:  # none with an external registry: a template using it says so
+        data["RegistryIP"] = plan.registry_host
     data.update(c.host_env(host))
     return data
 

@@ -65,6 +65,13 @@ def _registry_doc(c: Cluster) -> dict[str, Any]:
     a = c.registry_access
     if not a.v09:
         return {"domain": c.registry_domain, "port": c.registry_port}
+    if a.external:
+        ext: dict[str, Any] = {"domain": c.registry_domain}
+        if c.registry_port:
+            ext["port"] = c.registry_port
+        if a.has_credentials:
+            ext["username"], ext["password"] = a.username, a.password
+        return {"externalRegistry": ext}
     local: dict[str, Any] = {"domain": c.registry_domain, "port": c.registry_port}
     if a.has_credentials:
         local["username"], local["password"] = a.username, a.password

@@ -34,7 +34,7 @@ def init_script(paths: HostPaths, domain: str, port: int, env: Mapping[str, str]
     the official scripts read (``REGISTRY_DOMAIN=${2-sea.hub} REGISTRY_PORT=${3-5000}``)."""
     r = quote(paths.rootfs)
     return (f"set -e\n{env_exports(env)}\ncd {r}\nchmod +x scripts/* 2>/dev/null || true\ncd scripts\n"
-            f"bash init.sh /var/lib/docker {quote(domain)} {port}\n")
+            f"bash init.sh /var/lib/docker {quote(domain)} {port or quote('')}\n")
 
 
 def hosts_script(cluster: str, entries: list[tuple[str, str]]) -> str:
