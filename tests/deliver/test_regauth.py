@@ -63,6 +63,10 @@ def test_credentials_data_root_and_scale_down(built: Built, test_hosts, state_di
     key = str(m0.ssh_config.pkey)
     cf = clusterfile(tmp_path / "Clusterfile", built.app, key, password, m0.address, [n1.address, n2.address])
     base = ["apply", "-f", str(cf), "--state-dir", str(state_dir), "--json"]
+    # master0's containerd config exists with its own mode (the image's init.sh rewrites it in place)
+    mode_before = "640"
+    m0.exec(f"mkdir -p /etc/containerd && touch /etc/containerd/config.toml && "
+            f"chmod {mode_before} /etc/containerd/config.toml")
     outputs = []
     with ProcessWatch(hosts) as watch:
         outputs.append(sealer(built.root, *base))
@@ -154,6 +158,9 @@ def test_credentials_data_root_and_scale_down(built: Built, test_hosts, state_di
     assert http_code(m0, "http://sea.hub:5000/v2/") == "200"
     assert m0.exec(f"test -e {ht} || test -e /var/lib/kubelet/config.json", check=False).returncode != 0
     assert "registry auth" not in m0.read("/etc/containerd/config.toml")
+    # config.toml has the mode it had before the credentials made it 0600 (what init.sh left), and no side file
+    assert m0.exec("stat -c %a /etc/containerd/config.toml").stdout.strip() == mode_before
+    assert "config.toml.sealer-py.mode" not in m0.exec("ls -a /etc/containerd").stdout
 
     outputs.append(sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir)))
     assert m0.exec(f"test -e {DATA} || test -e /var/lib/kubelet/config.json", check=False).returncode != 0

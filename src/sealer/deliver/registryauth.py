@@ -8,8 +8,9 @@
   0600) and reused while it still matches the password, so a re-apply writes the same bytes (same phase key).
 * every host: the container runtime gets the credentials for ``<domain>:<port>`` only (never for the
   upstream registries it mirrors): containerd's CRI ``registry.configs."<domain>:<port>".auth`` block in
-  ``/etc/containerd/config.toml`` (``certs.d`` hosts.toml cannot hold credentials; the file becomes 0600 and
-  containerd is restarted when the block changed), kubelet's ``/var/lib/kubelet/config.json`` (what sealer
+  ``/etc/containerd/config.toml`` (``certs.d`` hosts.toml cannot hold credentials; the file becomes 0600 —
+  its mode before is kept beside it and put back when the block goes — and containerd is restarted when the
+  block changed), kubelet's ``/var/lib/kubelet/config.json`` (what sealer
   v0.9 writes, ``configureAccessCredential``) and, with the docker runtime, ``/root/.docker/config.json``.
   Every block and file carries the ``sealer-py:<cluster>`` tag; a file that was not ours is kept as
   ``<file>.sealer-py.orig`` and put back by ``delete``.
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 HTPASSWD_NAME = "registry_htpasswd"  # sealer: <rootfs>/etc/registry_htpasswd
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+CONTAINERD_MODE = f"{CONTAINERD_CONFIG}.{MARK}.mode"  # its mode before the credentials made it 0600
 KUBELET_AUTH = "/var/lib/kubelet/config.json"
 DOCKER_AUTH = "/root/.docker/config.json"
 BCRYPT_ROUNDS = 10
@@ -203,9 +205,11 @@ def host_script(cluster: Cluster, auth: RegistryAuth, *, containerd: bool) -> st
     if containerd:
         t = _tag(cluster.name)
         cfg = quote(CONTAINERD_CONFIG)
+        mode = quote(CONTAINERD_MODE)
         parts.append(RESTART_CONTAINERD)
         parts.append(
             f"if [ -f {cfg} ]; then\n"
+            f"  [ -f {mode} ] || stat -c %a {cfg} > {mode}\n"   # the mode it had before we made it 0600
             f"  T=$(umask 077; mktemp)\n"
             f"  sed {quote(f'/# {t} registry auth begin/,/# {t} registry auth end/d')} {cfg} > \"$T\"\n"
             f"  printf %s {quote(_b64(containerd_block(cluster.name, reg, auth)))} | base64 -d >> \"$T\"\n"
@@ -228,10 +232,13 @@ def clean_script(cluster: str) -> str:
     t = _tag(cluster)
     cfg = quote(CONTAINERD_CONFIG)
     tag = quote(f'"{MARK}": "{cluster}"')
+    mode = quote(CONTAINERD_MODE)
     lines = [
         f"if [ -f {cfg} ] && grep -q -F {quote(f'# {t} registry auth begin')} {cfg}; then T=$(mktemp); "
         f"sed {quote(f'/# {t} registry auth begin/,/# {t} registry auth end/d')} {cfg} > \"$T\"; "
         f"cat \"$T\" > {cfg}; rm -f \"$T\"; fi",
+        f"if [ -f {mode} ]; then M=$(cat {mode}); case \"$M\" in [0-7][0-7][0-7]|[0-7][0-7][0-7][0-7]) "
+        f"[ -f {cfg} ] && chmod \"$M\" {cfg};; esac; rm -f {mode}; fi",
     ]
     for path in (KUBELET_AUTH, DOCKER_AUTH):
         p = quote(path)
