@@ -9,10 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from helpers.testhosts import TestHost
 
 from deliver.images import FIXTURE_LOG, Built, sealer
 from deliver.test_launch_apps import app_context, launch_log
+from sealer.cli.main import cli
 
 SAVE_IMAGE = "deliver-save:v1"
 LOG = f"{FIXTURE_LOG}/save.log"
@@ -109,7 +111,7 @@ def test_run_cmds_are_kept_and_spec_cmd_is_used(built: Built, save_image: str, t
 
 def test_run_apps_are_kept_and_spec_app_names_is_used(built: Built, test_hosts, state_dir: Path,  # type: ignore[no-untyped-def]
                                                       tmp_path: Path) -> None:
-    m0, n1 = test_hosts(2)
+    m0, n1, n2 = test_hosts(3)
     sealer(built.root, "build", "-q", "-b", "lite", "-t", "save-apps:v1", str(app_context(tmp_path, built.base)))
     key = str(m0.ssh_config.pkey)
     state = ["--state-dir", str(state_dir), "--json"]
@@ -133,5 +135,14 @@ def test_run_apps_are_kept_and_spec_app_names_is_used(built: Built, test_hosts, 
                      "  appNames: [setup]\n")
     out = sealer(built.root, "apply", "-f", str(cf), *state)
     assert cmds_status(out, m0.address) == "done" and launch_log(m0) == ["setup-ran", web, "setup-ran"]
+
+    # an app the image does not have: exit 1 before any host is touched, the saved choice unchanged
+    bad = clusterfile(tmp_path / "Clusterfile", "save-apps:v1", key, m0.address, [n1.address],
+                      "  appNames: [nope]\n")
+    r = CliRunner().invoke(cli, ["--root", str(built.root), "apply", "-f", str(bad), *state])
+    assert r.exit_code == 1 and "app nope is not in the image" in r.output, r.output
+    assert "appNames:\n  - setup" in (state_dir / "my-cluster" / "Clusterfile").read_text()
+    out = sealer(built.root, "join", "-n", n2.address, *state)
+    assert cmds_status(out, m0.address) == "skipped" and launch_log(m0) == ["setup-ran", web, "setup-ran"]
 
     sealer(built.root, "delete", "--all", "--force", "--state-dir", str(state_dir))
