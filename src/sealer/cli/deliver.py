@@ -57,6 +57,23 @@ def _cmd_args_option(f: F) -> F:
                              "'\"msg=a,b\"'). Each value reaches the CMD as one word, never read by a shell.")(f)
 
 
+def _cmds_option(f: F) -> F:
+    return click.option("--cmds", multiple=True,
+                        help="Run these instead of the image's own CMDs (the Clusterfile's spec.cmd); the base "
+                             "image's CMDs still run first (repeatable). Kept with the cluster: join and a "
+                             "later apply run the same.")(f)
+
+
+def _apps_option(f: F) -> F:
+    return click.option("--apps", default=None, metavar="A,B",
+                        help="Launch these applications of the image (sealer v0.9 APP; the Clusterfile's "
+                             "spec.appNames) instead of its own launch. Kept with the cluster.")(f)
+
+
+def _app_list(apps: str | None) -> list[str] | None:
+    return [a for a in apps.split(",") if a] if apps is not None else None
+
+
 def _state_root(flag: Path | None) -> Path:
     """--state-dir, else the settings' state dir ($SEALER_STATE_DIR, else ~/.sealer)."""
     return app(click.get_current_context()).settings.state_dir_for(flag)
@@ -118,10 +135,8 @@ def _guard(fn: Callable[[], Any]) -> Any:
 @click.option("--pk-passwd", default=None, help="Passphrase of the private key.")
 @click.option("--port", type=int, default=22, show_default=True, help="SSH port.")
 @click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE", help="Cluster env (repeatable).")
-@click.option("--cmds", multiple=True,
-              help="Run these instead of the image's own CMDs; the base image's CMDs still run first (repeatable).")
-@click.option("--apps", default=None, metavar="A,B",
-              help="Launch these applications of the image (sealer v0.9 APP) instead of its own launch.")
+@_cmds_option
+@_apps_option
 @_cmd_args_option
 @click.option("--cluster-name", default="my-cluster", show_default=True, help="Cluster name.")
 @click.option("--runtime", type=click.Choice(["containerd", "docker"]), default="containerd", show_default=True,
@@ -161,32 +176,37 @@ def run_cmd(ctx: click.Context, image: str, masters: str, nodes: str | None, use
 
     cluster = ops.cluster_from_flags(cluster_name, image, _ips(masters), _ips(nodes),
                                      SSH(user=user, passwd=passwd, pk=pk, pk_passwd=pk_passwd, port=port),
-                                     ops.parse_env(env), runtime, parse_flags(cmd_args))
+                                     ops.parse_env(env), runtime, parse_flags(cmd_args), cmds=cmds,
+                                     apps=_app_list(apps))
     result = _guard(lambda: ops.apply(cluster, image, store_root=app(ctx).root, state_root=_state_root(state_dir),
-                                      data_root=data_root, cmds=list(cmds) if cmds else None,
-                                      reporter=CliReporter(as_json), compress=compress,
-                                      apps=[a for a in apps.split(",") if a] if apps is not None else None))
+                                      data_root=data_root, reporter=CliReporter(as_json), compress=compress))
     _finish(result, as_json)
 
 
 @click.command("apply")
 @click.option("-f", "--clusterfile", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
               help="The Clusterfile (spec.image is the image to deliver).")
+@_cmds_option
+@_apps_option
 @_cmd_args_option
 @_data_root_option
 @_compress_option
 @_state_option
 @json_option
 @click.pass_context
-def apply_cmd(ctx: click.Context, clusterfile: Path, cmd_args: tuple[str, ...], data_root: str | None,
-              compress: bool, state_dir: Path | None, as_json: bool) -> None:
+def apply_cmd(ctx: click.Context, clusterfile: Path, cmds: tuple[str, ...], apps: str | None,
+              cmd_args: tuple[str, ...], data_root: str | None, compress: bool, state_dir: Path | None,
+              as_json: bool) -> None:
     """Make the hosts match a Clusterfile: deliver to new hosts, clean hosts it no longer lists.
 
     Hosts that already hold every phase are only checked (their phase markers are read). The CMDs run again
     when what they would run changed (e.g. spec.cmd_args or --cmd-args, which override it key by key).
+    What runs on master0: --cmds/--apps, else spec.cmd/spec.appNames, else what the cluster ran last
+    (spec.cmd: [] asks for the image's own CMDs).
 
     \b
       sealer apply -f Clusterfile
+      sealer apply -f Clusterfile --cmds 'kubectl apply -f manifests/'
       sealer apply -f Clusterfile --cmd-args Release=prod --cmd-args 'Note=a b; c'
     """
     from dataclasses import replace
@@ -205,6 +225,7 @@ def apply_cmd(ctx: click.Context, clusterfile: Path, cmd_args: tuple[str, ...], 
     image = cluster.image
     result = _guard(lambda: ops.apply(cluster, image, store_root=app(ctx).root,
                                       state_root=_state_root(state_dir), data_root=data_root,
+                                      cmds=list(cmds) or None, apps=_app_list(apps),
                                       reporter=CliReporter(as_json), compress=compress))
     _finish(result, as_json)
 

@@ -17,6 +17,8 @@ spec:
   #   externalRegistry: {domain: hub.example.com, port: 443, username: u, password: p}
   dataRoot: /var/lib/sealer/data            # where the rootfs goes on hosts
   cmd_args: [Release=prod, "Msg=a b; c"]    # $Release/${Msg} in the CMDs (sealer's json tag cmd_args)
+  cmd: ["kubectl apply -f app.yaml"]        # instead of the image's own CMDs (sealer v0.9 Spec.CMD; [] = the image's)
+  appNames: [web]                           # launch these apps of the image (sealer v0.9 Spec.APPNames)
   hosts:
     - ips: [192.168.0.2, 192.168.0.3]
       roles: [master]
@@ -59,8 +61,8 @@ DEFAULT_REGISTRY_DOMAIN = "sea.hub"
 DEFAULT_REGISTRY_PORT = 5000
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# sealer fields we accept and do not use (infra providers, app selection).
-_IGNORED_SPEC = {"provider", "appNames", "appnames", "cmd"}
+# sealer fields we accept and do not use (infra providers).
+_IGNORED_SPEC = {"provider"}
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,10 @@ class Cluster:
     registry_access: RegistryAccess = field(default_factory=RegistryAccess)
     data_root: str | None = None  # spec.dataRoot
     cmd_args: Mapping[str, str] = field(default_factory=dict)  # spec.cmd_args (sealer.cluster.cmdargs)
+    # What master0 runs after kubeadm (sealer v0.9 Spec.CMD / Spec.APPNames, json cmd / appNames): None = not
+    # chosen here (delivery keeps the cluster's saved choice); cmds () = the image's own CMDs; apps () = no app.
+    cmds: tuple[str, ...] | None = None
+    apps: tuple[str, ...] | None = None
 
     @property
     def masters(self) -> list[str]:
@@ -436,6 +442,28 @@ def _parse_external_registry(doc: Document, reg: Mapping[str, Any]) -> tuple[str
     return domain, port, RegistryAccess(user, password, tls=False, v09=True, external=True)
 
 
+def _parse_lines(doc: Document, spec: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    """``spec.cmd`` / ``spec.appNames``: absent (or null) is None, else a tuple of strings."""
+    if spec.get(key) is None:
+        return None
+    out: list[str] = []
+    for i, item in enumerate(_expect_list(doc, spec[key], f"spec.{key}")):
+        item = _scalar_str(item)
+        if not isinstance(item, str):
+            raise doc.error(join_path(f"spec.{key}", i), f"expected a string, got {_typename(item)}")
+        out.append(item)
+    return tuple(out)
+
+
+def _parse_app_names(doc: Document, spec: Mapping[str, Any]) -> tuple[str, ...] | None:
+    # sealer decodes with Go's encoding/json, whose field names match case-insensitively: appnames is the same
+    if spec.get("appNames") is not None and spec.get("appnames") is not None:
+        raise doc.error("spec.appnames", "spec.appNames is given too")
+    names = _parse_lines(doc, spec, "appNames" if spec.get("appNames") is not None else "appnames")
+    # sealer v0.9 (pkg/application/v2app.go NewV2Application): an empty name is valid and launches nothing
+    return None if names is None else tuple(n for n in names if n)
+
+
 def _parse_data_root(doc: Document, value: Any) -> str | None:
     root = _expect_str(doc, value, "spec.dataRoot")
     if root is None:
@@ -472,7 +500,7 @@ def _parse_cluster(doc: Document, kubeadm_docs: tuple[KubeadmDocument, ...]) -> 
         raise doc.error("metadata.name", f"{name!r} is not a valid name (lowercase letters, digits, '-', '.')")
     spec = _expect_map(doc, data.get("spec"), "spec")
     _check_keys(doc, spec, "spec", {"image", "env", "hosts", "ssh", "containerRuntime", "registry", "dataRoot",
-                                  "cmd_args"},
+                                  "cmd_args", "cmd", "appNames", "appnames"},
                 _IGNORED_SPEC)
     image = _expect_str(doc, spec.get("image"), "spec.image")
     if image is not None and not reference.is_valid(image):
@@ -498,6 +526,8 @@ def _parse_cluster(doc: Document, kubeadm_docs: tuple[KubeadmDocument, ...]) -> 
         registry_access=access,
         data_root=data_root,
         cmd_args=_parse_cmd_args(doc, spec.get("cmd_args")),
+        cmds=_parse_lines(doc, spec, "cmd"),
+        apps=_parse_app_names(doc, spec),
     )
 
 

@@ -48,8 +48,8 @@ def extension_of(info: Mapping[str, Any]) -> ImageExtension | None:
 def launch_commands(image_cmds: Sequence[str], base_cmds: Sequence[str], extension: Any,
                     cmds: Sequence[str] | None = None, apps: Sequence[str] | None = None) -> list[str]:
     """The shell lines delivery runs on master0 (see the module docstring)."""
-    if cmds is not None:
-        return [*base_cmds, *cmds]
+    if cmds is not None:  # an empty line is skipped, as sealer v0.9 (v2app.go Launch) and v0.8 (guest.go) do
+        return [*base_cmds, *(c for c in cmds if c.strip())]
     if apps is None and (image_cmds or extension is None):
         return list(image_cmds)
     if extension is None:

@@ -37,8 +37,10 @@ def parse_env(items: Sequence[str]) -> dict[str, str]:
 
 def cluster_from_flags(name: str, image: str, masters: Sequence[str], nodes: Sequence[str], ssh: SSH,
                        env: Mapping[str, str], runtime: str = "containerd",
-                       cmd_args: Mapping[str, str] | None = None) -> Cluster:
-    """The Cluster model ``sealer run`` flags describe (what a Clusterfile would say)."""
+                       cmd_args: Mapping[str, str] | None = None, cmds: Sequence[str] = (),
+                       apps: Sequence[str] | None = None) -> Cluster:
+    """The Cluster model ``sealer run`` flags describe (what a Clusterfile would say). ``run`` always chooses
+    what master0 runs: ``--cmds``, ``--apps``, else (``cmds`` empty) the image's own launch."""
     if not masters:
         raise DeliveryError("at least one master is needed (-m/--masters)")
     dup = set(masters) & set(nodes)
@@ -50,7 +52,8 @@ def cluster_from_flags(name: str, image: str, masters: Sequence[str], nodes: Seq
     assert runtime in ("docker", "containerd")
     return Cluster(name=name, image=image, env=dict(env), hosts=tuple(groups), ssh=ssh,
                    runtime=runtime, registry_domain="sea.hub", registry_port=5000,  # type: ignore[arg-type]
-                   kubeadm_documents=(), file="<flags>", cmd_args=dict(cmd_args or {}))
+                   kubeadm_documents=(), file="<flags>", cmd_args=dict(cmd_args or {}),
+                   cmds=tuple(cmds), apps=tuple(apps) if apps is not None else None)
 
 
 def ssh_configs(cluster: Cluster, known_hosts: Path | None = None) -> Any:
@@ -140,13 +143,29 @@ class Result:
         return out
 
 
+def with_launch(cluster: Cluster, saved: state.Saved | None, cmds: Sequence[str] | None = None,
+                apps: Sequence[str] | None = None) -> Cluster:
+    """What master0 runs after kubeadm: ``cmds``/``apps`` (flags) over the Clusterfile's ``spec.cmd`` /
+    ``spec.appNames`` field by field (sealer v0.9 ``MergeClusterWithFlags``); when neither chooses, the
+    cluster's saved choice (what ``run``/``apply`` ran last), so ``join`` and a plain re-apply run the same."""
+    if cmds:
+        cluster = replace(cluster, cmds=tuple(cmds))
+    if apps is not None:
+        cluster = replace(cluster, apps=tuple(apps))
+    if cluster.cmds is None and cluster.apps is None and saved is not None:
+        cluster = replace(cluster, cmds=saved.cluster.cmds, apps=saved.cluster.apps)
+    return cluster
+
+
 def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, data_root: str | None = None,
           cmds: Sequence[str] | None = None, reporter: Reporter | None = None, compress: bool = False,
           apps: Sequence[str] | None = None) -> Result:
     """Make the hosts match ``cluster``: hosts dropped since the last apply are cleaned, every host gets the
-    phases it has not done yet (so unchanged hosts only have their markers read)."""
+    phases it has not done yet (so unchanged hosts only have their markers read). ``cmds``/``apps`` override
+    the cluster's ``cmds``/``apps`` (:func:`with_launch`)."""
     rep = reporter or LogReporter()
     saved = state.load(state_root, cluster.name)
+    cluster = with_launch(cluster, saved, cmds, apps)
     root = resolve_data_root(data_root, cluster, saved)
     if saved is not None and saved.cluster.masters[0] != cluster.masters[0]:
         raise DeliveryError(f"master0 of {cluster.name} is {saved.cluster.masters[0]}; it cannot change "
@@ -162,7 +181,11 @@ def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, d
     added = [ip for ip in now if ip not in before]
     with exported(store_root, image) as content:
         check_kube_version(content.labels, content.rootfs, image)
-        launch = content.cmds_with(cmds, apps)
+        if cluster.cmds and cluster.apps:
+            rep.note(f"apps {','.join(cluster.apps)}: not launched, the chosen CMDs run instead (sealer v0.9: "
+                     "cmd wins over appNames)")
+        launch = content.cmds_with(list(cluster.cmds) if cluster.cmds else None,
+                                   list(cluster.apps) if cluster.apps is not None else None)
         run_cmds = cmdargs.render(launch, cluster.cmd_args)   # a bad CMD argument stops here, before any host
         for name in cmdargs.unused(launch, cluster.cmd_args):
             rep.note(f"cmd arg {name}: no CMD refers to ${name} or ${{{name}}}")

@@ -1,5 +1,7 @@
 """The applied Clusterfile, kept locally: ``<state dir>/<cluster>/Clusterfile`` (mode 0600; it may hold
-SSH passwords, so it is never logged) plus ``delivery.json`` (image, data root).
+SSH passwords, so it is never logged) plus ``delivery.json`` (image, data root). The Clusterfile also keeps
+what runs on master0 after kubeadm (``spec.cmd``/``spec.appNames``, from ``--cmds``/``--apps`` or the applied
+Clusterfile), so ``join`` and a later ``apply`` that chooses nothing run the same lines.
 
 The state dir is ``--state-dir``, else ``$SEALER_STATE_DIR``, else ``~/.sealer`` (sealer's place): the CLI's
 settings decide (``Settings.state_dir_for``); the library is handed the directory.
@@ -55,6 +57,10 @@ def dump_cluster(c: Cluster) -> str:
         spec["dataRoot"] = c.data_root
     if c.cmd_args:
         spec["cmd_args"] = [f"{k}={v}" for k, v in c.cmd_args.items()]
+    if c.cmds:  # what run/apply chose to run on master0 (sealer v0.9 keeps it in the Clusterfile alike)
+        spec["cmd"] = list(c.cmds)
+    if c.apps is not None:
+        spec["appNames"] = list(c.apps)  # []: launch no app
     spec["hosts"] = [group(g) for g in c.hosts if g.ips]
     docs = [{"apiVersion": API_VERSION, "kind": "Cluster", "metadata": {"name": c.name}, "spec": spec}]
     docs += [dict(d.data) for d in c.kubeadm_documents]
