@@ -88,6 +88,11 @@ def test_proxies_protected_like_the_registry(built: Built, registry: Registry, t
     assert anon.returncode != 0 and "401" in anon.stderr + anon.stdout, anon.stderr + anon.stdout
     r = n1.exec(f"{PULL} --user {creds} {REF}", check=False)
     assert r.returncode == 0, r.stderr or r.stdout
+    # and by the proxy's own name (certs.d/sea.hub:5001 holds only the CA: containerd takes it for https)
+    anon = n1.exec(f"{PULL} {PROXY}/team/live:v1", check=False)
+    assert anon.returncode != 0 and "401" in anon.stderr + anon.stdout, anon.stderr + anon.stdout
+    r = n1.exec(f"{PULL} --user {creds} {PROXY}/team/live:v1", check=False)
+    assert r.returncode == 0, r.stderr or r.stdout
     blobs = m0.exec(f"find {DATA}/.sealer/registry-proxy -path '*blobs*' -name data | wc -l").stdout.strip()
     assert int(blobs) >= 2
 
