@@ -32,8 +32,12 @@ def proxy_endpoints(cfg: RegistryConfig, host: str, base_port: int = DEFAULT_PRO
     return {u.domain: f"{host}:{base_port + i}" for i, u in enumerate(cfg.upstreams)}
 
 
-def distribution_config(u: Upstream, storage: str, addr: str, *, log_level: str = "warn") -> str:
-    """docker-distribution config of a pull-through cache for ``u``. Holds the credentials: write it 0600."""
+def distribution_config(u: Upstream, storage: str, addr: str, *, log_level: str = "warn",
+                        htpasswd: str | None = None, tls: tuple[str, str] | None = None) -> str:
+    """docker-distribution config of a pull-through cache for ``u``. Holds the credentials: write it 0600.
+
+    ``htpasswd`` (a file path) makes the proxy ask its clients for Basic credentials, ``tls`` (certificate,
+    key paths) makes it serve HTTPS; the upstream credentials (``proxy.username/password``) stay as they are."""
     proxy: dict[str, str] = {"remoteurl": u.url}
     if u.username is not None and u.password is not None:
         proxy["username"] = u.username
@@ -42,7 +46,8 @@ def distribution_config(u: Upstream, storage: str, addr: str, *, log_level: str 
         "version": 0.1,
         "log": {"level": log_level},
         "storage": {"filesystem": {"rootdirectory": storage}, "delete": {"enabled": True}},
-        "http": {"addr": addr},
+        "http": {"addr": addr, **({"tls": {"certificate": tls[0], "key": tls[1]}} if tls else {})},
+        **({"auth": {"htpasswd": {"realm": "sealer-registry", "path": htpasswd}}} if htpasswd else {}),
         "proxy": proxy,
     }
     return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=False)
@@ -55,16 +60,19 @@ def render_distribution_configs(
     *,
     listen_host: str = "0.0.0.0",
     log_level: str = "warn",
+    htpasswd: str | None = None,
+    tls: tuple[str, str] | None = None,
 ) -> dict[str, str]:
     """``relative path -> content``: ``<domain>/config.yml`` per upstream (+ ``<domain>/env`` with
     ``SSL_CERT_FILE=...`` when the upstream has ``tls.ca``). Start each with
-    ``env $(cat env) docker-registry serve config.yml``."""
+    ``env $(cat env) docker-registry serve config.yml``. ``htpasswd``/``tls``: as the local registry is
+    protected (delivery with ``spec.registry.localRegistry`` credentials / HTTPS), see :func:`distribution_config`."""
     out: dict[str, str] = {}
     root = PurePosixPath(str(storage_root))
     for i, u in enumerate(cfg.upstreams):
         d = _dir_name(u.domain)
         out[f"{d}/config.yml"] = distribution_config(u, str(root / d), f"{listen_host}:{base_port + i}",
-                                                     log_level=log_level)
+                                                     log_level=log_level, htpasswd=htpasswd, tls=tls)
         if u.ca_file is not None:
             out[f"{d}/env"] = f"SSL_CERT_FILE={u.ca_file}\n"
     return out

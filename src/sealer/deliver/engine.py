@@ -516,8 +516,11 @@ class Delivery:
         proxy_cfg = rootfs / "etc" / "registry_config.yaml"
         auth = self.plan.auth
         cert = self.plan.tls
+        # the proxies get the registry's htpasswd and certificate (a marker so older deliveries redo the phase)
+        protect = bool(self.plan.proxy_registries) and (auth is not None or cert is not None)
         key = inputs_hash(manifest.digest(self.host_manifest(ip)), c.registry, own_script,
-                          *([auth.key] if auth is not None else []), *([cert.key] if cert is not None else []))
+                          *([auth.key] if auth is not None else []), *([cert.key] if cert is not None else []),
+                          *(["proxies-protected"] if protect else []))
         files = registryauth.registry_files(auth, paths) if auth is not None else []
         if cert is not None:
             files += tls.registry_files(cert, paths, c.registry_domain)
@@ -542,7 +545,10 @@ class Delivery:
         script = registryauth.stale_files_script(self.plan, rootfs) + script
         if proxy_cfg.is_file():
             cfg = load_registry_config(proxy_cfg)
-            rendered = render_distribution_configs(cfg, f"{paths.meta}/registry-proxy", listen_host=ip)
+            rendered = render_distribution_configs(
+                cfg, f"{paths.meta}/registry-proxy", listen_host=ip,
+                htpasswd=registryauth.htpasswd_path(paths) if auth is not None else None,
+                tls=tls.cert_paths(paths, c.registry_domain) if cert is not None else None)
             pdir = f"{paths.registry_dir}/proxy"
             for rel, text in rendered.items():  # a tls.ca path points into the local export: map it
                 files.append((f"{pdir}/{rel}", text.replace(str(self.plan.rootfs), paths.rootfs).encode(), 0o600))
@@ -566,13 +572,16 @@ class Delivery:
             hosts.setdefault(d, [mirror])
         proxy_cfg = self.plan.rootfs / "etc" / "registry_config.yaml"
         if proxy_cfg.is_file():
-            for rel, text in render_containerd_hosts(load_registry_config(proxy_cfg), c.registry_domain).items():
+            for rel, text in render_containerd_hosts(load_registry_config(proxy_cfg), c.registry_domain,
+                                                     scheme="https" if self.plan.tls is not None else "http").items():
                 domain = rel.split("/")[0]
                 extra = [line.split('"')[1] for line in text.splitlines() if line.startswith("[host.")]
                 hosts.setdefault(domain, [])
                 hosts[domain] += [e for e in extra if e not in hosts[domain]]
         files = {d: steps.hosts_toml(c.name, steps.upstream_server(d, reg), m) for d, m in hosts.items()}
-        return tls.hosts_files(files, reg, mirror) if self.plan.tls is not None else files
+        if self.plan.tls is None:
+            return files
+        return tls.hosts_files(files, reg, mirror, self.plan.proxy_registries)
 
 
     def _external_mirror_files(self) -> dict[str, str]:
@@ -592,9 +601,11 @@ class Delivery:
     def mirror(self, ip: str) -> Step:
         c = self.plan.cluster
         files = self._mirror_files()
-        ca = tls.host_files(c, self.plan.tls) if self.plan.tls is not None else []
+        ca = tls.host_files(c, self.plan.tls, self.plan.proxy_registries) if self.plan.tls is not None else []
+        # without TLS (never set, or dropped from the Clusterfile) no CA of ours stays in certs.d
+        script = steps.mirror_script(c.name, files) + (tls.clean_script(c.name) if self.plan.tls is None else "")
         return Step("mirror", inputs_hash(files, c.runtime, *[f[1].decode() for f in ca]),
-                    steps.mirror_script(c.name, files), f"{len(files)} registries -> {c.registry}", files=ca)
+                    script, f"{len(files)} registries -> {c.registry}", files=ca)
 
     def auth(self, ip: str, init_key: str = "") -> Step | None:
         """The registry's credentials for the host's runtime and kubelet (deliver/registryauth.py); redone
@@ -606,15 +617,16 @@ class Delivery:
                 return None
             return Step("auth", inputs_hash("no credentials"), registryauth.clean_script(c.name),
                         "registry credentials removed")
-        return Step("auth", registryauth.host_key(c, auth, init_key),
-                    registryauth.host_script(c, auth, containerd=c.runtime == "containerd"),
-                    f"credentials for {c.registry}")
+        proxies = self.plan.proxy_registries
+        return Step("auth", registryauth.host_key(c, auth, init_key, proxies),
+                    registryauth.host_script(c, auth, containerd=c.runtime == "containerd", proxies=proxies),
+                    f"credentials for {', '.join([c.registry, *proxies])}")
 
     async def mirror_docker(self, ip: str) -> None:
         """The docker runtime's mirror phase: daemon.json is merged with what the host has (a read first)."""
         c = self.plan.cluster
         files = self._mirror_files()
-        ca = tls.host_files(c, self.plan.tls) if self.plan.tls is not None else []
+        ca = tls.host_files(c, self.plan.tls, self.plan.proxy_registries) if self.plan.tls is not None else []
         key = inputs_hash(files, c.runtime, *[f[1].decode() for f in ca])
         secure = self.plan.tls is not None or c.external_registry
         scheme = "https" if secure else "http"
@@ -634,7 +646,8 @@ class Delivery:
                     await host.put_bytes(cur if cur is not None else b"", orig, mode=0o600)
                 await host.run("mkdir -p /etc/docker")
                 await host.put_bytes(text, steps.DOCKER_DAEMON)
-            await host.run("bash -s", input=(steps.mirror_script(c.name, files)).encode())
+            script = steps.mirror_script(c.name, files) + (tls.clean_script(c.name) if self.plan.tls is None else "")
+            await host.run("bash -s", input=script.encode())
             return f"{len(files)} registries -> {c.registry}"
         await self._phase(ip, "mirror", key, body)
 

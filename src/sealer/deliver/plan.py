@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sealer.cluster.clusterfile import Cluster
+from sealer.cluster.registry_config import load_registry_config
+from sealer.cluster.registry_proxy import proxy_endpoints
 
 DEFAULT_DATA_ROOT = "/var/lib/sealer/data"
 MARK = "sealer-py"  # tags every line and file we add outside the data root
@@ -76,6 +79,15 @@ class Plan:
     def registry_host(self) -> str | None:
         """The host that runs the image's registry (master0); None with an external registry."""
         return None if self.cluster.external_registry else self.master0
+
+    @functools.cached_property
+    def proxy_registries(self) -> tuple[str, ...]:
+        """``<domain>:<port>`` of the pull-through proxies master0 runs for the image's
+        ``etc/registry_config.yaml`` (ports 5001…), as the hosts reach them; none with an external registry."""
+        cfg = self.rootfs / "etc" / "registry_config.yaml"
+        if self.registry_host is None or not cfg.is_file():
+            return ()
+        return tuple(proxy_endpoints(load_registry_config(cfg), self.cluster.registry_domain).values())
 
     @property
     def all_hosts(self) -> list[str]:

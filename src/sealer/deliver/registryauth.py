@@ -22,6 +22,7 @@ import base64
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from shlex import quote
@@ -138,18 +139,27 @@ def _tag(cluster: str) -> str:
     return f"{MARK}:{cluster}"
 
 
-def containerd_block(cluster: str, registry: str, auth: RegistryAuth) -> str:
+def _all(registry: str, proxies: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys([registry, *proxies]))
+
+
+def containerd_block(cluster: str, registry: str, auth: RegistryAuth, proxies: Sequence[str] = ()) -> str:
+    """The CRI ``registry.configs.<host>.auth`` tables for the registry and each pull-through proxy (``proxies``,
+    ``sea.hub:5001``…: master0's other registries, protected with the same htpasswd)."""
     t = _tag(cluster)
+    tables = "".join(f'[plugins."io.containerd.grpc.v1.cri".registry.configs.{_toml_str(r)}.auth]\n'
+                     f"  username = {_toml_str(auth.username)}\n  password = {_toml_str(auth.password)}\n"
+                     for r in _all(registry, proxies))
     return (f"# {t} registry auth begin (written by sealer-py, removed by `sealer delete`)\n"
-            f'[plugins."io.containerd.grpc.v1.cri".registry.configs.{_toml_str(registry)}.auth]\n'
-            f"  username = {_toml_str(auth.username)}\n  password = {_toml_str(auth.password)}\n"
-            f"# {t} registry auth end\n")
+            f"{tables}# {t} registry auth end\n")
 
 
-def auth_json(cluster: str, registry: str, auth: RegistryAuth) -> str:
-    """A docker ``config.json`` (kubelet reads the same format) with the registry's Basic credentials only."""
+def auth_json(cluster: str, registry: str, auth: RegistryAuth, proxies: Sequence[str] = ()) -> str:
+    """A docker ``config.json`` (kubelet reads the same format) with the Basic credentials of the registry and
+    its proxies only."""
     token = base64.b64encode(f"{auth.username}:{auth.password}".encode()).decode()
-    return json.dumps({"auths": {registry: {"auth": token}}, MARK: cluster}, indent=1) + "\n"
+    auths = {r: {"auth": token} for r in _all(registry, proxies)}
+    return json.dumps({"auths": auths, MARK: cluster}, indent=1) + "\n"
 
 
 def _b64(text: str) -> str:
@@ -196,12 +206,14 @@ def _json_file_script(cluster: str, path: str, text: str) -> str:
             f"(umask 077; printf %s {quote(_b64(text))} | base64 -d > {p}.tmp)\nchmod 600 {p}.tmp\nmv -f {p}.tmp {p}\n")
 
 
-def host_script(cluster: Cluster, auth: RegistryAuth, *, containerd: bool) -> str:
-    """The credentials on one host (every file written from base64 inside the script, which goes on stdin)."""
+def host_script(cluster: Cluster, auth: RegistryAuth, *, containerd: bool, proxies: Sequence[str] = ()) -> str:
+    """The credentials on one host (every file written from base64 inside the script, which goes on stdin), for
+    the registry and its pull-through proxies (``proxies``)."""
     reg = cluster.registry
-    parts = ["set -e", _json_file_script(cluster.name, KUBELET_AUTH, auth_json(cluster.name, reg, auth))]
+    js = auth_json(cluster.name, reg, auth, proxies)
+    parts = ["set -e", _json_file_script(cluster.name, KUBELET_AUTH, js)]
     if cluster.runtime == "docker":
-        parts.append(_json_file_script(cluster.name, DOCKER_AUTH, auth_json(cluster.name, reg, auth)))
+        parts.append(_json_file_script(cluster.name, DOCKER_AUTH, js))
     if containerd:
         t = _tag(cluster.name)
         cfg = quote(CONTAINERD_CONFIG)
@@ -212,7 +224,7 @@ def host_script(cluster: Cluster, auth: RegistryAuth, *, containerd: bool) -> st
             f"  [ -f {mode} ] || stat -c %a {cfg} > {mode}\n"   # the mode it had before we made it 0600
             f"  T=$(umask 077; mktemp)\n"
             f"  sed {quote(f'/# {t} registry auth begin/,/# {t} registry auth end/d')} {cfg} > \"$T\"\n"
-            f"  printf %s {quote(_b64(containerd_block(cluster.name, reg, auth)))} | base64 -d >> \"$T\"\n"
+            f"  printf %s {quote(_b64(containerd_block(cluster.name, reg, auth, proxies)))} | base64 -d >> \"$T\"\n"
             f"  if ! cmp -s \"$T\" {cfg}; then chmod 600 {cfg}; cat \"$T\" > {cfg}; rm -f \"$T\"; restart_containerd; "
             f"else rm -f \"$T\"; fi\n"
             f"  chmod 600 {cfg}\n"
@@ -222,9 +234,10 @@ def host_script(cluster: Cluster, auth: RegistryAuth, *, containerd: bool) -> st
     return "\n".join(parts) + "\n"
 
 
-def host_key(cluster: Cluster, auth: RegistryAuth, init_key: str = "") -> str:
-    """Changes with the credentials and with the init phase (the image's init.sh may rewrite config.toml)."""
-    return inputs_hash(auth.key, cluster.registry, cluster.runtime, init_key, "v1")
+def host_key(cluster: Cluster, auth: RegistryAuth, init_key: str = "", proxies: Sequence[str] = ()) -> str:
+    """Changes with the credentials, the proxies and with the init phase (the image's init.sh may rewrite
+    config.toml)."""
+    return inputs_hash(auth.key, cluster.registry, cluster.runtime, init_key, "v1", *proxies)
 
 
 def clean_script(cluster: str) -> str:

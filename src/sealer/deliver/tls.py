@@ -19,6 +19,7 @@ import datetime
 import ipaddress
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from shlex import quote
@@ -190,21 +191,28 @@ def ca_file(cluster: str, t: RegistryTLS) -> bytes:
     return f"# {MARK}:{cluster}: written by sealer-py, removed by `sealer delete`\n{t.ca_pem}".encode()
 
 
-def host_files(cluster: Cluster, t: RegistryTLS) -> list[tuple[str, bytes, int]]:
-    files = [(ca_path(cluster.registry), ca_file(cluster.name, t), 0o644)]
-    if cluster.runtime == "docker":
-        files.append((ca_path(cluster.registry, docker=True), ca_file(cluster.name, t), 0o644))
+def host_files(cluster: Cluster, t: RegistryTLS, proxies: Sequence[str] = ()) -> list[tuple[str, bytes, int]]:
+    """The CA in ``certs.d/<endpoint>/ca.crt`` for the registry and each pull-through proxy (``proxies``,
+    ``sea.hub:5001``…, served with the same certificate)."""
+    files = []
+    for ep in dict.fromkeys([cluster.registry, *proxies]):
+        files.append((ca_path(ep), ca_file(cluster.name, t), 0o644))
+        if cluster.runtime == "docker":
+            files.append((ca_path(ep, docker=True), ca_file(cluster.name, t), 0o644))
     return files
 
 
-def hosts_files(files: dict[str, str], registry: str, mirror: str) -> dict[str, str]:
+def hosts_files(files: dict[str, str], registry: str, mirror: str, proxies: Sequence[str] = ()) -> dict[str, str]:
     """The mirror hosts.toml files for an HTTPS registry: the registry's own ``server`` in https, and the CA
-    in every ``[host."https://<registry>"]`` table."""
+    in every ``[host."https://<registry>"]`` table and every ``[host."https://<proxy>"]`` one."""
     out = {}
     for domain, text in files.items():
         if domain == registry:
             text = text.replace(f'server = "http://{registry}"', f'server = "https://{registry}"')
-        out[domain] = with_ca(text, mirror, ca_path(registry))
+        text = with_ca(text, mirror, ca_path(registry))
+        for ep in proxies:
+            text = with_ca(text, f"https://{ep}", ca_path(ep))
+        out[domain] = text
     return out
 
 
