@@ -74,8 +74,13 @@ class Plan:
 
     @property
     def registry_host(self) -> str | None:
-        """The host that runs the image's registry (master0); None with an external registry."""
+        """master0, the first host that runs the image's registry; None with an external registry."""
         return None if self.cluster.external_registry else self.master0
+
+    @property
+    def registry_hosts(self) -> list[str]:
+        """Every host that runs the image's registry (all masters with ``localRegistry.ha: true``)."""
+        return self.cluster.registry_hosts
 
     @property
     def all_hosts(self) -> list[str]:
