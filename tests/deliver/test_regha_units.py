@@ -32,12 +32,22 @@ def test_ha_true_puts_the_registry_on_every_master() -> None:
     assert again.registry_access == c.registry_access and again.registry_hosts == M
 
 
-@pytest.mark.parametrize("local", ["{ha: false}", "{}", "{domain: hub.local}"])
-def test_without_ha_master0_alone(local: str) -> None:
+@pytest.mark.parametrize("local", ["{}", "{domain: hub.local, insecure: false}"])
+def test_localregistry_defaults_to_ha_as_sealer_v09(local: str) -> None:
     c = parse_clusterfile(cf(local))
+    assert c.registry_access.ha and c.registry_hosts == M
+    assert "ha: true" in state.dump_cluster(c)
+
+
+@pytest.mark.parametrize("text", [cf("{ha: false}"),  # and our older forms (as sealer run): master0 alone
+                                  cf("{}").replace("    localRegistry: {}\n", "    domain: hub.local\n"),
+                                  cf("{}").replace("  registry:\n    localRegistry: {}\n", "")])
+def test_without_ha_master0_alone(text: str) -> None:
+    c = parse_clusterfile(text)
     assert not c.registry_access.ha and c.registry_hosts == M[:1]
     assert {c.registry_ip_for(ip) for ip in M + N} == {M[0]}
-    assert "ha:" not in state.dump_cluster(c)
+    again = parse_clusterfile(state.dump_cluster(c))
+    assert not again.registry_access.ha and again.registry_hosts == M[:1]
 
 
 def test_external_registry_has_no_registry_host() -> None:

@@ -381,8 +381,8 @@ def _parse_registry(doc: Document, value: Any) -> tuple[str, int, RegistryAccess
     domain = _expect_str(doc, m.get("domain"), f"{base}.domain") or DEFAULT_REGISTRY_DOMAIN
     port = _parse_port(doc, m.get("port", DEFAULT_REGISTRY_PORT), f"{base}.port")
     user, password = _credentials(doc, m, base)
-    # sealer v0.9: ha true puts the registry on every master (pkg/cluster-runtime/installer.go); ours
-    # defaults to false (one registry on master0), see docs/delivery.md "Registry on every master"
+    # sealer v0.9: ha true (its default, pkg/clusterfile/decoder.go) puts the registry on every master
+    # (pkg/cluster-runtime/installer.go); docs/delivery.md "Registry on every master"
     ha = _parse_bool(doc, m.get("ha"), f"{base}.ha")
     insecure = _parse_bool(doc, m.get("insecure"), f"{base}.insecure")
     cert = _expect_map(doc, m.get("cert"), f"{base}.cert")
@@ -403,7 +403,7 @@ def _parse_registry(doc: Document, value: Any) -> tuple[str, int, RegistryAccess
             raise doc.error(join_path(f"{base}.cert.subjectAltName.ips", i), f"not an IP address: {ip!r}") from None
     # sealer v0.9 serves HTTPS unless insecure: true (pkg/registry/singleton.go configureRegistryCert)
     return domain, port, RegistryAccess(user, password, tls=not insecure, san_dns=tuple(dns), san_ips=tuple(ips),
-                                        v09=True, ha=bool(ha))
+                                        v09=True, ha=ha is not False)
 
 
 def _parse_cmd_args(doc: Document, value: Any) -> dict[str, str]:
