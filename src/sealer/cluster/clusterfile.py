@@ -381,7 +381,7 @@ def _parse_registry(doc: Document, value: Any) -> tuple[str, int, RegistryAccess
     domain = _expect_str(doc, m.get("domain"), f"{base}.domain") or DEFAULT_REGISTRY_DOMAIN
     port = _parse_port(doc, m.get("port", DEFAULT_REGISTRY_PORT), f"{base}.port")
     user, password = _credentials(doc, m, base)
-    # sealer v0.9: ha true (its default, pkg/clusterfile/decoder.go) puts the registry on every master
+    # sealer v0.9: ha true (its default, pkg/clusterfile/decoder.go checkAndFillCluster) puts the registry on every master
     # (pkg/cluster-runtime/installer.go); docs/delivery.md "Registry on every master"
     ha = _parse_bool(doc, m.get("ha"), f"{base}.ha")
     insecure = _parse_bool(doc, m.get("insecure"), f"{base}.insecure")
