@@ -354,7 +354,8 @@ class ClusterSession:
                 c = self.cluster
                 hosts = [*c.nodes, *c.masters[1:], c.masters[0]]
                 self.loop.run(clean_hosts(hosts, self.ssh_for(), self.paths, c.name, registry_host=c.masters[0],
-                                          domain=c.registry_domain, port=c.registry_port))
+                                          domain=c.registry_domain, port=c.registry_port,
+                                          registry_hosts=c.registry_hosts))
                 self.say(f"TEARDOWN: cleaned {', '.join(hosts)}")
         finally:
             self.loop.close()

@@ -136,6 +136,7 @@ class RegistryAccess:
     san_ips: tuple[str, ...] = ()
     v09: bool = False  # written as localRegistry (kept so a saved Clusterfile reads back the same)
     external: bool = False  # spec.registry.externalRegistry: no registry of ours, the hosts pull from that one
+    ha: bool = False  # localRegistry.ha: true: a registry on every master (sealer v0.9, docs/delivery.md)
 
     @property
     def has_credentials(self) -> bool:
@@ -178,6 +179,22 @@ class Cluster:
     @property
     def external_registry(self) -> bool:
         return self.registry_access.external
+
+    @property
+    def registry_hosts(self) -> list[str]:
+        """The hosts that run the image's registry: every master with ``localRegistry.ha: true``, else master0
+        (sealer v0.9 pkg/cluster-runtime/installer.go Install); none with an external registry."""
+        if self.external_registry or not self.masters:
+            return []
+        return list(self.masters) if self.registry_access.ha else self.masters[:1]
+
+    def registry_ip_for(self, ip: str) -> str | None:
+        """The address the registry domain resolves to on host ``ip``: a registry host's own address, else
+        master0's (None with an external registry)."""
+        hosts = self.registry_hosts
+        if not hosts:
+            return None
+        return ip if ip in hosts else hosts[0]
 
     def host(self, ip: str) -> HostGroup:
         for h in self.hosts:
@@ -364,7 +381,9 @@ def _parse_registry(doc: Document, value: Any) -> tuple[str, int, RegistryAccess
     domain = _expect_str(doc, m.get("domain"), f"{base}.domain") or DEFAULT_REGISTRY_DOMAIN
     port = _parse_port(doc, m.get("port", DEFAULT_REGISTRY_PORT), f"{base}.port")
     user, password = _credentials(doc, m, base)
-    _parse_bool(doc, m.get("ha"), f"{base}.ha")  # accepted; one registry on master0 (docs/delivery.md)
+    # sealer v0.9: ha true (its default, pkg/clusterfile/decoder.go checkAndFillCluster) puts the registry on every master
+    # (pkg/cluster-runtime/installer.go); docs/delivery.md "Registry on every master"
+    ha = _parse_bool(doc, m.get("ha"), f"{base}.ha")
     insecure = _parse_bool(doc, m.get("insecure"), f"{base}.insecure")
     cert = _expect_map(doc, m.get("cert"), f"{base}.cert")
     _check_keys(doc, cert, f"{base}.cert", {"subjectAltName"})
@@ -384,7 +403,7 @@ def _parse_registry(doc: Document, value: Any) -> tuple[str, int, RegistryAccess
             raise doc.error(join_path(f"{base}.cert.subjectAltName.ips", i), f"not an IP address: {ip!r}") from None
     # sealer v0.9 serves HTTPS unless insecure: true (pkg/registry/singleton.go configureRegistryCert)
     return domain, port, RegistryAccess(user, password, tls=not insecure, san_dns=tuple(dns), san_ips=tuple(ips),
-                                        v09=True)
+                                        v09=True, ha=ha is not False)
 
 
 def _parse_cmd_args(doc: Document, value: Any) -> dict[str, str]:

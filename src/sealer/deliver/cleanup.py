@@ -50,8 +50,9 @@ def clean_script(paths: HostPaths, cluster: str, *, registry: bool, domain: str,
 
 async def clean_hosts(hosts: Sequence[str], ssh_for: Callable[[str], SSHConfig], paths: HostPaths, cluster: str,
                       *, registry_host: str, domain: str, port: int,
-                      reporter: Reporter | None = None) -> dict[str, str]:
-    """Clean every host in parallel; returns ``{host: "done" | error}``; raises when any host failed."""
+                      reporter: Reporter | None = None, registry_hosts: Sequence[str] = ()) -> dict[str, str]:
+    """Clean every host in parallel; returns ``{host: "done" | error}``; raises when any host failed.
+    ``registry_host`` and ``registry_hosts`` (with ``localRegistry.ha``, every master) ran the registry."""
     rep = reporter or LogReporter()
 
     async def one(ip: str) -> None:
@@ -63,7 +64,7 @@ async def clean_hosts(hosts: Sequence[str], ssh_for: Callable[[str], SSHConfig],
             rep.phase_failed(ip, "delete", str(e))
             raise DeliveryError(str(e).removeprefix(f"{ip}: "), host=ip, phase="delete") from None
         try:
-            res = await h.run("bash -s", input=(clean_script(paths, cluster, registry=ip == registry_host,
+            res = await h.run("bash -s", input=(clean_script(paths, cluster, registry=ip == registry_host or ip in registry_hosts,
                                                             domain=domain, port=port)).encode(),
                               check=False, timeout=600)
         finally:

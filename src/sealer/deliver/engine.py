@@ -403,7 +403,7 @@ class Delivery:
         return self._manifest
 
     def host_manifest(self, ip: str) -> manifest.Manifest:
-        return manifest.for_host(self.full_manifest(), with_registry=ip == self.plan.registry_host)
+        return manifest.for_host(self.full_manifest(), with_registry=ip in self.plan.registry_hosts)
 
     # ---- phases ----------------------------------------------------------------------------------------
     async def send(self, ip: str) -> Step | None:
@@ -423,7 +423,7 @@ class Delivery:
         t = time.monotonic()
         if first:
             send = [p for p in manifest.entries(self.plan.rootfs)
-                    if ip == self.plan.registry_host or not manifest.in_registry(p)]
+                    if ip in self.plan.registry_hosts or not manifest.in_registry(p)]
             remove: list[str] = []
         else:
             send, remove = manifest.diff(self.remote_manifest.get(ip), self.host_manifest(ip))
@@ -450,7 +450,7 @@ class Delivery:
         m = self.host_manifest(ip)
         key = manifest.digest(m)
         detail = f"{len(files)} entries sent, {len(remove)} removed" + (
-            "" if ip == self.plan.registry_host else ", without registry/")
+            "" if ip in self.plan.registry_hosts else ", without registry/")
         return Step("send", key, "true\n", detail, files=[(paths.manifest, json.dumps(m).encode(), 0o600)], t0=t)
 
     async def prepare(self, ip: str) -> None:
@@ -466,7 +466,7 @@ class Delivery:
         """The phases after send and before kubeadm (call after :meth:`hashed`)."""
         init = self.init(ip)
         return [self.render(ip), self.hosts(ip), init,
-                self.registry() if ip == self.plan.registry_host else None,
+                self.registry(ip) if ip in self.plan.registry_hosts else None,
                 self.mirror(ip) if self.plan.cluster.runtime != "docker" else None,
                 self.auth(ip, init.key if init is not None else "")]
 
@@ -478,10 +478,12 @@ class Delivery:
         files = [(f"{self.plan.paths.rootfs}/{rel}", data, mode) for rel, (data, mode) in rendered.items()]
         return Step("render", key, "true\n", f"{len(rendered)} templates", files=files)
 
-    def _hosts_entries(self) -> list[tuple[str, str]]:
+    def _hosts_entries(self, ip: str) -> list[tuple[str, str]]:
         c = self.plan.cluster
         entries: list[tuple[str, str]] = []
-        reg_host = self.plan.registry_host
+        # a registry host (every master with localRegistry.ha) resolves the domain to itself (sealer v0.9
+        # localConfigurator.configureRegistryNetwork), the others to master0 (see docs/delivery.md)
+        reg_host = c.registry_ip_for(ip)
         if reg_host is not None:  # an external registry's name is the hosts' DNS's business (sealer v0.9)
             entries.append((reg_host, c.registry_domain))
             if c.registry_domain != "sea.hub":
@@ -492,7 +494,7 @@ class Delivery:
 
 
     def hosts(self, ip: str) -> Step:
-        entries = self._hosts_entries()
+        entries = self._hosts_entries(ip)
         return Step("hosts", inputs_hash(entries), steps.hosts_script(self.plan.cluster.name, entries),
                     ", ".join(f"{n} -> {i}" for i, n in entries))
 
@@ -506,9 +508,8 @@ class Delivery:
         return Step("init", key, steps.init_script(self.plan.paths, c.registry_domain, c.registry_port, env),
                     "scripts/init.sh")
 
-    def registry(self) -> Step:
-        ip = self.plan.registry_host
-        assert ip is not None  # only called for the image's own registry
+    def registry(self, ip: str) -> Step:
+        """The registry on ``ip`` (one of :attr:`Plan.registry_hosts`), with the same credentials and TLS."""
         c = self.plan.cluster
         paths = self.plan.paths
         rootfs = self.plan.rootfs

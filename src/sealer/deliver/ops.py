@@ -175,6 +175,10 @@ def apply(cluster: Cluster, image: str, *, store_root: Path, state_root: Path, d
                        else ("the image's own registry", "an external registry"))
         raise DeliveryError(f"{cluster.name} was delivered with {was}; it cannot switch to {now_is} "
                             "(delete the cluster first)")
+    if saved is not None and saved.cluster.registry_access.ha != cluster.registry_access.ha:
+        raise DeliveryError(f"{cluster.name} was delivered with localRegistry.ha: "
+                            f"{str(saved.cluster.registry_access.ha).lower()}; it cannot change "
+                            "(delete the cluster first)")
     before = set(saved.cluster.masters + saved.cluster.nodes) if saved else set()
     now = cluster.masters + cluster.nodes
     removed = [ip for ip in (saved.cluster.masters + saved.cluster.nodes if saved else []) if ip not in now]
@@ -231,6 +235,7 @@ def _clean(cluster: Cluster, hosts: Sequence[str], data_root: str, rep: Reporter
                                    ssh_configs(cluster), paths, rep))
     asyncio.run(clean_hosts(list(hosts), ssh_configs(cluster), paths, cluster.name,
                             registry_host="" if cluster.external_registry else cluster.masters[0],
+                            registry_hosts=cluster.registry_hosts,
                             domain=cluster.registry_domain,
                             port=cluster.registry_port, reporter=rep))
 

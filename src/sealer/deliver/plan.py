@@ -77,7 +77,7 @@ class Plan:
 
     @property
     def registry_host(self) -> str | None:
-        """The host that runs the image's registry (master0); None with an external registry."""
+        """master0, the first host that runs the image's registry; None with an external registry."""
         return None if self.cluster.external_registry else self.master0
 
     @functools.cached_property
@@ -88,6 +88,11 @@ class Plan:
         if self.registry_host is None or not cfg.is_file():
             return ()
         return tuple(proxy_endpoints(load_registry_config(cfg), self.cluster.registry_domain).values())
+
+    @property
+    def registry_hosts(self) -> list[str]:
+        """Every host that runs the image's registry (all masters with ``localRegistry.ha: true``)."""
+        return self.cluster.registry_hosts
 
     @property
     def all_hosts(self) -> list[str]:

@@ -42,8 +42,9 @@ def template_data(plan: Plan, host: str) -> dict[str, str | list[str]]:
         "Nodes": ",".join(c.nodes),
         "ClusterName": c.name,
     })
-    if plan.registry_host is not None:  # none with an external registry: a template using it says so
-        data["RegistryIP"] = plan.registry_host
+    reg_ip = c.registry_ip_for(host)
+    if reg_ip is not None:  # none with an external registry: a template using it says so
+        data["RegistryIP"] = reg_ip
     data.update(c.host_env(host))
     return data
 

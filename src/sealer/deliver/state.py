@@ -82,6 +82,7 @@ def _registry_doc(c: Cluster) -> dict[str, Any]:
     if a.has_credentials:
         local["username"], local["password"] = a.username, a.password
     local["insecure"] = not a.tls
+    local["ha"] = a.ha
     san = {k: list(v) for k, v in (("dnsNames", a.san_dns), ("ips", a.san_ips)) if v}
     if san:
         local["cert"] = {"subjectAltName": san}

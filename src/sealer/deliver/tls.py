@@ -53,7 +53,7 @@ class RegistryTLS:
 def wanted_names(cluster: Cluster, master0: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     a = cluster.registry_access
     names = list(dict.fromkeys([cluster.registry_domain, "sea.hub", *a.san_dns]))
-    ips = list(dict.fromkeys([master0, *a.san_ips]))
+    ips = list(dict.fromkeys([master0, *cluster.registry_hosts, *a.san_ips]))  # every registry host (ha)
     return tuple(names), tuple(ips)
 
 
