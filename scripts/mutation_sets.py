@@ -47,7 +47,7 @@ SETS: dict[str, tuple[list[str], list[str]]] = {
                 "tests/imagecache/test_verify_checks.py"]),
     "regauth": (["src/sealer/registry/auth.py"],
                 ["tests/registry/test_units.py", "tests/registry/test_client_mock.py", "tests/registry/test_auth.py",
-                 "tests/registry/test_auth_flow.py"]),
+                 "tests/registry/test_auth_flow.py", "tests/registry/test_auth_challenges.py"]),
     "redirects": (["src/sealer/registry/blobget.py", "src/sealer/registry/mirrors.py"],
                   ["tests/registry/test_units.py", "tests/registry/test_client_mock.py",
                    "tests/registry/test_mirrors.py", "tests/registry/test_faults.py", "tests/registry/test_redirects.py",

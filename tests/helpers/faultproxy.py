@@ -8,6 +8,8 @@
     px.add(Fault("redirect", location="{path}?again=1", status=302))   # any Location ("" = none), any 3xx
     ... use px.host as the registry host ...
     px.requests                                  # every request seen: (method, path, headers)
+    px = FaultProxy(reg, rewrite_challenges=lambda vs: ["Negotiate", *vs])   # the WWW-Authenticate headers of
+    px.challenges_sent                           # every answer rewritten; what was sent: (method, path, values)
     px.stop()
 
 Faults match on method and a regex over the request path (default: blob GETs) and fire ``times`` times.
@@ -26,6 +28,7 @@ import struct
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -68,14 +71,21 @@ class FaultProxy:
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     redirected: list[dict[str, str]] = field(default_factory=list)
+    rewrite_challenges: Callable[[list[str]], list[str]] | None = None
+    challenges_sent: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
-    def __init__(self, upstream: Any, faults: list[Fault] | None = None) -> None:
-        """``upstream``: a helpers.registry.Registry (or anything with ``url`` and ``ssl_context()``)."""
+    def __init__(self, upstream: Any, faults: list[Fault] | None = None,
+                 rewrite_challenges: Callable[[list[str]], list[str]] | None = None) -> None:
+        """``upstream``: a helpers.registry.Registry (or anything with ``url`` and ``ssl_context()``).
+        ``rewrite_challenges``: maps the upstream's ``WWW-Authenticate`` values of an answer (when it has any) to
+        the values sent on, one header each; what was sent is logged in ``challenges_sent``."""
         self.upstream_url = upstream.url
         self.ssl_context = upstream.ssl_context()
         self.faults = list(faults or [])
         self.requests = []
         self.redirected = []
+        self.rewrite_challenges = rewrite_challenges
+        self.challenges_sent = []
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
         proxy = self
@@ -201,9 +211,16 @@ class FaultProxy:
             resp = conn.getresponse()
             h.send_response(resp.status)
             length = resp.getheader("Content-Length")
+            challenges = [v for k, v in resp.getheaders() if k.lower() == "www-authenticate"]
+            if challenges and self.rewrite_challenges is not None:
+                challenges = self.rewrite_challenges(challenges)
+                with self._lock:
+                    self.challenges_sent.append((method, path, list(challenges)))
             for k, v in resp.getheaders():
-                if k.lower() not in HOP and k.lower() != "content-length":
+                if k.lower() not in HOP and k.lower() not in ("content-length", "www-authenticate"):
                     h.send_header(k, v)
+            for v in challenges:
+                h.send_header("WWW-Authenticate", v)
             if method == "HEAD" or length is not None:
                 if length is not None:
                     h.send_header("Content-Length", length)
