@@ -54,7 +54,8 @@ SETS: dict[str, tuple[list[str], list[str]]] = {
                    "tests/registry/test_mirror_conf.py"]),
     # run with the globs 'sealer.registry.blobget.x_download*' 'sealer.registry.blobget.x__one_pass*' (README)
     "blobresume": (["src/sealer/registry/blobget.py"],
-                   ["tests/registry/test_blob_resume.py", "tests/registry/test_faults.py"]),
+                   ["tests/registry/test_blob_resume.py", "tests/registry/test_faults.py",
+                    "tests/registry/test_rawget.py"]),
 }
 
 

@@ -55,7 +55,7 @@ class Fault:
     retry_after: str | None = None     # status: Retry-After header value
     location: str | None = None        # redirect: Location to send instead ({port} and {path} filled in; "" = no
                                        # Location header), with ``status`` when it is a 3xx (else 307)
-    content_range: str = ""            # content-range: the Content-Range header sent instead of the upstream's
+    content_range: str | None = ""     # content-range: the Content-Range sent instead of the upstream's (None: none)
     extra: bytes = b""                 # append: bytes sent after the body
     fired: int = 0
 
@@ -233,6 +233,8 @@ class FaultProxy:
             for k, v in resp.getheaders():
                 if k.lower() not in HOP and k.lower() not in ("content-length", "www-authenticate"):
                     if fault is not None and fault.kind == "content-range" and k.lower() == "content-range":
+                        if fault.content_range is None:
+                            continue
                         v = fault.content_range
                     h.send_header(k, v)
             for v in challenges:

@@ -18,8 +18,8 @@ import pytest
 from helpers.faultproxy import Fault, FaultProxy
 from helpers.registry import Registry, push_test_image
 
-from sealer import reference
-from sealer.errors import DigestError, RegistryError
+from sealer import limits, reference
+from sealer.errors import AuthError, DigestError, NotFoundError, RegistryError
 from sealer.oci.model import Descriptor, Manifest
 from sealer.registry import RegistryClient, RegistryOptions
 from sealer.store.layout import Store
@@ -139,13 +139,15 @@ def test_range_ignored_starts_over(setup: Setup) -> None:
     f"bytes {CUT}0-{CUT}9/{CUT}10",                     # starts with the right digits, then more
     f"bytes {CUT + 1}-{{last}}/{{size}}",               # one byte off
     "",
+    None,                                               # no Content-Range at all
 ])
-def test_other_content_range_starts_over(setup: Setup, content_range: str) -> None:
+def test_other_content_range_starts_over(setup: Setup, content_range: str | None) -> None:
     """A 206 whose Content-Range does not start at our offset: nothing of it is kept; the next attempt asks
     for the whole blob."""
     setup.px.add(Fault("reset", after_bytes=CUT))
     size = setup.layer.size
-    setup.px.add(Fault("content-range", content_range=content_range.format(last=size - 1, size=size)))
+    setup.px.add(Fault("content-range", content_range=None if content_range is None else
+                       content_range.format(last=size - 1, size=size)))
     setup.fetch()
     assert setup.ranges() == [None, f"bytes={CUT}-", None]
     setup.clean(True)
@@ -191,4 +193,48 @@ def test_more_bytes_after_a_resume_are_refused(setup: Setup) -> None:
     with pytest.raises(DigestError, match="more than the announced"):
         setup.fetch()
     assert setup.ranges() == [None, f"bytes={CUT}-"]
+    setup.clean(False)
+
+
+@pytest.mark.parametrize("status,error,text", [(404, NotFoundError, "not found"), (403, AuthError, "access denied")])
+def test_blob_refused_names_the_blob(setup: Setup, status: int, error: type[Exception], text: str) -> None:
+    """The blob GET answered with a final error status: the typed error, naming the blob and the repository."""
+    setup.px.add(Fault("status", status=status, times=-1))
+    with pytest.raises(error, match=rf"^get blob {setup.layer.digest} from {re.escape(setup.ref.repository)}: "
+                                    rf"{text}: "):
+        setup.fetch()
+    assert setup.ranges() == [None]
+    setup.clean(False)
+
+
+def test_give_up_message_names_the_last_failure(registry: Registry, tmp_path: Path) -> None:
+    """The last attempt's failure is in the error: a reset (the transport error's name and the byte reached),
+    then a resumed answer with a Content-Range starting elsewhere."""
+    for s in _setup(registry, tmp_path, retries=1):
+        s.px.add(Fault("reset", after_bytes=CUT))
+        with pytest.raises(RegistryError, match=rf": (RemoteProtocolError|ReadError) at byte {CUT}: .+ \(gave up "
+                                                r"after 1 attempts\)$"):
+            s.fetch()
+        s.clean(False)
+    for s in _setup(registry, tmp_path / "2", retries=2):
+        s.px.add(Fault("reset", after_bytes=CUT))
+        s.px.add(Fault("content-range", content_range="bytes 0-9/10"))
+        with pytest.raises(RegistryError, match=r": unexpected Content-Range 'bytes 0-9/10' \(gave up after 2 "
+                                                r"attempts\)$"):
+            s.fetch()
+        assert s.ranges() == [None, f"bytes={CUT}-"]
+        s.clean(False)
+
+
+def test_too_slow_a_blob_names_the_registry(setup: Setup) -> None:
+    """The minimum-rate rule (sealer.limits) set so that any transfer breaks it: the error names the blob and
+    the host the bytes came from."""
+    limits.configure(limits.Limits(net_min_rate=1e15, net_window=1e-9))
+    try:
+        with pytest.raises(RegistryError, match=rf"^get blob {setup.layer.digest} from "
+                                                rf"{re.escape(setup.ref.repository)}: registry {setup.px.host} is "
+                                                "too slow"):
+            setup.fetch()
+    finally:
+        limits.configure(limits.Limits())
     setup.clean(False)
