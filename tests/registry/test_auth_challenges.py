@@ -79,9 +79,11 @@ def test_nothing_offered_is_no_choice_and_unanswerable_is_an_error() -> None:
     assert choose_challenge([], "h:1") is None
     with pytest.raises(AuthError, match=r"^authenticate at reg\.example:5000: the registry offers only Negotiate, "
                                         r"NTLM, Digest, x-custom authentication; sealer can answer Bearer \(token\) "
-                                        r"and Basic only$"):
+                                        r"and Basic only$") as ei:
         choose_challenge([Challenge("negotiate", {}, "abc=="), Challenge("ntlm"), Challenge("negotiate"),
                           Challenge("digest", {"realm": "d"}), Challenge("x-custom")], "reg.example:5000")
+    assert ei.value.hint == "ask for Basic or token auth on the registry (or its proxy), or use a mirror"
+    assert ei.value.status == 401
 
 
 # ---- real registries behind a rewriting proxy -------------------------------------------------------------
@@ -182,5 +184,6 @@ def test_cli_pull_reports_unanswerable_schemes(tls_registry: Registry, tmp_path:
         r = sealer.proc("pull", f"{px.host}/mc/app:v1", "--authfile", str(tmp_path / "none.json"), timeout=120)
     assert r.returncode != 0
     assert f"authenticate at {px.host}: the registry offers only Negotiate, NTLM authentication" in r.stderr
+    assert "ask for Basic or token auth on the registry (or its proxy), or use a mirror" in r.stderr
     assert "Traceback" not in r.stderr
     assert len(px.requests) == 1
