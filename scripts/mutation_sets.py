@@ -47,11 +47,15 @@ SETS: dict[str, tuple[list[str], list[str]]] = {
                 "tests/imagecache/test_verify_checks.py"]),
     "regauth": (["src/sealer/registry/auth.py"],
                 ["tests/registry/test_units.py", "tests/registry/test_client_mock.py", "tests/registry/test_auth.py",
-                 "tests/registry/test_auth_flow.py"]),
+                 "tests/registry/test_auth_flow.py", "tests/registry/test_auth_challenges.py"]),
     "redirects": (["src/sealer/registry/blobget.py", "src/sealer/registry/mirrors.py"],
                   ["tests/registry/test_units.py", "tests/registry/test_client_mock.py",
                    "tests/registry/test_mirrors.py", "tests/registry/test_faults.py", "tests/registry/test_redirects.py",
                    "tests/registry/test_mirror_conf.py"]),
+    # run with the globs 'sealer.registry.blobget.x_download*' 'sealer.registry.blobget.x__one_pass*' (README)
+    "blobresume": (["src/sealer/registry/blobget.py"],
+                   ["tests/registry/test_blob_resume.py", "tests/registry/test_faults.py",
+                    "tests/registry/test_rawget.py"]),
 }
 
 

@@ -6,8 +6,14 @@
     px.add(Fault("corrupt"))                     # flip one byte in the next blob body (same length)
     px.add(Fault("redirect"))                    # 307 to http://localhost:<port>/_redirected/<id>
     px.add(Fault("redirect", location="{path}?again=1", status=302))   # any Location ("" = none), any 3xx
+    px.add(Fault("ignore-range"))                # forward the next blob GET without its Range: a 200, whole blob
+    px.add(Fault("content-range", content_range="bytes 5-9/10"))       # that Content-Range on the answer instead
+    px.add(Fault("truncate", after_bytes=1000))  # announce and send the first 1000 body bytes only, a clean end
+    px.add(Fault("append", extra=b"xyz"))        # the whole body and then these bytes (Content-Length to match)
     ... use px.host as the registry host ...
     px.requests                                  # every request seen: (method, path, headers)
+    px = FaultProxy(reg, rewrite_challenges=lambda vs: ["Negotiate", *vs])   # the WWW-Authenticate headers of
+    px.challenges_sent                           # every answer rewritten; what was sent: (method, path, values)
     px.stop()
 
 Faults match on method and a regex over the request path (default: blob GETs) and fire ``times`` times.
@@ -26,6 +32,7 @@ import struct
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,15 +45,18 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrad
 
 @dataclass
 class Fault:
-    kind: str                          # "reset" | "status" | "corrupt" | "redirect"
+    kind: str                          # "reset" | "status" | "corrupt" | "redirect" | "ignore-range" |
+                                       # "content-range" | "truncate" | "append"
     path: str = r"/v2/.+/blobs/sha256:[0-9a-f]{64}$"
     method: str = "GET"
     times: int = 1                     # how many matching requests it affects; -1 = all
-    after_bytes: int = 0               # reset: body bytes sent before the connection is reset
+    after_bytes: int = 0               # reset, truncate: body bytes sent before the connection is reset / the end
     status: int = 500                  # status: the code to answer
     retry_after: str | None = None     # status: Retry-After header value
     location: str | None = None        # redirect: Location to send instead ({port} and {path} filled in; "" = no
                                        # Location header), with ``status`` when it is a 3xx (else 307)
+    content_range: str | None = ""     # content-range: the Content-Range sent instead of the upstream's (None: none)
+    extra: bytes = b""                 # append: bytes sent after the body
     fired: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -68,14 +78,21 @@ class FaultProxy:
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     redirected: list[dict[str, str]] = field(default_factory=list)
+    rewrite_challenges: Callable[[list[str]], list[str]] | None = None
+    challenges_sent: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
-    def __init__(self, upstream: Any, faults: list[Fault] | None = None) -> None:
-        """``upstream``: a helpers.registry.Registry (or anything with ``url`` and ``ssl_context()``)."""
+    def __init__(self, upstream: Any, faults: list[Fault] | None = None,
+                 rewrite_challenges: Callable[[list[str]], list[str]] | None = None) -> None:
+        """``upstream``: a helpers.registry.Registry (or anything with ``url`` and ``ssl_context()``).
+        ``rewrite_challenges``: maps the upstream's ``WWW-Authenticate`` values of an answer (when it has any) to
+        the values sent on, one header each; what was sent is logged in ``challenges_sent``."""
         self.upstream_url = upstream.url
         self.ssl_context = upstream.ssl_context()
         self.faults = list(faults or [])
         self.requests = []
         self.redirected = []
+        self.rewrite_challenges = rewrite_challenges
+        self.challenges_sent = []
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
         proxy = self
@@ -193,7 +210,8 @@ class FaultProxy:
         try:
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             for k, v in headers.items():
-                if k.lower() not in HOP and k.lower() != "content-length":
+                if k.lower() not in HOP and k.lower() != "content-length" and \
+                        not (fault is not None and fault.kind == "ignore-range" and k.lower() == "range"):
                     conn.putheader(k, v)
             if body or method in ("PUT", "POST", "PATCH"):
                 conn.putheader("Content-Length", str(len(body)))
@@ -201,12 +219,29 @@ class FaultProxy:
             resp = conn.getresponse()
             h.send_response(resp.status)
             length = resp.getheader("Content-Length")
+            kind = fault.kind if fault is not None else ""
+            sent_length = length
+            if length is not None and kind == "truncate":
+                sent_length = str(min(int(length), fault.after_bytes if fault is not None else 0))
+            elif length is not None and kind == "append":
+                sent_length = str(int(length) + len(fault.extra if fault is not None else b""))
+            challenges = [v for k, v in resp.getheaders() if k.lower() == "www-authenticate"]
+            if challenges and self.rewrite_challenges is not None:
+                challenges = self.rewrite_challenges(challenges)
+                with self._lock:
+                    self.challenges_sent.append((method, path, list(challenges)))
             for k, v in resp.getheaders():
-                if k.lower() not in HOP and k.lower() != "content-length":
+                if k.lower() not in HOP and k.lower() not in ("content-length", "www-authenticate"):
+                    if fault is not None and fault.kind == "content-range" and k.lower() == "content-range":
+                        if fault.content_range is None:
+                            continue
+                        v = fault.content_range
                     h.send_header(k, v)
+            for v in challenges:
+                h.send_header("WWW-Authenticate", v)
             if method == "HEAD" or length is not None:
-                if length is not None:
-                    h.send_header("Content-Length", length)
+                if sent_length is not None:
+                    h.send_header("Content-Length", sent_length)
                 h.end_headers()
                 if method != "HEAD":
                     self._stream(h, resp, int(length or 0), fault)
@@ -229,6 +264,10 @@ class FaultProxy:
             if fault is not None and fault.kind == "corrupt" and sent <= flip_at < sent + len(chunk):
                 i = flip_at - sent
                 chunk = chunk[:i] + bytes([chunk[i] ^ 0xFF]) + chunk[i + 1:]
+            if fault is not None and fault.kind == "truncate" and sent + len(chunk) >= fault.after_bytes:
+                h.wfile.write(chunk[: max(0, fault.after_bytes - sent)])
+                h.wfile.flush()
+                return
             if fault is not None and fault.kind == "reset" and sent + len(chunk) >= fault.after_bytes:
                 h.wfile.write(chunk[: max(0, fault.after_bytes - sent)])
                 h.wfile.flush()
@@ -238,6 +277,8 @@ class FaultProxy:
                 return
             h.wfile.write(chunk)
             sent += len(chunk)
+        if fault is not None and fault.kind == "append":
+            h.wfile.write(fault.extra)
 
 
 class _QuietServer(ThreadingHTTPServer):

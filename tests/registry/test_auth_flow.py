@@ -272,17 +272,30 @@ def test_credentials_never_go_to_another_host(basic: tuple[Registry, FaultProxy]
     assert st.challenge(px.host) is None
 
 
-def test_unknown_scheme_challenge_is_left_alone(tmp_path: Path) -> None:
-    """A 401 whose only challenge we cannot answer (Negotiate; the stock registry never sends one, so the
-    httpx.Auth generator is driven by hand): returned as is, nothing learnt, no credentials sent."""
+def test_only_unanswerable_schemes_fail_clearly() -> None:
+    """A 401 whose challenges are all schemes we cannot answer (the httpx.Auth generator driven by hand; the same
+    against a real registry behind a rewriting proxy is in test_auth_challenges.py): an AuthError naming the
+    schemes and the host, nothing learnt, no credentials sent."""
     st = AuthState(lambda host: Credential("u", "p"), lambda *a: ("never", 1.0))
     flow = RegistryAuth(st, "h:1", ("b", "a", "b")).sync_auth_flow(httpx.Request("GET", "http://h:1/v2/"))
     req = next(flow)
     assert "Authorization" not in req.headers
-    with pytest.raises(StopIteration):
-        flow.send(httpx.Response(401, headers={"WWW-Authenticate": 'Negotiate realm="x"'}))
+    with pytest.raises(AuthError, match=r"authenticate at h:1: the registry offers only Negotiate, NTLM, "
+                                        r"Digest authentication") as ei:
+        flow.send(httpx.Response(401, headers=[("WWW-Authenticate", 'Negotiate realm="x", NTLM'),
+                                               ("WWW-Authenticate", 'Digest realm="d", nonce="n", Negotiate')]))
+    assert ei.value.status == 401 and "Bearer" in str(ei.value)
     assert st.challenge("h:1") is None
     assert RegistryAuth(st, "h:1", ("b", "a", "b")).scopes == ("a", "b")
+
+
+def test_401_without_challenge_is_returned() -> None:
+    st = AuthState(lambda host: Credential("u", "p"), lambda *a: ("never", 1.0))
+    flow = RegistryAuth(st, "h:1", ()).sync_auth_flow(httpx.Request("GET", "http://h:1/v2/"))
+    next(flow)
+    with pytest.raises(StopIteration):
+        flow.send(httpx.Response(401))
+    assert st.challenge("h:1") is None
 
 
 def test_bearer_preferred_when_both_are_offered() -> None:

@@ -16,18 +16,25 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from sealer.errors import AuthError
 from sealer.registry.credentials import Credential
 
+# RFC 7235 §2.1 / RFC 7230 §3.2.6: token, token68, quoted-string; values that are no token (``realm=https://a/t``,
+# which registries do send) are read up to the next comma or space
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_PARAM_RE = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
-_SCHEME_RE = re.compile(rf"\s*({_TOKEN})(?:\s+|$)")
+_SCHEME_RE = re.compile(rf"({_TOKEN})(?=[ \t,]|$)")
+_PARAM_RE = re.compile(rf'({_TOKEN})[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^,\s"]*)(?=[ \t,]|$))')
+_TOKEN68_RE = re.compile(r"[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*(?=,|$)")
+_UNESCAPE_RE = re.compile(r"\\(.)")
+ANSWERABLE = ("bearer", "basic")                  # the schemes we answer, in order of preference
 EXPIRY_MARGIN = 10.0
 
 
 @dataclass(frozen=True)
 class Challenge:
-    scheme: str                               # lowercase: "basic" or "bearer"
-    params: dict[str, str] = field(default_factory=dict)
+    scheme: str                               # lowercase: "basic", "bearer", "negotiate", ...
+    params: dict[str, str] = field(default_factory=dict)   # names lowercase
+    token68: str | None = None                # ``Negotiate YII...==``: the single blob instead of params
 
     @property
     def realm(self) -> str | None:
@@ -44,30 +51,60 @@ class Challenge:
 
 
 def parse_www_authenticate(value: str) -> list[Challenge]:
-    """Parse one ``WWW-Authenticate`` header value (possibly several challenges)."""
+    """Every challenge of one ``WWW-Authenticate`` header value (RFC 7235 §4.1: ``1#challenge``, a challenge being
+    ``auth-scheme [ 1*SP ( token68 / #auth-param ) ]``). Scheme and parameter names are lowercased; a quoted value
+    may hold commas and backslash escapes. A malformed tail ends the list; what came before it is kept."""
     out: list[Challenge] = []
     pos = 0
-    while pos < len(value):
-        while pos < len(value) and value[pos] in ", ":
-            pos += 1
+    while True:
+        pos = _skip_separators(value, pos)
         m = _SCHEME_RE.match(value, pos)
-        if not m:
-            break
-        scheme = m.group(1).lower()
-        pos = m.end()
+        if m is None:
+            return out  # the end, or garbage (a lone '=', an unterminated quote): what came before is kept
+        scheme, pos = m.group(1).lower(), m.end()
+        t68 = _TOKEN68_RE.match(value, pos)
+        if t68 is not None:
+            out.append(Challenge(scheme, {}, t68.group(1)))
+            pos = t68.end()
+            continue
         params: dict[str, str] = {}
-        while pos < len(value):
-            pm = _PARAM_RE.match(value, pos)
-            if not pm:
-                break
-            # a bare token followed by '=' belongs to this challenge; a token without '=' starts the next one
-            key, raw = pm.group(1).lower(), pm.group(2)
-            if raw.startswith('"'):
-                raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-            params[key] = raw
+        # a token followed by '=' is a parameter of this challenge; a token without one starts the next challenge
+        while (pm := _PARAM_RE.match(value, _skip_separators(value, pos))) is not None:
+            quoted, bare = pm.group(2), pm.group(3)
+            params[pm.group(1).lower()] = _UNESCAPE_RE.sub(r"\1", quoted) if quoted is not None else bare
             pos = pm.end()
         out.append(Challenge(scheme, params))
-    return out
+
+
+def _skip_separators(value: str, pos: int) -> int:
+    while pos < len(value) and value[pos] in " \t,":
+        pos += 1
+    return pos
+
+
+def parse_challenges(values: Iterable[str]) -> list[Challenge]:
+    """The challenges of all ``WWW-Authenticate`` headers of one response, in order."""
+    return [ch for v in values for ch in parse_www_authenticate(v)]
+
+
+def choose_challenge(challenges: Iterable[Challenge], host: str) -> Challenge | None:
+    """The challenge we answer: Bearer first, then Basic. ``None`` when nothing was offered; AuthError naming
+    the offered schemes when none of them is one we can answer (Negotiate, NTLM, Digest, ...)."""
+    offered = list(challenges)
+    for scheme in ANSWERABLE:
+        for ch in offered:
+            if ch.scheme == scheme:
+                return ch
+    if not offered:
+        return None
+    names = ", ".join(dict.fromkeys(_SCHEME_NAMES.get(c.scheme, c.scheme) for c in offered))
+    raise AuthError(f"authenticate at {host}: the registry offers only {names} authentication; "
+                    "sealer can answer Bearer (token) and Basic only",
+                    hint="ask for Basic or token auth on the registry (or its proxy), or use a mirror", status=401)
+
+
+_SCHEME_NAMES = {"negotiate": "Negotiate", "ntlm": "NTLM", "digest": "Digest", "basic": "Basic",
+                 "bearer": "Bearer", "kerberos": "Kerberos", "hoba": "HOBA", "mutual": "Mutual"}
 
 
 @dataclass
@@ -169,11 +206,9 @@ class RegistryAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
-        header = response.headers.get("WWW-Authenticate", "")
-        challenges = [c for c in parse_www_authenticate(header) if c.scheme in ("bearer", "basic")]
-        if not challenges:
+        ch = choose_challenge(parse_challenges(response.headers.get_list("WWW-Authenticate")), self.host)
+        if ch is None:
             return
-        ch = next((c for c in challenges if c.scheme == "bearer"), challenges[0])
         self.state.set_challenge(self.host, ch)
         if ch.scheme == "bearer":
             scopes = merge_scopes((*self.scopes, *ch.scopes))

@@ -40,7 +40,7 @@ from sealer.oci.model import (
     parse_any,
 )
 from sealer.reference import Reference
-from sealer.registry.auth import AuthState, Challenge, RegistryAuth, parse_www_authenticate
+from sealer.registry.auth import AuthState, Challenge, RegistryAuth, choose_challenge, parse_challenges
 from sealer.registry.blobget import download, open_following
 from sealer.registry.credentials import Credential, get_credential
 from sealer.registry.mirrors import RegistriesConf, Source
@@ -233,10 +233,9 @@ class RegistryClient:
         if resp.status_code in RETRY_STATUS:
             resp = self._retrying(lambda: http.get(f"{base}/v2/"), what)
         if resp.status_code == 401:
-            for ch in parse_www_authenticate(resp.headers.get("WWW-Authenticate", "")):
-                if ch.scheme in ("bearer", "basic"):
-                    self.auth.set_challenge(host, ch)
-                    break
+            ch = choose_challenge(parse_challenges(resp.headers.get_list("WWW-Authenticate")), host)
+            if ch is not None:
+                self.auth.set_challenge(host, ch)
         elif resp.status_code >= 400 and resp.status_code != 404:
             raise_for_status(resp, f"connect to {host}")
         return base
