@@ -81,14 +81,15 @@ def child(host: str, names: list[str], root: str, parallel: int) -> None:
     from sealer.store import Store
 
     class _Count(logging.Handler):
-        """Records the library logs at INFO and above: restarts and fallbacks explain an outlier run."""
+        """Records the library's logs at INFO and above but the progress lines: resumed downloads and layers
+        that fell back from streaming explain an outlier run."""
 
         def __init__(self) -> None:
             super().__init__(logging.INFO)
             self.seen: list[str] = []
 
         def emit(self, record: logging.LogRecord) -> None:
-            if record.name.startswith("sealer") and record.levelno >= logging.INFO and "caching" not in record.msg:
+            if record.name.startswith("sealer.") and record.name != "sealer.progress" and record.levelno >= logging.INFO:
                 self.seen.append(record.getMessage()[:200])
     counter = _Count()
     logging.getLogger("sealer").addHandler(counter)
