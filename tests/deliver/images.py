@@ -102,3 +102,12 @@ def build_images(tmp: Path, reg: Registry) -> Built:
     sealer(root, "build", "-q", "-b", "lite", "-t", BASE, str(base_context(tmp)), env=env)
     sealer(root, "build", "-q", "-b", "lite", "-t", APP, str(app_context(tmp)), env=env)
     return Built(root, BASE, APP)
+
+
+def build_proxy_image(built: Built, upstream: Registry, ctx: Path, tag: str, domain: str) -> None:
+    """``tag``: the test base plus an ``etc/registry_config.yaml`` proxying ``domain`` to ``upstream``."""
+    ctx.mkdir()
+    (ctx / "registry_config.yaml").write_text(
+        f"proxy:\n  remoteregistries:\n    - url: {upstream.url}\n      domain: {domain}\n")
+    (ctx / "Kubefile").write_text(f"FROM {built.base}\nCOPY registry_config.yaml ./etc\n")
+    sealer(built.root, "build", "-q", "-b", "lite", "-t", tag, str(ctx))

@@ -10,26 +10,15 @@ from pathlib import Path
 
 from helpers.testhosts import TestHost
 
+from deliver.clusterfiles import write_clusterfile
 from deliver.images import FIXTURE_LOG, Built, sealer
 
 DATA = "/var/lib/sealer/data/apply-test"
 
 
 def clusterfile(path: Path, image: str, password: str, master: str, nodes: list[str]) -> Path:
-    node_group = f"    - ips: [{', '.join(nodes)}]\n      roles: [node]\n" if nodes else ""
-    path.write_text(f"""apiVersion: sealer.io/v2
-kind: Cluster
-metadata: {{name: apply-test}}
-spec:
-  image: {image}
-  env: [MyVar=fromfile]
-  ssh: {{passwd: "{password}"}}
-  containerRuntime: {{type: containerd}}
-  hosts:
-    - ips: [{master}]
-      roles: [master]
-{node_group}""")
-    return path
+    return write_clusterfile(path, "apply-test", image, [master], nodes, ssh=f'passwd: "{password}"',
+                             env="MyVar=fromfile")
 
 
 def kubeadm_calls(h: TestHost) -> list[str]:

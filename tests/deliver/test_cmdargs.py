@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from helpers.testhosts import TestHost
 
+from deliver.clusterfiles import cmds_status, write_clusterfile
 from deliver.images import FIXTURE_LOG, Built, sealer
 from sealer.cli.main import cli
 
@@ -44,25 +45,9 @@ def runs(h: TestHost) -> int:
     return len(h.read(f"{FIXTURE_LOG}/args-runs.log").splitlines())
 
 
-def cmds_status(out: str, host: str) -> str:
-    return str(json.loads(out[out.index("{"):])["hosts"][host]["cmds"]["status"])
-
-
 def clusterfile(path: Path, image: str, key: str, master: str, args: list[str]) -> Path:
-    path.write_text(f"""apiVersion: sealer.io/v2
-kind: Cluster
-metadata: {{name: my-cluster}}
-spec:
-  image: {image}
-  env: [MyVar=x]
-  ssh: {{pk: {key}}}
-  containerRuntime: {{type: containerd}}
-  cmd_args: {json.dumps(args)}
-  hosts:
-    - ips: [{master}]
-      roles: [master]
-""")
-    return path
+    return write_clusterfile(path, "my-cluster", image, [master], ssh=f"pk: {key}",
+                             spec=f"  cmd_args: {json.dumps(args)}\n")
 
 
 def test_cmd_args_reach_the_cmd_intact(built: Built, args_image: str, test_hosts, state_dir: Path,  # type: ignore[no-untyped-def]

@@ -5,13 +5,13 @@ run of a CMD appends a line to a file on master0, so the runs are counted there 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from helpers.testhosts import TestHost
 
+from deliver.clusterfiles import cmds_status, write_clusterfile
 from deliver.images import FIXTURE_LOG, Built, sealer
 from deliver.test_launch_apps import app_context, launch_log
 from sealer.cli.main import cli
@@ -38,25 +38,8 @@ def base_runs(h: TestHost) -> int:
     return len([x for x in lines(h, f"{FIXTURE_LOG}/cmds.log") if x.startswith("base-first")])
 
 
-def cmds_status(out: str, host: str) -> str:
-    return str(json.loads(out[out.index("{"):])["hosts"][host]["cmds"]["status"])
-
-
 def clusterfile(path: Path, image: str, key: str, master: str, nodes: list[str], extra: str = "") -> Path:
-    node_group = f"    - ips: {json.dumps(nodes)}\n      roles: [node]\n" if nodes else ""
-    path.write_text(f"""apiVersion: sealer.io/v2
-kind: Cluster
-metadata: {{name: my-cluster}}
-spec:
-  image: {image}
-  env: [MyVar=x]
-  ssh: {{pk: {key}}}
-  containerRuntime: {{type: containerd}}
-{extra}  hosts:
-    - ips: [{master}]
-      roles: [master]
-{node_group}""")
-    return path
+    return write_clusterfile(path, "my-cluster", image, [master], nodes, ssh=f"pk: {key}", spec=extra)
 
 
 def test_run_cmds_are_kept_and_spec_cmd_is_used(built: Built, save_image: str, test_hosts,  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ import pytest
 from helpers.registry import start_registry
 from helpers.testhosts import TestHost
 
+from deliver import clusterfiles
 from deliver.images import APP_IMAGES, Built, sealer
 from deliver.test_apply import ProcessWatch
 from sealer.cluster import parse_clusterfile
@@ -35,20 +36,8 @@ WATCHED = "/etc/containerd /var/lib/kubelet /etc/hosts /root/.docker /etc/docker
 
 
 def clusterfile_text(registry: str, master: str, nodes: list[str], key: str = "/k", image: str = "img:v1") -> str:
-    node_group = f"    - ips: [{', '.join(nodes)}]\n      roles: [node]\n" if nodes else ""
-    return f"""apiVersion: sealer.io/v2
-kind: Cluster
-metadata: {{name: ext-test}}
-spec:
-  image: {image}
-  env: [MyVar=x]
-  ssh: {{pk: {key}}}
-  containerRuntime: {{type: containerd}}
-  registry:
-{registry}  hosts:
-    - ips: [{master}]
-      roles: [master]
-{node_group}"""
+    return clusterfiles.clusterfile_text("ext-test", image, [master], nodes, ssh=f"pk: {key}",
+                                         spec="  registry:\n" + registry)
 
 
 def external(domain: str, port: int | None, password: str | None) -> str:

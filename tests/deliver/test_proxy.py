@@ -11,7 +11,7 @@ import yaml
 from helpers.registry import Registry, push_test_image
 from helpers.testhosts import TestHost
 
-from deliver.images import FIXTURE_LOG, Built, sealer
+from deliver.images import FIXTURE_LOG, Built, build_proxy_image, sealer
 
 DOMAIN = "upstream.test:5000"
 
@@ -19,12 +19,7 @@ DOMAIN = "upstream.test:5000"
 def test_registry_config_proxies(built: Built, registry: Registry, test_hosts, state_dir: Path,  # type: ignore[no-untyped-def]
                                  tmp_path: Path) -> None:
     push_test_image(registry, "team/live:v1", [30_000], seed=7)
-    ctx = tmp_path / "ctx"
-    ctx.mkdir()
-    (ctx / "registry_config.yaml").write_text(
-        f"proxy:\n  remoteregistries:\n    - url: {registry.url}\n      domain: {DOMAIN}\n")
-    (ctx / "Kubefile").write_text(f"FROM {built.base}\nCOPY registry_config.yaml ./etc\n")
-    sealer(built.root, "build", "-q", "-b", "lite", "-t", "deliver-proxy:v1", str(ctx))
+    build_proxy_image(built, registry, tmp_path / "ctx", "deliver-proxy:v1", DOMAIN)
 
     hosts: list[TestHost] = test_hosts(2)
     m0, n1 = hosts   # n1 is the second master

@@ -17,7 +17,7 @@ import yaml
 from helpers.registry import Registry, push_test_image
 from helpers.testhosts import TestHost
 
-from deliver.images import Built, sealer
+from deliver.images import Built, build_proxy_image, sealer
 from deliver.test_apply import ProcessWatch
 from deliver.test_regauth import DATA, PULL, ROOT, clusterfile, http_code
 
@@ -31,12 +31,7 @@ PROXY_CFG = f"{DATA}/.sealer/registry/proxy/{DOMAIN.replace(':', '_')}/config.ym
 def test_proxies_protected_like_the_registry(built: Built, registry: Registry, test_hosts,  # type: ignore[no-untyped-def]
                                              state_dir: Path, tmp_path: Path) -> None:
     push_test_image(registry, "team/live:v1", [30_000], seed=11)
-    ctx = tmp_path / "ctx"
-    ctx.mkdir()
-    (ctx / "registry_config.yaml").write_text(
-        f"proxy:\n  remoteregistries:\n    - url: {registry.url}\n      domain: {DOMAIN}\n")
-    (ctx / "Kubefile").write_text(f"FROM {built.base}\nCOPY registry_config.yaml ./etc\n")
-    sealer(built.root, "build", "-q", "-b", "lite", "-t", "deliver-proxyauth:v1", str(ctx))
+    build_proxy_image(built, registry, tmp_path / "ctx", "deliver-proxyauth:v1", DOMAIN)
 
     hosts: list[TestHost] = test_hosts(2)
     m0, n1 = hosts

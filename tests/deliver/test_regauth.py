@@ -13,6 +13,7 @@ from pathlib import Path
 import bcrypt
 from helpers.testhosts import TestHost
 
+from deliver.clusterfiles import local_registry, write_clusterfile
 from deliver.images import FIXTURE_LOG, Built, sealer
 from deliver.test_apply import ProcessWatch
 
@@ -26,27 +27,9 @@ NGINX = "sea.hub:5000/library/nginx:1.25"
 
 def clusterfile(path: Path, image: str, key: str, password: str, master: str, nodes: list[str],
                 insecure: bool = True, my_var: str = "x", creds: bool = True) -> Path:
-    auth = f'      username: puller\n      password: "{password}"\n' if creds else ""
-    node_group = f"    - ips: [{', '.join(nodes)}]\n      roles: [node]\n" if nodes else ""
-    path.write_text(f"""apiVersion: sealer.io/v2
-kind: Cluster
-metadata: {{name: auth-test}}
-spec:
-  image: {image}
-  env: [MyVar={my_var}]
-  dataRoot: {ROOT}
-  ssh: {{pk: {key}}}
-  containerRuntime: {{type: containerd}}
-  registry:
-    localRegistry:
-      domain: sea.hub
-      port: 5000
-{auth}      insecure: {str(insecure).lower()}
-  hosts:
-    - ips: [{master}]
-      roles: [master]
-{node_group}""")
-    return path
+    return write_clusterfile(path, "auth-test", image, [master], nodes, ssh=f"pk: {key}", env=f"MyVar={my_var}",
+                             spec=f"  dataRoot: {ROOT}\n" + local_registry(password if creds else None,
+                                                                           insecure=insecure))
 
 
 def http_code(h: TestHost, url: str, creds: str | None = None) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from helpers.testhosts import TestHost
 
+from deliver.clusterfiles import local_registry, write_clusterfile
 from deliver.images import APP_IMAGES, CORE_IMAGES, Built, sealer
 from deliver.test_run import ACCEPT
 
@@ -24,29 +25,8 @@ PULL = "ctr -n k8s.io images pull --hosts-dir /etc/containerd/certs.d"
 
 def clusterfile(path: Path, image: str, key: str, password: str, masters: list[str], nodes: list[str],
                 ha: bool = True) -> Path:
-    path.write_text(f"""apiVersion: sealer.io/v2
-kind: Cluster
-metadata: {{name: {NAME}}}
-spec:
-  image: {image}
-  env: [MyVar=x]
-  ssh: {{pk: {key}}}
-  containerRuntime: {{type: containerd}}
-  registry:
-    localRegistry:
-      domain: sea.hub
-      port: 5000
-      username: puller
-      password: "{password}"
-      ha: {str(ha).lower()}
-      insecure: false
-  hosts:
-    - ips: [{', '.join(masters)}]
-      roles: [master]
-    - ips: [{', '.join(nodes)}]
-      roles: [node]
-""")
-    return path
+    return write_clusterfile(path, NAME, image, masters, nodes, ssh=f"pk: {key}",
+                             spec=local_registry(password, ha=ha, insecure=False))
 
 
 def curl(h: TestHost, url: str, creds: str | None, *extra: str) -> tuple[str, str]:
