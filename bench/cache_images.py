@@ -104,7 +104,8 @@ def child(host: str, names: list[str], root: str, parallel: int) -> None:
     c1 = os.times()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"seconds": dt, "rss": rss, "layers": len(res.layers), "fetched": res.fetched_bytes,
-                      "cpu": c1.user + c1.system - c0.user - c0.system, "events": counter.seen}))
+                      "cpu": c1.user + c1.system - c0.user - c0.system, "user": c1.user - c0.user,
+                      "system": c1.system - c0.system, "events": counter.seen}))
 
 
 def floor_child(host: str, names: list[str], out_dir: str, parallel: int) -> None:
@@ -368,7 +369,8 @@ def main() -> None:
         faster = min(t_copy, t_sync)
         print(f"images: {N_IMAGES}, {mb:.0f} MB, max-parallel {parallel}, load average {os.getloadavg()[0]:.1f}")
         print(f"sealer cache_images : {t_sealer:6.2f}s  {mb / t_sealer:7.1f} MB/s  peak RSS {rss_sealer >> 20} MB "
-              f"({info['layers']} layers, in-process {info['seconds']:.2f}s; CPU {cpu_sealer:.2f}s)")
+              f"({info['layers']} layers, in-process {info['seconds']:.2f}s: user {info['user']:.2f}s, system "
+              f"{info['system']:.2f}s; process CPU {cpu_sealer:.2f}s)")
         for event in info.get("events", []):
             print(f"  sealer logged: {event}")
         print(f"skopeo copy x{N_IMAGES}    : {t_copy:6.2f}s  {mb / t_copy:7.1f} MB/s  peak RSS {rss_copy >> 20} MB "
