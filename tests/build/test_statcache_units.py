@@ -172,14 +172,19 @@ def test_entries_are_bounded_oldest_dropped(tmp_path: Path, later: None, monkeyp
     assert set(StatCache(path).entries) == {str(tmp_path / "b"), str(tmp_path / "a")}
 
 
+def _old_context_files(d: Path, ages: list[int]) -> None:
+    """``d/old<i>.json`` for each entry of ``ages``, used at ``ages[i] * RACY_NS`` (a larger number: more recent)."""
+    d.mkdir()
+    for i, age in enumerate(ages):
+        (d / f"old{i}.json").write_text("{}")
+        os.utime(d / f"old{i}.json", ns=(age * RACY_NS, age * RACY_NS))
+
+
 def test_context_files_are_bounded_least_recent_removed(tmp_path: Path, later: None,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(statcache, "MAX_CONTEXTS", 3)
     d = tmp_path / "cache"
-    d.mkdir()
-    for i in range(4):
-        (d / f"old{i}.json").write_text("{}")
-        os.utime(d / f"old{i}.json", ns=((9 - i) * RACY_NS, (9 - i) * RACY_NS))   # old3 is the least recent
+    _old_context_files(d, [9, 8, 7, 6])   # old3 is the least recent
     (d / "other.txt").write_text("not a cache file")
     p = tmp_path / "f"
     p.write_text("f")
@@ -198,10 +203,7 @@ def test_at_the_bound_the_least_recent_context_file_goes(tmp_path: Path, later: 
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(statcache, "MAX_CONTEXTS", 3)
     d = tmp_path / "cache"
-    d.mkdir()
-    for i in range(3):
-        (d / f"old{i}.json").write_text("{}")
-        os.utime(d / f"old{i}.json", ns=((i + 1) * RACY_NS, (i + 1) * RACY_NS))
+    _old_context_files(d, [1, 2, 3])
     p = tmp_path / "f"
     p.write_text("f")
     c = StatCache(d / "mine.json")

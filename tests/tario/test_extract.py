@@ -271,13 +271,19 @@ def _escape_through_existing_link(root: Path, outside: Path) -> io.BytesIO:
     return tar(f("esc/f"))
 
 
-def test_whiteout_through_symlinked_parent_is_refused(tmp_path: Path) -> None:
+def _root_linked_outside(tmp_path: Path, name: str, text: str) -> tuple[Path, Path]:
+    """(root, outside): ``outside/name`` holds ``text``; ``root/l`` is a symlink to ``outside``."""
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "victim").write_text("v")
+    (outside / name).write_text(text)
     root = tmp_path / "r"
     root.mkdir()
     os.symlink(str(outside), root / "l")
+    return root, outside
+
+
+def test_whiteout_through_symlinked_parent_is_refused(tmp_path: Path) -> None:
+    root, outside = _root_linked_outside(tmp_path, "victim", "v")
     with pytest.raises(ArchiveError, match="symlink"):
         extract_layer(tar(wh("l/.wh.victim")), root)
     with pytest.raises(ArchiveError, match="symlink"):
@@ -305,12 +311,7 @@ def test_bad_hard_links_are_refused(tmp_path: Path, entries: list[tuple[tarfile.
 
 
 def test_hard_link_to_a_file_outside_through_a_symlinked_dir_is_refused(tmp_path: Path) -> None:
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "secret").write_text("s")
-    root = tmp_path / "r"
-    root.mkdir()
-    os.symlink(str(outside), root / "l")
+    root, outside = _root_linked_outside(tmp_path, "secret", "s")
     with pytest.raises(ArchiveError, match="leads outside"):
         extract_layer(tar(hard("b", "l/secret")), root)
     assert os.lstat(outside / "secret").st_nlink == 1
