@@ -599,14 +599,22 @@ class Delivery:
             domains.append("sea.hub:5000")
         return {d: steps.hosts_toml(c.name, steps.upstream_server(d, reg), [mirror]) for d in domains}
 
+    def _mirror_parts(self) -> tuple[dict[str, str], list[tuple[str, bytes, int]], str, str]:
+        """What the mirror phase writes on every host, the same for all (made once): the ``hosts.toml`` files,
+        the CA files, the script and the phase key."""
+        def make() -> tuple[dict[str, str], list[tuple[str, bytes, int]], str, str]:
+            c = self.plan.cluster
+            files = self._mirror_files()
+            ca = tls.host_files(c, self.plan.tls, self.plan.proxy_registries) if self.plan.tls is not None else []
+            # without TLS (never set, or dropped from the Clusterfile) no CA of ours stays in certs.d
+            script = steps.mirror_script(c.name, files) + (tls.clean_script(c.name) if self.plan.tls is None else "")
+            return files, ca, script, inputs_hash(files, c.runtime, *[f[1].decode() for f in ca])
+        parts: tuple[dict[str, str], list[tuple[str, bytes, int]], str, str] = self._memo(("mirror", "*"), make)
+        return parts
+
     def mirror(self, ip: str) -> Step:
-        c = self.plan.cluster
-        files = self._mirror_files()
-        ca = tls.host_files(c, self.plan.tls, self.plan.proxy_registries) if self.plan.tls is not None else []
-        # without TLS (never set, or dropped from the Clusterfile) no CA of ours stays in certs.d
-        script = steps.mirror_script(c.name, files) + (tls.clean_script(c.name) if self.plan.tls is None else "")
-        return Step("mirror", inputs_hash(files, c.runtime, *[f[1].decode() for f in ca]),
-                    script, f"{len(files)} registries -> {c.registry}", files=ca)
+        files, ca, script, key = self._mirror_parts()
+        return Step("mirror", key, script, f"{len(files)} registries -> {self.plan.cluster.registry}", files=ca)
 
     def auth(self, ip: str, init_key: str = "") -> Step | None:
         """The registry's credentials for the host's runtime and kubelet (deliver/registryauth.py); redone
@@ -626,9 +634,7 @@ class Delivery:
     async def mirror_docker(self, ip: str) -> None:
         """The docker runtime's mirror phase: daemon.json is merged with what the host has (a read first)."""
         c = self.plan.cluster
-        files = self._mirror_files()
-        ca = tls.host_files(c, self.plan.tls, self.plan.proxy_registries) if self.plan.tls is not None else []
-        key = inputs_hash(files, c.runtime, *[f[1].decode() for f in ca])
+        files, ca, script, key = self._mirror_parts()
         secure = self.plan.tls is not None or c.external_registry
         scheme = "https" if secure else "http"
 
@@ -647,7 +653,6 @@ class Delivery:
                     await host.put_bytes(cur if cur is not None else b"", orig, mode=0o600)
                 await host.run("mkdir -p /etc/docker")
                 await host.put_bytes(text, steps.DOCKER_DAEMON)
-            script = steps.mirror_script(c.name, files) + (tls.clean_script(c.name) if self.plan.tls is None else "")
             await host.run("bash -s", input=script.encode())
             return f"{len(files)} registries -> {c.registry}"
         await self._phase(ip, "mirror", key, body)
